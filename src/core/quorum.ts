@@ -1,0 +1,99 @@
+/**
+ * Cluster sizing for BCP: how many nodes a given number of Byzantine faults needs, and how large
+ * a quorum must be. These are the bounds the TLA+ spec (`tla/ButterflyCoordination.tla`) checks:
+ * with n < 3f + 1 TLC finds two honest nodes committing different results (see `tla/README.md`).
+ *
+ * @module
+ */
+
+/** The sizing of a BCP cluster: its node count and the Byzantine faults it tolerates. */
+export interface ClusterSize {
+  /** Number of nodes in the cluster (n). */
+  readonly nodeCount: number;
+  /** Maximum number of Byzantine nodes tolerated (f). */
+  readonly faultsMax: number;
+}
+
+/** Raised when a cluster size cannot be made safe by the protocol. */
+export class ClusterSizeError extends Error {
+  /** Creates the error with a message naming the violated bound. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ClusterSizeError";
+  }
+}
+
+/**
+ * The smallest cluster that tolerates `faultsMax` Byzantine nodes: 3f + 1.
+ *
+ * @param faultsMax The number of Byzantine nodes to tolerate (f >= 0).
+ * @returns 3f + 1.
+ *
+ * @example Usage
+ * ```ts
+ * import { minimumNodeCount } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * assert.equal(minimumNodeCount(1), 4);
+ * ```
+ */
+export function minimumNodeCount(faultsMax: number): number {
+  if (!Number.isSafeInteger(faultsMax) || faultsMax < 0) {
+    throw new ClusterSizeError(`faultsMax must be a non-negative integer, got ${faultsMax}`);
+  }
+  return 3 * faultsMax + 1;
+}
+
+/**
+ * Checks that `nodeCount` nodes can tolerate `faultsMax` Byzantine nodes and returns the size.
+ *
+ * BCP's agreement needs n >= 3f + 1: with n = 2f + 1 a Byzantine coordinator equivocates and two
+ * honest nodes commit different results (TLC's counterexample is in `tla/results/`).
+ *
+ * @param nodeCount The number of nodes (n).
+ * @param faultsMax The number of Byzantine nodes to tolerate (f).
+ * @returns The validated cluster size.
+ * @throws {ClusterSizeError} If the numbers are not integers or n < 3f + 1.
+ *
+ * @example Usage
+ * ```ts
+ * import { validateClusterSize } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(validateClusterSize(4, 1), { nodeCount: 4, faultsMax: 1 });
+ * assert.throws(() => validateClusterSize(3, 1), /3f \+ 1/);
+ * ```
+ */
+export function validateClusterSize(nodeCount: number, faultsMax: number): ClusterSize {
+  const needed = minimumNodeCount(faultsMax);
+  if (!Number.isSafeInteger(nodeCount) || nodeCount < 1) {
+    throw new ClusterSizeError(`nodeCount must be a positive integer, got ${nodeCount}`);
+  }
+  if (nodeCount < needed) {
+    throw new ClusterSizeError(
+      `Cannot tolerate ${faultsMax} Byzantine nodes with ${nodeCount} nodes: ` +
+        `BCP needs n >= 3f + 1 = ${needed} (n = 2f + 1 lets a Byzantine coordinator split ` +
+        `honest nodes, see tla/README.md)`,
+    );
+  }
+  return { nodeCount, faultsMax };
+}
+
+/**
+ * The quorum size for a cluster: the smallest number of votes such that any two quorums share
+ * at least f + 1 nodes, hence at least one honest node: floor((n + f) / 2) + 1, which is 2f + 1
+ * when n = 3f + 1.
+ *
+ * @param size A validated cluster size.
+ * @returns The number of distinct votes that form a quorum certificate.
+ *
+ * @example Usage
+ * ```ts
+ * import { quorumSize } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * assert.equal(quorumSize({ nodeCount: 4, faultsMax: 1 }), 3);
+ * assert.equal(quorumSize({ nodeCount: 7, faultsMax: 2 }), 5);
+ * ```
+ */
+export function quorumSize(size: ClusterSize): number {
+  const { nodeCount, faultsMax } = validateClusterSize(size.nodeCount, size.faultsMax);
+  return Math.floor((nodeCount + faultsMax) / 2) + 1;
+}
