@@ -19,3 +19,102 @@ export {
   quorumSize,
   validateClusterSize,
 } from "./src/core/quorum.ts";
+
+// Model execution (src/model/): the transformer as ONNX stages, run by ONNX Runtime.
+export {
+  DEFAULT_MODEL_CONFIG,
+  GPT2_SMALL_SHAPED_CONFIG,
+  MODEL_DIMENSION_MAX,
+  type ModelConfig,
+  ModelConfigError,
+  parameterCount,
+  TINY_MODEL_CONFIG,
+  validateModelConfig,
+} from "./src/model/config.ts";
+export {
+  embeddingParameterSpecs,
+  generateParameter,
+  headParameterSpecs,
+  layerParameterSpecs,
+  type ParameterSpec,
+  WEIGHT_STD,
+} from "./src/model/weights.ts";
+export {
+  ATTENTION_MASK_VALUE,
+  buildStageModel,
+  type CacheTensorNames,
+  cacheTensorNames,
+  type Dim,
+  HIDDEN_INPUT_NAME,
+  HIDDEN_OUTPUT_NAME,
+  LAYER_NORM_EPSILON,
+  type LayerRange,
+  LOGITS_OUTPUT_NAME,
+  stageSignature,
+  type TensorDtype,
+  type TensorSpec,
+  TOKEN_INPUT_NAME,
+  validateLayerRange,
+} from "./src/model/transformer.ts";
+export {
+  type Float32Tensor,
+  type Int32Tensor,
+  type StageTensor,
+  tensorBytes,
+  tensorDigest,
+  tokenTensor,
+} from "./src/model/tensor.ts";
+export {
+  deserializeKvCache,
+  emptyKvCache,
+  type EmptyKvCacheOptions,
+  KV_CACHE_FORMAT_VERSION,
+  KV_CACHE_MAGIC,
+  type KvCache,
+  kvCacheDigest,
+  KvCacheFormatError,
+  type LayerKvCache,
+  serializeKvCache,
+} from "./src/model/kv_cache.ts";
+export {
+  type ExecutionProvider,
+  INTRA_OP_THREAD_COUNT_MAX,
+  StageExecutor,
+  type StageExecutorOptions,
+  StageInputError,
+  type StageResult,
+} from "./src/model/stage_executor.ts";
+export { referenceForward } from "./src/model/reference.ts";
+export {
+  createSampler,
+  type GreedySampling,
+  type Sampler,
+  sampleToken,
+  type Sampling,
+  type SeededSampling,
+} from "./src/model/sampling.ts";
+export {
+  closePipeline,
+  createPipeline,
+  emptyPipelineCaches,
+  generate,
+  type GeneratedToken,
+  type GenerateOptions,
+  type ModelPipeline,
+  type PipelineOptions,
+  type PipelineStep,
+  runPipeline,
+  stageRanges,
+} from "./src/model/generate.ts";
+export {
+  checkStageFiles,
+  exportStageModels,
+  type ExportStageModelsOptions,
+  MANIFEST_STAGE_COUNT_MAX,
+  ManifestError,
+  type ModelManifest,
+  parseModelManifest,
+  STAGE_MANIFEST_FORMAT,
+  type StageManifest,
+  type TensorManifest,
+} from "./src/model/manifest.ts";
