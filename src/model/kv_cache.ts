@@ -131,9 +131,9 @@ export function serializeKvCache(cache: KvCache): Uint8Array {
           `Layer ${layer.layerIndex} holds ${values.length} floats, expected ${floats}`,
         );
       }
-      for (let i = 0; i < values.length; i++, offset += 4) {
-        view.setFloat32(offset, values[i]!, true);
-      }
+      // Copy bit patterns as u32: going through a JS number would canonicalize NaN payloads.
+      const words = new Uint32Array(values.buffer, values.byteOffset, values.length);
+      for (let i = 0; i < words.length; i++, offset += 4) view.setUint32(offset, words[i]!, true);
     }
   });
   return bytes;
@@ -180,9 +180,9 @@ export function deserializeKvCache(bytes: Uint8Array): KvCache {
   }
   let offset = 4 * HEADER_WORDS;
   const read = (): Float32Array => {
-    const values = new Float32Array(floats);
-    for (let i = 0; i < floats; i++, offset += 4) values[i] = view.getFloat32(offset, true);
-    return values;
+    const words = new Uint32Array(floats);
+    for (let i = 0; i < floats; i++, offset += 4) words[i] = view.getUint32(offset, true);
+    return new Float32Array(words.buffer);
   };
   const layers: LayerKvCache[] = [];
   for (let index = 0; index < layerCount; index++) {
