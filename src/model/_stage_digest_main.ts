@@ -7,7 +7,7 @@ import { closePipeline, createPipeline, emptyPipelineCaches, runPipeline } from 
 import type { KvCache } from "./kv_cache.ts";
 
 const pipeline = await createPipeline(DEFAULT_MODEL_CONFIG, { boundaries: [3, 6] });
-let caches = emptyPipelineCaches(pipeline);
+let caches: readonly KvCache[] = emptyPipelineCaches(pipeline);
 const digests: string[][] = [];
 for (const tokens of [Array.from(new TextEncoder().encode("Determinism")), [32], [33]]) {
   const step = await runPipeline(pipeline, tokens, caches);
