@@ -118,3 +118,30 @@ export {
   type StageManifest,
   type TensorManifest,
 } from "./src/model/manifest.ts";
+
+// Node components (src/config/, src/detector/, src/runtime/config.ts): configuration from
+// BUTTERFLY_* variables and the phi accrual failure detector.
+export {
+  type ButterflyConfig,
+  CHECKPOINT_FREQUENCY_TOKENS_MAX,
+  CHECKPOINTS_MAX,
+  CONFIG_VARIABLES,
+  ConfigError,
+  DEFAULT_CONFIG,
+  HEARTBEAT_INTERVAL_MS_MAX,
+  HEARTBEAT_INTERVAL_MS_MIN,
+  parseConfig,
+  PHI_MAX,
+  PHI_MIN,
+} from "./src/config/config.ts";
+export { loadConfigFromEnv } from "./src/runtime/config.ts";
+export {
+  DETECTOR_NODES_MAX,
+  DETECTOR_SAMPLES_MAX,
+  type NodeHealth,
+  PhiAccrualFailureDetector,
+  type PhiAccrualFailureDetectorOptions,
+  phiOfSilence,
+  UnknownNodeError,
+} from "./src/detector/phi_accrual_failure_detector.ts";
+export type { LayerInfo, LayerType, NodeId } from "./src/core/types.ts";

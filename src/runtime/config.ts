@@ -1,0 +1,30 @@
+/**
+ * Reads the node configuration from the process environment. The parsing itself is pure and
+ * lives in `src/config/config.ts`; this shell only gathers the `BUTTERFLY_*` variables.
+ *
+ * @module
+ */
+
+import { type ButterflyConfig, CONFIG_VARIABLES, parseConfig } from "../config/config.ts";
+
+/**
+ * Loads the configuration from `Deno.env`, reading only the `BUTTERFLY_*` variables (so
+ * `--allow-env=BUTTERFLY_HEARTBEAT_INTERVAL_MS,...` suffices).
+ *
+ * @returns The validated configuration, with the seed's defaults for unset variables.
+ * @throws {ConfigError} If a variable is malformed or out of range.
+ *
+ * @example Usage
+ * ```ts
+ * import { loadConfigFromEnv } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * Deno.env.set("BUTTERFLY_PHI_FAILED", "14");
+ * assert.equal(loadConfigFromEnv().phiFailed, 14);
+ * Deno.env.delete("BUTTERFLY_PHI_FAILED");
+ * ```
+ */
+export function loadConfigFromEnv(): ButterflyConfig {
+  const env: Record<string, string | undefined> = {};
+  for (const name of CONFIG_VARIABLES) env[name] = Deno.env.get(name);
+  return parseConfig(env);
+}
