@@ -84,7 +84,11 @@ export {
   StageInputError,
   type StageResult,
 } from "./src/model/stage_executor.ts";
-export { referenceForward } from "./src/model/reference.ts";
+export {
+  referenceForward,
+  type ReferenceForwardOptions,
+  referenceWeights,
+} from "./src/model/reference.ts";
 export {
   createSampler,
   type GreedySampling,

@@ -17,9 +17,27 @@ import {
   type ParameterSpec,
 } from "./weights.ts";
 
-type Weights = Map<string, Float32Array>;
+type Weights = ReadonlyMap<string, Float32Array>;
 
-function loadWeights(config: ModelConfig): Weights {
+/** Options of `referenceForward`. */
+export interface ReferenceForwardOptions {
+  /** Weights from `referenceWeights` (default: generated on each call). */
+  readonly weights?: ReadonlyMap<string, Float32Array>;
+}
+
+/**
+ * Every parameter of a model, by name, for `referenceForward` (generate once, reuse across calls).
+ *
+ * @param config The model configuration.
+ * @returns The parameters by name.
+ *
+ * @example Usage
+ * ```ts
+ * import { referenceWeights, TINY_MODEL_CONFIG } from "@butterfly/bcp";
+ * console.log(referenceWeights(TINY_MODEL_CONFIG).get("head.weight")?.length); // 4096
+ * ```
+ */
+export function referenceWeights(config: ModelConfig): ReadonlyMap<string, Float32Array> {
   const specs: ParameterSpec[] = [
     ...embeddingParameterSpecs(config),
     ...Array.from({ length: config.layerCount }, (_, layer) => layerParameterSpecs(config, layer))
@@ -156,6 +174,7 @@ function block(
  *
  * @param config The model configuration (use a small one: this is O(n^2 h + n h^2) in loops).
  * @param tokens The token ids of the sequence, from position 0.
+ * @param options Pre-generated weights.
  * @returns Logits [1, tokens.length, vocab].
  *
  * @example Usage
@@ -164,7 +183,11 @@ function block(
  * console.log(referenceForward(TINY_MODEL_CONFIG, [72, 105]).dims); // [1, 2, 256]
  * ```
  */
-export function referenceForward(config: ModelConfig, tokens: readonly number[]): Float32Tensor {
+export function referenceForward(
+  config: ModelConfig,
+  tokens: readonly number[],
+  options: ReferenceForwardOptions = {},
+): Float32Tensor {
   validateModelConfig(config);
   const length = tokens.length;
   if (length < 1 || length > config.sequenceLengthMax) {
@@ -172,7 +195,7 @@ export function referenceForward(config: ModelConfig, tokens: readonly number[])
       `Sequence length must lie in [1, ${config.sequenceLengthMax}], got ${length}`,
     );
   }
-  const weights = loadWeights(config);
+  const weights = options.weights ?? referenceWeights(config);
   const h = config.hiddenSize;
   const tokenTable = get(weights, "embed.token");
   const positionTable = get(weights, "embed.position");
