@@ -149,3 +149,34 @@ export {
   UnknownNodeError,
 } from "./src/detector/phi_accrual_failure_detector.ts";
 export type { LayerInfo, LayerType, NodeId } from "./src/core/types.ts";
+
+// Checkpoints (src/checkpoint/, src/runtime/checkpoint_store.ts): canonical checksums, the
+// bounded manager with quorum stability, and the durable on-disk store.
+export {
+  Checkpoint,
+  CHECKPOINT_CHECKSUM_BYTES,
+  CHECKPOINT_ENTRIES_MAX,
+  CHECKPOINT_FORMAT_VERSION,
+  CHECKPOINT_MAGIC,
+  CHECKPOINT_NODE_ID_BYTES_MAX,
+  CheckpointFormatError,
+  type CheckpointFormatProblem,
+  type CheckpointOptions,
+  decodeCheckpoint,
+  encodeCheckpoint,
+} from "./src/checkpoint/checkpoint.ts";
+export {
+  CheckpointError,
+  CheckpointManager,
+  type CheckpointManagerOptions,
+  type ChecksumReport,
+  type ReportOutcome,
+  type Stability,
+} from "./src/checkpoint/checkpoint_manager.ts";
+export {
+  CHECKPOINT_FILE_BYTES_MAX,
+  CheckpointLoadError,
+  type CheckpointLoadProblem,
+  type CheckpointLoadResult,
+  CheckpointStore,
+} from "./src/runtime/checkpoint_store.ts";
