@@ -180,3 +180,23 @@ export {
   type CheckpointLoadResult,
   CheckpointStore,
 } from "./src/runtime/checkpoint_store.ts";
+
+// Work assignment (src/assign/): exact contiguous pipeline stages per node.
+export {
+  ASSIGN_LAYERS_MAX,
+  type Assignment,
+  AssignmentError,
+  type AssignmentStrategy,
+  type AssignOptions,
+  CLASS_STATES_MAX,
+  DEFAULT_CAPACITY_FLOPS_PER_MS,
+  type DependencyEdge,
+  type DependencyGraph,
+  type Rebalance,
+  type RebalanceOptions,
+  REPLICATION_FACTOR_MAX,
+  type Stage,
+  TOPOLOGY_UNITS_MAX,
+  WorkAssigner,
+  type WorkAssignerOptions,
+} from "./src/assign/work_assigner.ts";
