@@ -200,3 +200,12 @@ export {
   WorkAssigner,
   type WorkAssignerOptions,
 } from "./src/assign/work_assigner.ts";
+
+// Barrier (src/barrier/): the per-epoch aggregation barrier.
+export {
+  type ArrivalOutcome,
+  BARRIER_PARTICIPANTS_MAX,
+  BarrierCoordinator,
+  type BarrierCoordinatorOptions,
+  type BarrierStatus,
+} from "./src/barrier/barrier_coordinator.ts";
