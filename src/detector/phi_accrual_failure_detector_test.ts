@@ -48,7 +48,11 @@ Deno.test("phiOfSilence() stays finite far beyond where 1 - F rounds to zero", (
 Deno.test("PhiAccrualFailureDetector.phi() matches the formula over the sample window", () => {
   // samplesMax 4 pushes the two bootstrap samples out: the window is [80, 120, 80, 120],
   // mean 100 ms, standard deviation 20 ms.
-  const { detector, advance } = setup({ samplesMax: 4, minStdDeviationMs: 1 });
+  const { detector, advance } = setup({
+    samplesMax: 4,
+    minStdDeviationMs: 1,
+    acceptableHeartbeatPauseMs: 0,
+  });
   detector.recordHeartbeat("a");
   for (const intervalMs of [80, 120, 80, 120]) {
     advance(intervalMs);
@@ -75,14 +79,18 @@ Deno.test("PhiAccrualFailureDetector.phi() adds the acceptable pause to the mean
 
 Deno.test("PhiAccrualFailureDetector.phi() bootstraps from the first heartbeat estimate", () => {
   // Bootstrap samples 75 and 125: mean 100, deviation 25.
-  const { detector, advance } = setup({ minStdDeviationMs: 1 });
+  const { detector, advance } = setup({ minStdDeviationMs: 1, acceptableHeartbeatPauseMs: 0 });
   detector.recordHeartbeat("a");
   advance(150); // y = 2
   assert.ok(Math.abs(detector.phi("a")! - -Math.log10(NORMAL_TAIL[2]![1])) < 1e-6);
 });
 
 Deno.test("PhiAccrualFailureDetector.phi() forgets samples beyond the window", () => {
-  const { detector, advance } = setup({ samplesMax: 3, minStdDeviationMs: 1 });
+  const { detector, advance } = setup({
+    samplesMax: 3,
+    minStdDeviationMs: 1,
+    acceptableHeartbeatPauseMs: 0,
+  });
   detector.recordHeartbeat("a");
   for (let i = 0; i < 50; i++) {
     advance(100);
@@ -178,6 +186,22 @@ Deno.test("PhiAccrualFailureDetector.recordHeartbeat() refuses a clock going bac
   assert.throws(() => detector.recordHeartbeat("a"), /Clock went backwards by 1 ms/);
   detector.recordHeartbeat("b");
   assert.throws(() => detector.recordHeartbeat("c"), /more than 2 nodes/);
+});
+
+Deno.test("PhiAccrualFailureDetector() defaults to Akka's ratios: pause 3 intervals, deviation floor a tenth", () => {
+  const detector = new PhiAccrualFailureDetector(200, 8, 12);
+  assert.equal(detector.acceptableHeartbeatPauseMs, 600);
+  assert.equal(detector.minStdDeviationMs, 20);
+  assert.equal(detector.samplesMax, 1000);
+  // The bootstrap mean (200) plus the pause (600) is the silence at which phi = log10 2.
+  let nowMs = 0;
+  const clocked = new PhiAccrualFailureDetector(200, 8, 12, {
+    clock: () => nowMs,
+    minStdDeviationMs: 1,
+  });
+  clocked.recordHeartbeat("a");
+  nowMs = 800;
+  assert.ok(Math.abs(clocked.phi("a")! - Math.log10(2)) < 1e-6);
 });
 
 Deno.test("PhiAccrualFailureDetector() validates its parameters", () => {
