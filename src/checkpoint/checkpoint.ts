@@ -204,18 +204,14 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
     );
   }
   const bodyLength = bytes.length - CHECKPOINT_CHECKSUM_BYTES;
-  const body = bytes.subarray(0, bodyLength);
-  const storedHex = toHex(bytes.subarray(bodyLength));
-  const checksumMatches = toHex(sha256(body)) === storedHex;
   // Parse first: a cut-short or mis-sized file says so, rather than only "bad checksum".
-  const parsed = parseBody(body);
-  if (!checksumMatches) {
-    throw new CheckpointFormatError("corrupt", "Checkpoint checksum does not match its contents");
-  }
+  const parsed = parseBody(bytes.subarray(0, bodyLength));
+  // parseBody accepts only the canonical form (strictly sorted keys, exact lengths, nothing
+  // trailing), so re-encoding gives back exactly the body: the checkpoint's own checksum is
+  // SHA-256 of the body, and one hash suffices.
   const checkpoint = new Checkpoint(parsed.epoch, parsed.tokenPosition, parsed);
-  // The body was canonical (parseBody checks the order), so re-encoding must give the same hash.
-  if (checkpoint.checksumHex !== storedHex) {
-    throw new CheckpointFormatError("malformed", "Checkpoint is not in canonical form");
+  if (checkpoint.checksumHex !== toHex(bytes.subarray(bodyLength))) {
+    throw new CheckpointFormatError("corrupt", "Checkpoint checksum does not match its contents");
   }
   return checkpoint;
 }
