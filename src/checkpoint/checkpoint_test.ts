@@ -182,3 +182,26 @@ Deno.test("decodeCheckpoint() rejects unsorted keys even with a valid checksum",
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body));
   assert.equal(problemOf(new Uint8Array([...body, ...digest])), "malformed");
 });
+
+Deno.test("Checkpoint.checksum is the same in another process, filling the maps in another order", async () => {
+  const entries: [string, number[]][] = [["node-2", [9, 9]], ["node-0", [1]], ["node-1", []]];
+  const local = new Checkpoint(4, 40, {
+    nodeStates: new Map(entries.map(([k, v]) => [k, new Uint8Array(v)])),
+  });
+  const moduleUrl = new URL("./checkpoint.ts", import.meta.url).href;
+  const script = `
+    import { Checkpoint } from ${JSON.stringify(moduleUrl)};
+    const entries = ${JSON.stringify([...entries].reverse())};
+    const checkpoint = new Checkpoint(4, 40, {
+      nodeStates: new Map(entries.map(([k, v]) => [k, new Uint8Array(v)])),
+    });
+    console.log(checkpoint.checksumHex);
+  `;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", script],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.equal(output.code, 0);
+  assert.equal(new TextDecoder().decode(output.stdout).trim(), local.checksumHex);
+});
