@@ -209,3 +209,86 @@ export {
   type BarrierCoordinatorOptions,
   type BarrierStatus,
 } from "./src/barrier/barrier_coordinator.ts";
+
+// Wire protocol (src/wire/): canonical CBOR messages, frames, ed25519 identities, quorum
+// certificates, equivocation evidence, replay protection and signed proofs (spec/PROTOCOL.md).
+export {
+  accepted,
+  refused,
+  WIRE_ERROR_CODES,
+  WireError,
+  type WireErrorCode,
+  type WireResult,
+} from "./src/wire/wire_error.ts";
+export {
+  type Activation,
+  ACTIVATION_RANK_MAX,
+  type AssignedStage,
+  bytesEqual,
+  type CoordinationMessage,
+  decodeCanonical,
+  decodeMessage,
+  type Digest,
+  DIGEST_BYTES,
+  encodeCanonical,
+  encodeMessage,
+  type Evidence,
+  LIST_ENTRIES_MAX,
+  MESSAGE_TYPES,
+  type MessageBodies,
+  type MessageHeader,
+  type MessageOf,
+  type MessageType,
+  NODE_ID_BYTES_MAX,
+  type PreparedClaim,
+  type ProofData,
+  type ProofLinkData,
+  SIGNATURE_BYTES,
+  type SignedMessage,
+  validateMessage,
+  type VoteClaim,
+  WIRE_INTEGER_MAX,
+} from "./src/wire/message.ts";
+export {
+  concatBytes,
+  createNodeSigner,
+  ED25519_KEY_BYTES,
+  type MemberKey,
+  Membership,
+  MEMBERSHIP_NODES_MAX,
+  MESSAGE_SIGNATURE_TAG,
+  type NodeSigner,
+  PROOF_LINK_TAG,
+} from "./src/wire/identity.ts";
+export {
+  decodeFrame,
+  encodeFrame,
+  type Frame,
+  FRAME_BYTES_MAX,
+  FRAME_BYTES_MIN,
+  FRAME_HEADER_BYTES,
+  FRAME_LENGTH_BYTES,
+  FRAME_VERSION,
+  type OpenedMessage,
+  openFrame,
+  peekFrameLength,
+  sealMessage,
+  signMessage,
+  verifySignedMessage,
+} from "./src/wire/frame.ts";
+export { checkReplay, type ReplayMark } from "./src/wire/replay.ts";
+export {
+  type CertificateOptions,
+  type CertificateVoteType,
+  type VerifiedCertificate,
+  verifyCertificate,
+} from "./src/wire/certificate.ts";
+export { conflicting, type EquivocationOptions, verifyEquivocation } from "./src/wire/evidence.ts";
+export {
+  InferenceResult,
+  Proof,
+  type ProofExtendOptions,
+  type ProofGenerateOptions,
+  type ProofStep,
+  type ProofVerifyOptions,
+} from "./src/wire/proof.ts";

@@ -1,0 +1,264 @@
+/**
+ * Node identities: each node holds an ed25519 key pair; the cluster membership maps node ids to
+ * public keys. Signing and verifying use Deno's built-in WebCrypto Ed25519 (native code): in
+ * `bench/wire_bench.ts` it verifies several times faster than `@noble/ed25519`, and both produce
+ * identical signatures (ed25519 is deterministic, RFC 8032), which the tests check.
+ *
+ * A private key is imported once into a non-extractable `CryptoKey` inside its
+ * {@linkcode NodeSigner}: nothing in this library can read it back, put it in a message or a
+ * proof, or log it.
+ *
+ * @module
+ */
+
+import { getPublicKeyAsync } from "@noble/ed25519";
+import type { NodeId } from "../core/types.ts";
+import { NODE_ID_BYTES_MAX, SIGNATURE_BYTES } from "./message.ts";
+
+/** Length of an ed25519 secret key (the RFC 8032 seed) and of a public key, in bytes. */
+export const ED25519_KEY_BYTES = 32;
+/** Most nodes a membership may list. */
+export const MEMBERSHIP_NODES_MAX = 1024;
+
+/** Domain tag prefixed to a message body before signing (ASCII, NUL-terminated). */
+export const MESSAGE_SIGNATURE_TAG: Uint8Array = new TextEncoder().encode(
+  "butterfly-bcp/v1/message\0",
+);
+/** Domain tag prefixed to a proof link body before signing and hashing. */
+export const PROOF_LINK_TAG: Uint8Array = new TextEncoder().encode("butterfly-bcp/v1/proof-link\0");
+
+// PKCS #8 wrapping of a raw ed25519 seed (RFC 8410): WebCrypto imports private keys only so.
+const PKCS8_ED25519_PREFIX = new Uint8Array([
+  0x30,
+  0x2e,
+  0x02,
+  0x01,
+  0x00,
+  0x30,
+  0x05,
+  0x06,
+  0x03,
+  0x2b,
+  0x65,
+  0x70,
+  0x04,
+  0x22,
+  0x04,
+  0x20,
+]);
+
+/** A node's signing capability. The private key stays inside; only signatures come out. */
+export interface NodeSigner {
+  /** The node this signer signs for. */
+  readonly nodeId: NodeId;
+  /** Its ed25519 public key (32 bytes). */
+  readonly publicKey: Uint8Array;
+  /**
+   * Signs `tag || bytes`.
+   *
+   * @param tag The domain-separation tag.
+   * @param bytes The exact bytes to sign.
+   * @returns The 64-byte signature.
+   */
+  sign(tag: Uint8Array, bytes: Uint8Array): Promise<Uint8Array>;
+}
+
+/** A member as configured: its id and its ed25519 public key. */
+export interface MemberKey {
+  /** The node id. */
+  readonly nodeId: NodeId;
+  /** The 32-byte ed25519 public key. */
+  readonly publicKey: Uint8Array;
+}
+
+/**
+ * Creates a signer from a 32-byte ed25519 secret key. The bytes are imported into a
+ * non-extractable WebCrypto key; the caller should drop its copy.
+ *
+ * @param nodeId The node the key belongs to.
+ * @param secretKey The 32-byte RFC 8032 secret key (seed).
+ * @returns The signer.
+ * @throws {RangeError} If the key is not 32 bytes or the node id is empty or too long.
+ *
+ * @example Usage
+ * ```ts
+ * import { createNodeSigner } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const signer = await createNodeSigner("node-0", new Uint8Array(32).fill(1));
+ * const signature = await signer.sign(new Uint8Array([1]), new Uint8Array([2]));
+ * assert.equal(signature.length, 64);
+ * ```
+ */
+export async function createNodeSigner(nodeId: NodeId, secretKey: Uint8Array): Promise<NodeSigner> {
+  requireNodeId(nodeId);
+  if (secretKey.length !== ED25519_KEY_BYTES) {
+    throw new RangeError(
+      `An ed25519 secret key has ${ED25519_KEY_BYTES} bytes, got ${secretKey.length}`,
+    );
+  }
+  const pkcs8 = new Uint8Array(PKCS8_ED25519_PREFIX.length + ED25519_KEY_BYTES);
+  pkcs8.set(PKCS8_ED25519_PREFIX);
+  pkcs8.set(secretKey, PKCS8_ED25519_PREFIX.length);
+  const privateKey = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, false, [
+    "sign",
+  ]);
+  pkcs8.fill(0);
+  const publicKey = await getPublicKeyAsync(secretKey);
+  return {
+    nodeId,
+    publicKey,
+    async sign(tag: Uint8Array, bytes: Uint8Array): Promise<Uint8Array> {
+      const signature = await crypto.subtle.sign("Ed25519", privateKey, concatBytes(tag, bytes));
+      return new Uint8Array(signature);
+    },
+  };
+}
+
+/**
+ * The cluster membership: node ids with their public keys, imported once for fast verification.
+ *
+ * @example Usage
+ * ```ts
+ * import { createNodeSigner, Membership } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const signer = await createNodeSigner("node-0", new Uint8Array(32).fill(1));
+ * const membership = await Membership.create([signer]);
+ * const tag = new Uint8Array([9]);
+ * const bytes = new Uint8Array([1, 2, 3]);
+ * assert.ok(await membership.verify("node-0", tag, bytes, await signer.sign(tag, bytes)));
+ * assert.ok(!membership.has("node-9"));
+ * ```
+ */
+export class Membership {
+  /** The member ids, sorted by their UTF-8 bytes. */
+  readonly nodeIds: readonly NodeId[];
+  readonly #publicKeys: ReadonlyMap<NodeId, Uint8Array>;
+  readonly #cryptoKeys: ReadonlyMap<NodeId, CryptoKey>;
+
+  private constructor(keys: ReadonlyMap<NodeId, Uint8Array>, cryptoKeys: Map<NodeId, CryptoKey>) {
+    this.#publicKeys = keys;
+    this.#cryptoKeys = cryptoKeys;
+    this.nodeIds = [...keys.keys()].sort(compareNodeIds);
+  }
+
+  /**
+   * Builds a membership from configured keys.
+   *
+   * @param members The members; ids must be distinct.
+   * @returns The membership.
+   * @throws {RangeError} On a duplicate id, a malformed key or more than
+   * {@linkcode MEMBERSHIP_NODES_MAX} members.
+   */
+  static async create(members: readonly MemberKey[]): Promise<Membership> {
+    if (members.length === 0 || members.length > MEMBERSHIP_NODES_MAX) {
+      throw new RangeError(
+        `A membership has 1 to ${MEMBERSHIP_NODES_MAX} members, got ${members.length}`,
+      );
+    }
+    const keys = new Map<NodeId, Uint8Array>();
+    const cryptoKeys = new Map<NodeId, CryptoKey>();
+    for (const { nodeId, publicKey } of members) {
+      requireNodeId(nodeId);
+      if (keys.has(nodeId)) throw new RangeError(`Node ${nodeId} appears twice in the membership`);
+      if (publicKey.length !== ED25519_KEY_BYTES) {
+        throw new RangeError(`Node ${nodeId} has a ${publicKey.length}-byte public key`);
+      }
+      keys.set(nodeId, publicKey.slice());
+      cryptoKeys.set(
+        nodeId,
+        await crypto.subtle.importKey("raw", publicKey.slice(), { name: "Ed25519" }, true, [
+          "verify",
+        ]),
+      );
+    }
+    return new Membership(keys, cryptoKeys);
+  }
+
+  /** The number of members (n). */
+  get size(): number {
+    return this.#publicKeys.size;
+  }
+
+  /**
+   * Whether `nodeId` is a member.
+   *
+   * @param nodeId A node id.
+   * @returns `true` for a member.
+   */
+  has(nodeId: NodeId): boolean {
+    return this.#publicKeys.has(nodeId);
+  }
+
+  /**
+   * A member's public key.
+   *
+   * @param nodeId A node id.
+   * @returns A copy of the key, or `undefined` for a non-member.
+   */
+  publicKey(nodeId: NodeId): Uint8Array | undefined {
+    return this.#publicKeys.get(nodeId)?.slice();
+  }
+
+  /**
+   * Verifies `signature` over `tag || bytes` under `nodeId`'s key (RFC 8032, as WebCrypto
+   * implements it).
+   *
+   * @param nodeId The claimed signer.
+   * @param tag The domain-separation tag.
+   * @param bytes The signed bytes.
+   * @param signature The signature.
+   * @returns `false` for a non-member, a malformed signature or a wrong one.
+   */
+  async verify(
+    nodeId: NodeId,
+    tag: Uint8Array,
+    bytes: Uint8Array,
+    signature: Uint8Array,
+  ): Promise<boolean> {
+    const key = this.#cryptoKeys.get(nodeId);
+    if (key === undefined || signature.length !== SIGNATURE_BYTES) return false;
+    try {
+      return await crypto.subtle.verify("Ed25519", key, signature.slice(), concatBytes(tag, bytes));
+    } catch {
+      return false;
+    }
+  }
+}
+
+/**
+ * Joins byte arrays into one new array.
+ *
+ * @param first The first bytes.
+ * @param second The bytes that follow.
+ * @returns `first || second`.
+ *
+ * @example Usage
+ * ```ts
+ * import { concatBytes } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(concatBytes(new Uint8Array([1]), new Uint8Array([2])), new Uint8Array([1, 2]));
+ * ```
+ */
+export function concatBytes(first: Uint8Array, second: Uint8Array): Uint8Array<ArrayBuffer> {
+  const joined = new Uint8Array(first.length + second.length);
+  joined.set(first);
+  joined.set(second, first.length);
+  return joined;
+}
+
+function requireNodeId(nodeId: NodeId): void {
+  const length = new TextEncoder().encode(nodeId).length;
+  if (length === 0 || length > NODE_ID_BYTES_MAX || !nodeId.isWellFormed()) {
+    throw new RangeError(`A node id has 1 to ${NODE_ID_BYTES_MAX} UTF-8 bytes`);
+  }
+}
+
+function compareNodeIds(left: NodeId, right: NodeId): number {
+  const encoder = new TextEncoder();
+  const a = encoder.encode(left);
+  const b = encoder.encode(right);
+  for (let index = 0; index < Math.min(a.length, b.length); index++) {
+    if (a[index] !== b[index]) return a[index]! - b[index]!;
+  }
+  return a.length - b.length;
+}
