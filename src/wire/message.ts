@@ -405,7 +405,7 @@ const FIELDS: ReadonlyMap<string, Readonly<Record<string, Field>>> = new Map(
 );
 
 const DECODE_OPTIONS = {
-  strict: true,
+  strict: false, // non-shortest forms are caught by the re-encoding check, as non_canonical
   rejectDuplicateMapKeys: true,
   allowIndefinite: false,
   allowUndefined: false,
@@ -499,7 +499,11 @@ export function encodeMessage(message: CoordinationMessage): Uint8Array {
  * ```
  */
 export function encodeCanonical(value: unknown): Uint8Array {
-  return encode(value, rfc8949EncodeOptions);
+  const bytes = encode(value, rfc8949EncodeOptions);
+  // cborg hands back a Node Buffer for some sizes; callers get a plain Uint8Array view.
+  return Object.getPrototypeOf(bytes) === Uint8Array.prototype
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**
