@@ -19,7 +19,7 @@ import {
   type ModelConfig,
   TINY_MODEL_CONFIG,
 } from "../model/config.ts";
-import { type KvCache, type LayerKvCache } from "../model/kv_cache.ts";
+import type { KvCache, LayerKvCache } from "../model/kv_cache.ts";
 import { StageExecutor } from "../model/stage_executor.ts";
 import type { StageTensor } from "../model/tensor.ts";
 import { tokenTensor } from "../model/tensor.ts";
