@@ -1,0 +1,41 @@
+--------------------------------- MODULE MC ---------------------------------
+(***************************************************************************)
+(* Model-checking harness for ButterflyCoordination: the realistic bugs    *)
+(* (mutants) that the MCBug*.cfg configurations substitute for the spec's  *)
+(* definitions, to show that each safety property has teeth.               *)
+(***************************************************************************)
+EXTENDS ButterflyCoordination
+
+\* A quorum one vote too small: two quorums may then share only Byzantine nodes.
+BugQuorumTooSmall == (N + F) \div 2
+
+\* A quorum of F + 1, what a "2f + 1 nodes tolerate f" design needs to make progress while one
+\* node is silent.
+BugQuorumMajority == F + 1
+
+\* A stage output accepted on the word of a single replica.
+BugStageAcceptThreshold == 1
+
+\* A proposal voted for unchecked, as the seed's Proof::verify did.
+BugProposalValid(i, m) == TRUE
+
+\* A checkpoint taken as stable on one node's word.
+BugCheckpointQuorum == 1
+
+\* A view change that ignores what the previous views prepared.
+BugAllowedSeeds(vcs) == Seeds
+
+\* Evidence that ignores views and slots: any two different messages of a type from one node.
+BugConflicting(m1, m2) == m1.from = m2.from /\ m1.type = m2.type /\ m1 # m2
+
+\* A search restriction for the mutants whose counterexamples need a view change (a state
+\* constraint, not a change of the spec): Byzantine nodes only vote for real results and lie in
+\* view changes only by hiding what they prepared and voted for; nobody is excluded; honest
+\* nodes suspect only the first coordinator. A violation found under it is a real behaviour of
+\* the spec; the restriction keeps breadth-first search to these depths within minutes.
+FocusedSearch ==
+    /\ \A m \in msgs : m.from \in Byzantine =>
+          \/ m.type \in {"Prepare", "Commit"} /\ m.value \in Seeds
+          \/ m.type = "ViewChange" /\ m.prepared = NoVote /\ m.voted = NoVote
+    /\ \A i \in Honest : excluded[i] = {} /\ suspected[i] \subseteq {Primary(0)}
+=============================================================================

@@ -1,0 +1,258 @@
+/**
+ * Runs TLC on every model-checking configuration in `tla/models.json`, compares each outcome
+ * with the one expected (pass, or a named violation for mutants and for n = 2f + 1), and
+ * writes `tla/results/results.json` plus, for each violation, TLC's counterexample as JSON.
+ *
+ * Usage: `TLA2TOOLS=/path/to/tla2tools.jar deno task tlc [model names...]`
+ *
+ * TLC is not on any registry this project can use: get tla2tools.jar from the TLA+ project's
+ * releases (https://github.com/tlaplus/tlaplus/releases), see `tla/README.md`.
+ *
+ * @module
+ */
+
+import { specHash, TLA_DIR } from "./spec_hash.ts";
+
+/** What a model run is expected to show. */
+interface Expectation {
+  /** `pass`: no error; `invariant`: the named invariant fails; `liveness`: a temporal property fails. */
+  readonly outcome: "pass" | "invariant" | "liveness";
+  /** For `invariant`: the invariant TLC must report (TLC stops at the first it finds). */
+  readonly invariant?: string | undefined;
+}
+
+/** One configuration to check, as listed in `tla/models.json`. */
+interface Model {
+  readonly name: string;
+  readonly config: string;
+  readonly mode: "bfs" | "simulate";
+  /** Extra TLC arguments, for example `["-depth", "60"]` in simulation mode. */
+  readonly args?: readonly string[];
+  readonly expect: Expectation;
+  readonly description: string;
+}
+
+/** What one run of TLC produced. */
+interface RunResult {
+  readonly name: string;
+  readonly config: string;
+  readonly mode: string;
+  readonly outcome: "pass" | "invariant" | "liveness" | "error";
+  readonly invariant?: string | undefined;
+  readonly expected: Expectation;
+  readonly asExpected: boolean;
+  readonly statesGenerated?: number | undefined;
+  readonly distinctStates?: number | undefined;
+  readonly diameter?: number | undefined;
+  readonly behaviours?: number | undefined;
+  readonly counterexampleLength?: number | undefined;
+  readonly wallSeconds: number;
+}
+
+function parseCount(text: string, pattern: RegExp): number | undefined {
+  const match = text.match(pattern);
+  return match?.[1] === undefined ? undefined : Number(match[1].replaceAll(",", ""));
+}
+
+function lastCount(text: string, pattern: RegExp): number | undefined {
+  const all = [...text.matchAll(pattern)];
+  const last = all.at(-1)?.[1];
+  return last === undefined ? undefined : Number(last.replaceAll(",", ""));
+}
+
+function classify(output: string): { outcome: RunResult["outcome"]; invariant?: string } {
+  const invariant = output.match(/Error: Invariant (\w+) is violated/);
+  if (invariant?.[1] !== undefined) return { outcome: "invariant", invariant: invariant[1] };
+  const action = output.match(/Error: Action property (\w+) is violated/);
+  if (action?.[1] !== undefined) return { outcome: "invariant", invariant: action[1] };
+  if (/Error: Temporal propert(y \w+ was|ies were) violated/.test(output)) {
+    return { outcome: "liveness" };
+  }
+  if (/Model checking completed\. No error has been found/.test(output)) return { outcome: "pass" };
+  if (/The number of states generated/.test(output) && !/Error:/.test(output)) {
+    return { outcome: "pass" };
+  }
+  return { outcome: "error" };
+}
+
+function matches(result: { outcome: string; invariant?: string }, expected: Expectation): boolean {
+  if (result.outcome !== expected.outcome) return false;
+  return expected.invariant === undefined || expected.invariant === result.invariant;
+}
+
+async function runModel(jar: string, model: Model, resultsDir: string): Promise<RunResult> {
+  const tracePath = `${resultsDir}/${model.name}.trace.json`;
+  await Deno.remove(tracePath).catch(() => {});
+  const metaDir = await Deno.makeTempDir({ prefix: "tlc-meta-" });
+  const args = [
+    "-XX:+UseParallelGC",
+    "-cp",
+    jar,
+    "tlc2.TLC",
+    "-workers",
+    "auto",
+    "-noGenerateSpecTE",
+    "-metadir",
+    metaDir,
+    "-dumpTrace",
+    "json",
+    tracePath,
+    "-config",
+    model.config,
+    ...(model.mode === "simulate" ? ["-simulate"] : []),
+    ...(model.args ?? []),
+    "MC.tla",
+  ];
+  const started = performance.now();
+  const output = await new Deno.Command("java", {
+    args,
+    cwd: TLA_DIR,
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const wallSeconds = Math.round((performance.now() - started) / 100) / 10;
+  await Deno.remove(metaDir, { recursive: true }).catch(() => {});
+  const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+  await Deno.writeTextFile(`${resultsDir}/${model.name}.log`, text);
+  const verdict = classify(text);
+  const stateNumbers = [...text.matchAll(/^State (\d+):/gm)].map((m) => Number(m[1]));
+  const result: RunResult = {
+    name: model.name,
+    config: model.config,
+    mode: model.mode,
+    ...verdict,
+    expected: model.expect,
+    asExpected: matches(verdict, model.expect),
+    statesGenerated: parseCount(text, /([\d,]+) states generated/),
+    distinctStates: parseCount(text, /([\d,]+) distinct states found/),
+    diameter: parseCount(text, /The depth of the complete state graph search is (\d+)/),
+    behaviours: lastCount(text, /([\d,]+) traces generated/g),
+    counterexampleLength: stateNumbers.length > 0 ? Math.max(...stateNumbers) : undefined,
+    wallSeconds,
+  };
+  if (verdict.outcome === "pass") await Deno.remove(tracePath).catch(() => {});
+  return result;
+}
+
+function describe(result: RunResult): string {
+  const what = result.outcome === "invariant"
+    ? `violates ${result.invariant} (counterexample: ${result.counterexampleLength} states)`
+    : result.outcome === "liveness"
+    ? `liveness violated (counterexample: ${result.counterexampleLength} states)`
+    : result.outcome;
+  const size = result.distinctStates === undefined
+    ? ""
+    : ` distinct=${result.distinctStates} diameter=${result.diameter ?? "-"}`;
+  return `${result.asExpected ? "ok  " : "FAIL"} ${
+    result.name.padEnd(28)
+  } ${what}${size} ${result.wallSeconds}s`;
+}
+
+function markdownRow(result: RunResult, model: Model | undefined): string {
+  const outcome = result.outcome === "invariant"
+    ? `violates \`${result.invariant}\``
+    : result.outcome === "liveness"
+    ? "liveness violated"
+    : result.outcome;
+  const cells = [
+    `\`${result.name}\``,
+    model?.description ?? "",
+    result.mode === "simulate" ? `simulation (${(model?.args ?? []).join(" ")})` : "exhaustive",
+    `${outcome}${result.asExpected ? "" : " (UNEXPECTED)"}`,
+    result.mode === "simulate"
+      ? `${result.behaviours?.toLocaleString("en-US") ?? "?"} behaviours`
+      : result.distinctStates?.toLocaleString("en-US") ?? "",
+    result.diameter?.toString() ?? "",
+    result.counterexampleLength?.toString() ?? "",
+    `${result.wallSeconds}`,
+  ];
+  return `| ${cells.join(" | ")} |`;
+}
+
+/** Rewrites the results table between the markers in `tla/README.md`, so it cannot drift. */
+async function writeReadmeTable(
+  version: string,
+  hash: string,
+  results: readonly RunResult[],
+  models: readonly Model[],
+): Promise<void> {
+  const path = `${TLA_DIR}/README.md`;
+  const readme = await Deno.readTextFile(path);
+  const begin = "<!-- results:begin -->";
+  const end = "<!-- results:end -->";
+  const start = readme.indexOf(begin);
+  const stop = readme.indexOf(end);
+  if (start < 0 || stop < start) return;
+  const byName = new Map(models.map((m) => [m.name, m]));
+  const table = [
+    begin,
+    "## Results",
+    "",
+    `${version}, spec SHA-256 \`${hash}\`, on 2 cores (\`-workers auto\`). Generated by`,
+    "`deno task tlc`; states are distinct states, the diameter is the depth of the complete",
+    "search, the counterexample length counts states, and times are wall-clock seconds.",
+    "",
+    "| model | configuration | mode | outcome | states | diameter | counterexample | seconds |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ...results.map((r) => markdownRow(r, byName.get(r.name))),
+    end,
+  ].join("\n");
+  await Deno.writeTextFile(path, readme.slice(0, start) + table + readme.slice(stop + end.length));
+}
+
+async function tlcVersion(jar: string): Promise<string> {
+  const output = await new Deno.Command("java", {
+    args: ["-cp", jar, "tlc2.TLC", "-version"],
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+  return text.match(/TLC2 Version [^\n]*/)?.[0] ?? "unknown";
+}
+
+async function main(): Promise<number> {
+  const jar = Deno.env.get("TLA2TOOLS");
+  if (jar === undefined || !(await Deno.stat(jar).then((s) => s.isFile, () => false))) {
+    console.error(
+      "TLA2TOOLS must point at tla2tools.jar. TLC is not on npm: download tla2tools.jar from " +
+        "https://github.com/tlaplus/tlaplus/releases (Java 11+), then run\n" +
+        "  TLA2TOOLS=/path/to/tla2tools.jar deno task tlc",
+    );
+    return 2;
+  }
+  const models: Model[] = JSON.parse(await Deno.readTextFile(`${TLA_DIR}/models.json`));
+  const wanted = new Set(Deno.args);
+  const selected = models.filter((m) => wanted.size === 0 || wanted.has(m.name));
+  const resultsDir = `${TLA_DIR}/results`;
+  await Deno.mkdir(resultsDir, { recursive: true });
+  const version = await tlcVersion(jar);
+  console.log(`${version}; spec sha256 ${await specHash()}`);
+  const results: RunResult[] = [];
+  for (const model of selected) {
+    const result = await runModel(jar, model, resultsDir);
+    console.log(describe(result));
+    results.push(result);
+  }
+  const summaryPath = `${resultsDir}/results.json`;
+  const previous: { results?: RunResult[] } = await Deno.readTextFile(summaryPath)
+    .then((t) => JSON.parse(t), () => ({}));
+  const merged = new Map((previous.results ?? []).map((r) => [r.name, r]));
+  for (const r of results) merged.set(r.name, r);
+  const ordered = models.map((m) => merged.get(m.name)).filter((r) => r !== undefined);
+  await Deno.writeTextFile(
+    summaryPath,
+    JSON.stringify(
+      { tlcVersion: version, specSha256: await specHash(), results: ordered },
+      null,
+      2,
+    ) + "\n",
+  );
+  await writeReadmeTable(version, await specHash(), ordered, models);
+  const failed = results.filter((r) => !r.asExpected);
+  console.log(`${results.length - failed.length} passed, ${failed.length} failed`);
+  return failed.length === 0 ? 0 : 1;
+}
+
+if (import.meta.main) Deno.exit(await main());
