@@ -1,25 +1,58 @@
 /**
- * `deno task conformance`: checks that the committed model-checking results belong to the
- * current TLA+ spec and that every configuration, mutant and the 2f + 1 verdict came out as
- * `tla/models.json` expects; prints the results table. (Trace replay through the pure core
- * joins this command once `src/core/` implements the spec's actions.)
+ * `deno task conformance [trace files...]`: checks that the committed model-checking results
+ * belong to the current TLA+ spec and came out as `tla/models.json` expects, then replays TLC
+ * traces through the pure core (`src/core/`): with no arguments the committed corpus in
+ * `conformance/traces/`. Any mismatch (file, behaviour, step, action with parameters and a
+ * per-variable diff), stale trace or stale result fails the run. Prints the results table and
+ * the action coverage table.
  *
  * @module
  */
 
 import { specHash, TLA_DIR } from "../tla/spec_hash.ts";
 import { formatResults, resultProblems, type TlcResults } from "./tlc_results.ts";
+import { corpusFiles, COVERAGE_MIN, formatCoverage, replayTraces } from "./run.ts";
 
-async function main(): Promise<number> {
+async function checkResults(): Promise<string[]> {
   const models: { name: string }[] = JSON.parse(await Deno.readTextFile(`${TLA_DIR}/models.json`));
-  const results: TlcResults = JSON.parse(
-    await Deno.readTextFile(`${TLA_DIR}/results/results.json`),
-  );
+  let results: TlcResults;
+  try {
+    results = JSON.parse(await Deno.readTextFile(`${TLA_DIR}/results/results.json`));
+  } catch (error) {
+    return [
+      `No TLC results (${
+        (error as Error).message
+      }): run TLA2TOOLS=/path/to/tla2tools.jar deno task tlc`,
+    ];
+  }
   console.log(`${results.tlcVersion}; spec sha256 ${results.specSha256}`);
   console.log(formatResults(results));
   const problems = resultProblems(results, await specHash(), models.map((m) => m.name));
-  for (const problem of problems) console.error(`error: ${problem}`);
   if (problems.length === 0) console.log(`${models.length} models as expected`);
+  return problems;
+}
+
+async function main(): Promise<number> {
+  const problems = await checkResults();
+  const paths = Deno.args.length > 0 ? Deno.args : await corpusFiles();
+  const report = await replayTraces(paths, { verbose: true });
+  problems.push(...report.problems);
+  console.log(formatCoverage(report.coverage));
+  const stepsPerSecond = Math.round(report.steps / (report.replayMs / 1000));
+  console.log(
+    `replayed ${report.behaviours} behaviours, ${report.steps} steps from ${paths.length} files ` +
+      `in ${(report.replayMs / 1000).toFixed(2)} s (${stepsPerSecond} steps/s): ` +
+      `${report.mismatches.length} mismatches`,
+  );
+  if (report.mismatches.length > 0) {
+    problems.push(`${report.mismatches.length} behaviours mismatch`);
+  }
+  if (Deno.args.length === 0) {
+    for (const [action, count] of report.coverage) {
+      if (count < COVERAGE_MIN) problems.push(`Action ${action} replayed only ${count} times`);
+    }
+  }
+  for (const problem of problems) console.error(`error: ${problem}`);
   return problems.length === 0 ? 0 : 1;
 }
 

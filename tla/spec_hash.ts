@@ -1,6 +1,12 @@
 /**
- * The SHA-256 of the TLA+ specification files (`tla/*.tla` and `tla/*.cfg`, in name order),
- * recorded in every TLC artifact so that results and traces from an older spec fail loudly.
+ * SHA-256 hashes of the TLA+ specification files, recorded in every TLC artifact so that
+ * results and traces from an older spec fail loudly.
+ *
+ * Two hashes, so that the model checks and the trace corpus can be regenerated independently:
+ * - {@linkcode specHash}: the model-checking files (`tla/*.tla` and `tla/*.cfg` except the trace
+ *   export files `Trace*`), recorded in `tla/results/results.json`;
+ * - {@linkcode traceSpecHash}: `ButterflyCoordination.tla`, `TraceButterfly.tla` and one
+ *   `Trace*.cfg`, recorded in the header of each trace file in `conformance/traces/`.
  *
  * @module
  */
@@ -11,22 +17,60 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 /** The folder holding the TLA+ specification. */
 export const TLA_DIR: string = new URL(".", import.meta.url).pathname.replace(/\/$/, "");
 
+/** The spec module itself, part of both hashes. */
+export const SPEC_MODULE_FILE = "ButterflyCoordination.tla";
+
+/** The trace export module (not part of {@linkcode specHash}). */
+export const TRACE_MODULE_FILE = "TraceButterfly.tla";
+
+/** Files whose name starts with this belong to the trace export, not to the model checks. */
+export const TRACE_FILE_PREFIX = "Trace";
+
 /**
- * Hashes the spec files: for each file in name order, its name, a zero byte, its length as
- * decimal text, a zero byte and its bytes.
+ * Hashes the model-checking spec files: every `tla/*.tla` and `tla/*.cfg` except the trace
+ * export files (`Trace*`), so that adding or changing a trace configuration leaves the recorded
+ * TLC results valid.
  *
  * @param dir The folder to hash; defaults to `tla/`.
- * @returns The lowercase hex SHA-256.
+ * @returns The lowercase hex SHA-256 (see {@linkcode hashFiles} for the layout).
  */
 export async function specHash(dir: string = TLA_DIR): Promise<string> {
   const names: string[] = [];
   for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile && /\.(tla|cfg)$/.test(entry.name)) names.push(entry.name);
+    if (
+      entry.isFile && /\.(tla|cfg)$/.test(entry.name) && !entry.name.startsWith(TRACE_FILE_PREFIX)
+    ) {
+      names.push(entry.name);
+    }
   }
-  names.sort();
+  return await hashFiles(dir, names);
+}
+
+/**
+ * Hashes the files one trace configuration comes from: the spec module, the trace export module
+ * and the configuration.
+ *
+ * @param configFile The trace configuration's file name, for example `TraceTwoFPlusOne.cfg`.
+ * @param dir The folder holding the files; defaults to `tla/`.
+ * @returns The lowercase hex SHA-256.
+ */
+export async function traceSpecHash(configFile: string, dir: string = TLA_DIR): Promise<string> {
+  return await hashFiles(dir, [SPEC_MODULE_FILE, TRACE_MODULE_FILE, configFile]);
+}
+
+/**
+ * Hashes files: for each file in name order, its name, a zero byte, its length as decimal
+ * text, a zero byte and its bytes.
+ *
+ * @param dir The folder holding the files.
+ * @param names The file names.
+ * @returns The lowercase hex SHA-256.
+ */
+export async function hashFiles(dir: string, names: readonly string[]): Promise<string> {
+  const sorted = [...names].sort();
   const encoder = new TextEncoder();
   const parts: Uint8Array[] = [];
-  for (const name of names) {
+  for (const name of sorted) {
     const bytes = await Deno.readFile(`${dir}/${name}`);
     parts.push(encoder.encode(`${name}\0${bytes.length}\0`), bytes);
   }

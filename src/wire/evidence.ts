@@ -9,6 +9,7 @@
  * @module
  */
 
+import { conflictSlot, sameSlot } from "../core/conflicting.ts";
 import type { NodeId } from "../core/types.ts";
 import { type Membership, MESSAGE_SIGNATURE_TAG } from "./identity.ts";
 import {
@@ -53,29 +54,9 @@ export function conflicting(first: CoordinationMessage, second: CoordinationMess
   ) {
     return false;
   }
-  const slotFirst = slotOf(first);
-  const slotSecond = slotOf(second);
-  if (slotFirst === undefined || slotSecond === undefined) return false;
-  if (!bytesEqual(encodeCanonical(slotFirst), encodeCanonical(slotSecond))) return false;
+  // The slot rule is the core's (the spec's Conflicting), shared with src/core/conflicting.ts.
+  if (!sameSlot(conflictSlot(first), conflictSlot(second))) return false;
   return !bytesEqual(encodeCanonical(contentOf(first)), encodeCanonical(contentOf(second)));
-}
-
-function slotOf(message: CoordinationMessage): unknown {
-  switch (message.type) {
-    case "Assign":
-    case "PrePrepare":
-    case "Prepare":
-    case "Commit":
-    case "ViewChange":
-    case "NewView":
-      return [message.view];
-    case "StageOutput":
-      return [message.view, message.seed, message.token, message.stage];
-    case "Checkpoint":
-      return [message.seed, message.position];
-    default:
-      return undefined;
-  }
 }
 
 function contentOf(message: CoordinationMessage): unknown {

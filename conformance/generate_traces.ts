@@ -1,0 +1,123 @@
+/**
+ * `deno task traces`: regenerates the trace corpus in `conformance/traces/` by running TLC in
+ * simulation mode on `tla/TraceButterfly.tla` with each `tla/Trace*.cfg` configuration.
+ *
+ * Needs `TLA2TOOLS` (path to `tla2tools.jar`) and `TLA_COMMUNITY_MODULES` (path to
+ * `CommunityModules-deps.jar`, for `IOUtils` and `TLCExt`); without them it says where to get
+ * them and exits with status 2. Each output file is gzip-compressed NDJSON: a header line
+ * (format, configuration, TLC version, seed, depth, SHA-256 of the spec files) then one
+ * behaviour a line, exactly as TLC serialized it. In simulation mode TLC checks the export
+ * invariant on every successor it generates at the last level, so successive lines can share all
+ * but their last state; only the first of such a run is kept.
+ *
+ * Usage: `deno task traces [config names...]`, for example `deno task traces TwoFPlusOne`.
+ *
+ * @module
+ */
+
+import { TLA_DIR, traceSpecHash } from "../tla/spec_hash.ts";
+import { TRACE_FORMAT, type TraceHeader, TRACES_DIR } from "./trace_file.ts";
+
+/** One trace configuration: its name (`tla/Trace<name>.cfg`), behaviour count and seed. */
+interface TraceRun {
+  readonly name: string;
+  readonly behaviours: number;
+  readonly seed: number;
+}
+
+/** The corpus: at least 2,000 behaviours over these configurations. */
+const TRACE_RUNS: readonly TraceRun[] = [
+  { name: "ByzantineCoordinator", behaviours: 600, seed: 20261101 },
+  { name: "TwoFPlusOne", behaviours: 500, seed: 20261102 },
+  { name: "CrashRecovery", behaviours: 500, seed: 20261103 },
+  { name: "HonestCommit", behaviours: 600, seed: 20261104 },
+];
+
+function usage(): number {
+  console.error(
+    "deno task traces needs TLC: set TLA2TOOLS=/path/to/tla2tools.jar (from " +
+      "https://github.com/tlaplus/tlaplus/releases, Java 11 or later) and " +
+      "TLA_COMMUNITY_MODULES=/path/to/CommunityModules-deps.jar (from " +
+      "https://github.com/tlaplus/CommunityModules/releases)",
+  );
+  return 2;
+}
+
+async function runOne(run: TraceRun, jars: string): Promise<void> {
+  const configFile = `Trace${run.name}.cfg`;
+  const configText = await Deno.readTextFile(`${TLA_DIR}/${configFile}`);
+  const depthMatch = /TraceDepth\s*=\s*(\d+)/.exec(configText);
+  if (depthMatch === null) throw new Error(`${configFile} sets no TraceDepth`);
+  const depth = Number(depthMatch[1]);
+  const work = await Deno.makeTempDir({ prefix: `trace-${run.name}-` });
+  // TLC counts generated traces, including ones that end early (deadlock); ask for more and
+  // keep the first `behaviours` complete ones.
+  const requested = Math.ceil(run.behaviours * 1.3);
+  const command = new Deno.Command("java", {
+    cwd: work,
+    args: [
+      "-XX:+UseParallelGC",
+      "-cp",
+      jars,
+      "tlc2.TLC",
+      "-noGenerateSpecTE",
+      "-metadir",
+      `${work}/meta`,
+      "-workers",
+      "1",
+      "-simulate",
+      `num=${requested}`,
+      "-depth",
+      String(depth),
+      "-seed",
+      String(run.seed),
+      "-config",
+      `${TLA_DIR}/${configFile}`,
+      `${TLA_DIR}/TraceButterfly.tla`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const output = await command.output();
+  const log = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+  const version = /TLC2 Version [^\n]*/.exec(log)?.[0].trim() ?? "TLC2 (unknown version)";
+  if (!output.success || /^Error:/m.test(log)) {
+    throw new Error(`TLC failed on ${configFile}:\n${log.slice(-4000)}`);
+  }
+  const lines = (await Deno.readTextFile(`${work}/behaviours.ndjson`)).split("\n");
+  const kept: string[] = [];
+  let previousPrefix = "";
+  for (const line of lines) {
+    if (line === "" || kept.length >= run.behaviours) continue;
+    const prefix = line.slice(0, line.lastIndexOf(',{"_action"'));
+    if (prefix === previousPrefix) continue;
+    previousPrefix = prefix;
+    kept.push(line);
+  }
+  const header: TraceHeader = {
+    format: TRACE_FORMAT,
+    config: configFile,
+    tlcVersion: version,
+    seed: run.seed,
+    depth,
+    behaviours: kept.length,
+    specSha256: await traceSpecHash(configFile),
+  };
+  const text = [JSON.stringify(header), ...kept].join("\n") + "\n";
+  const compressed = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
+  await Deno.writeFile(`${TRACES_DIR}/${run.name}.ndjson.gz`, compressed);
+  await Deno.remove(work, { recursive: true });
+  console.log(`${run.name}: ${kept.length} behaviours of ${depth} states (${version})`);
+}
+
+async function main(): Promise<number> {
+  const tools = Deno.env.get("TLA2TOOLS");
+  const community = Deno.env.get("TLA_COMMUNITY_MODULES");
+  if (tools === undefined || community === undefined) return usage();
+  const wanted = new Set(Deno.args);
+  const runs = TRACE_RUNS.filter((run) => wanted.size === 0 || wanted.has(run.name));
+  await Promise.all(runs.map((run) => runOne(run, `${tools}:${community}`)));
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main());

@@ -1,0 +1,363 @@
+/**
+ * Trace replay: steps the system through a TLC behaviour with the pure functions of
+ * `src/core/` and the environment of `src/sim/system.ts`, and after each step compares every
+ * spec variable with TLC's next state; before each step it also compares which honest nodes had
+ * each protocol action enabled, so a guard that is too permissive is caught as well as one that
+ * is too strict.
+ *
+ * @module
+ */
+
+import { acceptToken, computeStage } from "../src/core/computation.ts";
+import { handleAssign, sendAssign } from "../src/core/assignment.ts";
+import { handleCheckpoint, restoreCheckpoint, takeCheckpoint } from "../src/core/checkpointing.ts";
+import {
+  commitFast,
+  commitStandard,
+  handlePrePrepare,
+  sendCommit,
+  sendPrePrepare,
+} from "../src/core/commitment.ts";
+import {
+  excludeNode,
+  handleHeartbeat,
+  handleNewView,
+  joinViewChange,
+  sendNewView,
+  startViewChange,
+  suspect,
+} from "../src/core/view_change.ts";
+import type {
+  ClusterConfig,
+  NodeIndex,
+  NodeState,
+  SpecMessage,
+  ViewChangeMessage,
+} from "../src/core/spec_state.ts";
+import type { Transition } from "../src/core/transition.ts";
+import {
+  applyTransition,
+  byzantineSend,
+  crash,
+  isUp,
+  liftSystem,
+  mayHeartbeat,
+  maySuspect,
+  recover,
+  type SystemState,
+} from "../src/sim/system.ts";
+import { messageSchema, setOf, VARIABLE_MAP } from "./variable_map.ts";
+
+/** The protocol actions of honest nodes whose enabledness TLC records per state. */
+export const PROTOCOL_ACTIONS = [
+  "SendAssign",
+  "HandleAssign",
+  "ComputeStage",
+  "AcceptToken",
+  "TakeCheckpoint",
+  "HandleCheckpoint",
+  "RestoreCheckpoint",
+  "SendPrePrepare",
+  "HandlePrePrepare",
+  "SendCommit",
+  "CommitStandard",
+  "CommitFast",
+  "ExcludeNode",
+  "StartViewChange",
+  "JoinViewChange",
+  "SendNewView",
+  "HandleNewView",
+] as const;
+
+/** Every action of the spec's `Next`. */
+export const ALL_ACTIONS: readonly string[] = [
+  ...PROTOCOL_ACTIONS,
+  "Suspect",
+  "HandleHeartbeat",
+  "Crash",
+  "Recover",
+  "ByzantineSend",
+];
+
+const viewChangesSchema = setOf(messageSchema);
+
+type Params = Record<string, unknown>;
+
+function message(params: Params, name: string): SpecMessage {
+  return messageSchema.decode(params[name], name);
+}
+
+function int(params: Params, name: string): number {
+  const value = params[name];
+  if (typeof value !== "number") throw new Error(`Action parameter ${name} is not a number`);
+  return value;
+}
+
+/** The outcome of one step: applied, or the reason it could not be. */
+export type StepOutcome = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+function nodeStep(
+  system: SystemState,
+  node: NodeIndex,
+  step: (state: NodeState) => Transition,
+): StepOutcome {
+  if (!isUp(system, node)) {
+    return { ok: false, reason: `node ${node} is not an honest running node` };
+  }
+  const transition = step(system.nodes[node - 1] as NodeState);
+  if (!transition.enabled) return { ok: false, reason: `guard false: ${transition.reason}` };
+  applyTransition(system, node, transition);
+  return { ok: true };
+}
+
+function inNetwork(system: SystemState, m: SpecMessage): boolean {
+  return system.messageKeys.has(messageSchema.key(m));
+}
+
+/**
+ * Applies one action of a TLC trace, by name, with TLC's parameters.
+ *
+ * @param system The system (changed in place).
+ * @param name The action's name.
+ * @param params Its parameters as TLC wrote them.
+ * @returns Whether the TypeScript guard allowed it.
+ */
+export function applyAction(system: SystemState, name: string, params: Params): StepOutcome {
+  const cluster = system.cluster;
+  const received = system.messages;
+  if (name === "Crash" || name === "Recover") {
+    const result = (name === "Crash" ? crash : recover)(system, int(params, "i"));
+    return result.ok ? result : { ok: false, reason: result.reason };
+  }
+  if (name === "ByzantineSend") {
+    const result = byzantineSend(system, int(params, "b"), message(params, "m"));
+    return result.ok ? result : { ok: false, reason: result.reason };
+  }
+  const i = int(params, "i");
+  const withMessage = (key: string): SpecMessage | undefined => {
+    const m = message(params, key);
+    return inNetwork(system, m) ? m : undefined;
+  };
+  switch (name) {
+    case "SendAssign":
+      return nodeStep(
+        system,
+        i,
+        (s) => sendAssign(s, { cluster, received, seed: int(params, "x") }),
+      );
+    case "ComputeStage":
+      return nodeStep(system, i, (s) =>
+        computeStage(s, {
+          cluster,
+          received,
+          token: int(params, "t"),
+          stage: int(params, "s"),
+          value: int(params, "x"),
+        }));
+    case "AcceptToken":
+      return nodeStep(
+        system,
+        i,
+        (s) =>
+          acceptToken(s, { cluster, received, token: int(params, "t"), value: int(params, "x") }),
+      );
+    case "TakeCheckpoint":
+      return nodeStep(
+        system,
+        i,
+        (s) => takeCheckpoint(s, { cluster, received, position: int(params, "p") }),
+      );
+    case "RestoreCheckpoint":
+      return nodeStep(system, i, (s) => restoreCheckpoint(s, { cluster, received }));
+    case "SendPrePrepare":
+      return nodeStep(system, i, (s) => sendPrePrepare(s, { cluster, received }));
+    case "SendCommit":
+      return nodeStep(system, i, (s) => sendCommit(s, { cluster, received }));
+    case "CommitStandard":
+      return nodeStep(system, i, (s) => commitStandard(s, { cluster, received }));
+    case "CommitFast":
+      return nodeStep(system, i, (s) => commitFast(s, { cluster, received }));
+    case "StartViewChange":
+      return nodeStep(system, i, (s) => startViewChange(s, { cluster, received }));
+    case "JoinViewChange":
+      return nodeStep(
+        system,
+        i,
+        (s) => joinViewChange(s, { cluster, received, view: int(params, "v") }),
+      );
+    case "SendNewView": {
+      const viewChanges = viewChangesSchema.decode(params["vcs"], "vcs") as ViewChangeMessage[];
+      return nodeStep(
+        system,
+        i,
+        (s) => sendNewView(s, { cluster, received, viewChanges, seed: int(params, "x") }),
+      );
+    }
+    case "Suspect": {
+      const peer = int(params, "j");
+      if (!maySuspect(system, peer)) return { ok: false, reason: "the environment forbids it" };
+      return nodeStep(system, i, (s) => suspect(s, { cluster, received, peer }));
+    }
+    case "HandleHeartbeat": {
+      const peer = int(params, "j");
+      if (!mayHeartbeat(system, peer)) return { ok: false, reason: "no heartbeat from the peer" };
+      return nodeStep(system, i, (s) => handleHeartbeat(s, { cluster, received, peer }));
+    }
+    case "ExcludeNode": {
+      const first = withMessage("m1");
+      const second = withMessage("m2");
+      if (first === undefined || second === undefined) {
+        return { ok: false, reason: "evidence not in the network" };
+      }
+      return nodeStep(system, i, (s) => excludeNode(s, { cluster, received, first, second }));
+    }
+    case "HandleAssign":
+    case "HandleCheckpoint":
+    case "HandlePrePrepare":
+    case "HandleNewView": {
+      const m = withMessage("m");
+      if (m === undefined) return { ok: false, reason: "the message is not in the network" };
+      const handler = HANDLERS[name];
+      return nodeStep(system, i, (s) => handler(s, { cluster, received, message: m }));
+    }
+    default:
+      return { ok: false, reason: `unknown action ${name}` };
+  }
+}
+
+const HANDLERS = {
+  HandleAssign: handleAssign,
+  HandleCheckpoint: handleCheckpoint,
+  HandlePrePrepare: handlePrePrepare,
+  HandleNewView: handleNewView,
+} as const;
+
+function subsetsOfSize<T>(items: readonly T[], size: number): T[][] {
+  if (size === 0) return [[]];
+  if (items.length < size) return [];
+  const [head, ...rest] = items as [T, ...T[]];
+  return [
+    ...subsetsOfSize(rest, size - 1).map((subset) => [head, ...subset]),
+    ...subsetsOfSize(rest, size),
+  ];
+}
+
+function anyEnabled(
+  system: SystemState,
+  node: NodeState,
+  action: typeof PROTOCOL_ACTIONS[number],
+): boolean {
+  const cluster: ClusterConfig = system.cluster;
+  const received = system.messages;
+  const input = { cluster, received };
+  const values = [0, ...cluster.seeds];
+  switch (action) {
+    case "SendAssign":
+      return cluster.seeds.some((seed) => sendAssign(node, { ...input, seed }).enabled);
+    case "ComputeStage":
+      for (let token = 1; token <= cluster.tokenCount; token++) {
+        for (let stage = 1; stage <= cluster.stageCount; stage++) {
+          if (
+            values.some((value) => computeStage(node, { ...input, token, stage, value }).enabled)
+          ) {
+            return true;
+          }
+        }
+      }
+      return false;
+    case "AcceptToken":
+      return values.some((value) =>
+        acceptToken(node, { ...input, token: node.tokens.length + 1, value }).enabled
+      );
+    case "TakeCheckpoint":
+      for (let position = 1; position <= cluster.tokenCount; position++) {
+        if (takeCheckpoint(node, { ...input, position }).enabled) return true;
+      }
+      return false;
+    case "RestoreCheckpoint":
+      return restoreCheckpoint(node, input).enabled;
+    case "SendPrePrepare":
+      return sendPrePrepare(node, input).enabled;
+    case "SendCommit":
+      return sendCommit(node, input).enabled;
+    case "CommitStandard":
+      return commitStandard(node, input).enabled;
+    case "CommitFast":
+      return commitFast(node, input).enabled;
+    case "StartViewChange":
+      return startViewChange(node, input).enabled;
+    case "JoinViewChange":
+      for (let view = node.view + 1; view <= cluster.viewMax; view++) {
+        if (joinViewChange(node, { ...input, view }).enabled) return true;
+      }
+      return false;
+    case "HandleAssign":
+    case "HandleCheckpoint":
+    case "HandlePrePrepare":
+    case "HandleNewView": {
+      const handler = HANDLERS[action];
+      return received.some((message) => handler(node, { ...input, message }).enabled);
+    }
+    case "ExcludeNode":
+      for (let a = 0; a < received.length; a++) {
+        const first = received[a] as SpecMessage;
+        if (first.from === node.id || node.excluded.includes(first.from)) continue;
+        for (let b = 0; b < received.length; b++) {
+          const second = received[b] as SpecMessage;
+          if (second.from !== first.from || second.type !== first.type || a === b) continue;
+          if (excludeNode(node, { ...input, first, second }).enabled) return true;
+        }
+      }
+      return false;
+    case "SendNewView": {
+      const viewChanges = received.filter((m): m is ViewChangeMessage =>
+        m.type === "ViewChange" && m.view === node.view
+      );
+      return subsetsOfSize(viewChanges, cluster.quorum).some((subset) =>
+        cluster.seeds.some((seed) =>
+          sendNewView(node, { ...input, viewChanges: subset, seed }).enabled
+        )
+      );
+    }
+  }
+}
+
+/**
+ * Which honest nodes have each protocol action enabled, per the TypeScript guards.
+ *
+ * @param system The system.
+ * @returns For each protocol action, the nodes (ascending).
+ */
+export function enabledNodes(system: SystemState): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const action of PROTOCOL_ACTIONS) {
+    const nodes: number[] = [];
+    for (const node of system.nodes) {
+      if (isUp(system, node.id) && anyEnabled(system, node, action)) nodes.push(node.id);
+    }
+    out[action] = nodes;
+  }
+  return out;
+}
+
+/**
+ * Compares the system, lifted to the spec's variables, with a TLC state.
+ *
+ * @param system The system.
+ * @param expected TLC's state (raw JSON).
+ * @returns One line per differing variable: name, TypeScript value, TLC value.
+ */
+export function diffState(system: SystemState, expected: Record<string, unknown>): string[] {
+  const lifted = liftSystem(system) as unknown as Record<string, unknown>;
+  const diffs: string[] = [];
+  for (const { variable, schema } of VARIABLE_MAP) {
+    const tlc = schema.decode(expected[variable], variable);
+    const ours = lifted[variable];
+    if (schema.key(tlc) !== schema.key(ours)) {
+      diffs.push(
+        `  ${variable}:\n    TypeScript ${schema.key(ours)}\n    TLC        ${schema.key(tlc)}`,
+      );
+    }
+  }
+  return diffs;
+}

@@ -1,0 +1,151 @@
+// Derived quantities the guards share: the spec's Signers, VoteCount, CertifiedOutputs,
+// StageInputs, PreparedCertificate, AllowedSeeds and ValidViewChangeQuorum, over the messages a
+// node has received.
+import type {
+  ClusterConfig,
+  NodeIndex,
+  NodeState,
+  SpecMessage,
+  ViewChangeMessage,
+} from "./spec_state.ts";
+import { isReplica } from "./spec_state.ts";
+import { messageKey } from "./message_key.ts";
+
+/** Tally of the distinct signers (minus the node's exclusions) of the messages matching. */
+export function tallyWhere(
+  node: NodeState,
+  cluster: ClusterConfig,
+  received: readonly SpecMessage[],
+  matches: (message: SpecMessage) => boolean,
+): number {
+  const signers = new Set<NodeIndex>();
+  for (const message of received) {
+    if (matches(message) && !node.excluded.includes(message.from)) signers.add(message.from);
+  }
+  return cluster.rules.tally(signers, node.id);
+}
+
+/** The spec's VoteCount(i, type, v, x). */
+export function voteCount(
+  node: NodeState,
+  cluster: ClusterConfig,
+  received: readonly SpecMessage[],
+  type: "Prepare" | "Commit",
+  view: number,
+  value: number,
+): number {
+  return tallyWhere(
+    node,
+    cluster,
+    received,
+    (m) => m.type === type && m.view === view && m.value === value,
+  );
+}
+
+/** Whether `value` is in the spec's CertifiedOutputs(i, t, s). */
+export function isCertifiedOutput(
+  node: NodeState,
+  cluster: ClusterConfig,
+  received: readonly SpecMessage[],
+  token: number,
+  stage: number,
+  value: number,
+): boolean {
+  const count = tallyWhere(
+    node,
+    cluster,
+    received,
+    (m) =>
+      m.type === "StageOutput" && m.view === node.view && m.seed === node.seed &&
+      m.token === token && m.stage === stage && m.value === value &&
+      isReplica(m.from, node.view, stage, cluster),
+  );
+  return count >= cluster.stageAcceptThreshold;
+}
+
+/** Whether `value` is in the spec's StageInputs(i, t, s). */
+export function isStageInput(
+  node: NodeState,
+  cluster: ClusterConfig,
+  received: readonly SpecMessage[],
+  token: number,
+  stage: number,
+  value: number,
+): boolean {
+  if (stage > 1) return isCertifiedOutput(node, cluster, received, token, stage - 1, value);
+  if (token === 1) return value === node.seed;
+  return node.tokens.length >= token - 1 && node.tokens[token - 2] === value;
+}
+
+/** The spec's PreparedCertificate(v, x): a quorum of signed Prepare votes, nobody excluded. */
+export function preparedCertificate(
+  node: NodeState,
+  cluster: ClusterConfig,
+  received: readonly SpecMessage[],
+  view: number,
+  value: number,
+): boolean {
+  const signers = new Set<NodeIndex>();
+  for (const m of received) {
+    if (m.type === "Prepare" && m.view === view && m.value === value) signers.add(m.from);
+  }
+  return cluster.rules.tally(signers, node.id) >= cluster.quorum;
+}
+
+function highestView(views: readonly number[]): number {
+  return views.length === 0 ? -1 : Math.max(...views);
+}
+
+/** The spec's AllowedSeeds(vcs), ascending. */
+export function allowedSeeds(
+  node: NodeState,
+  cluster: ClusterConfig,
+  received: readonly SpecMessage[],
+  viewChanges: readonly ViewChangeMessage[],
+): readonly number[] {
+  const certs = viewChanges
+    .filter((vc) =>
+      vc.prepared.view >= 0 &&
+      preparedCertificate(node, cluster, received, vc.prepared.view, vc.prepared.value)
+    )
+    .map((vc) => vc.prepared);
+  const fast = viewChanges.map((vc) => vc.voted).filter((voted) => {
+    if (voted.view < 0) return false;
+    const voters = new Set(
+      viewChanges.filter((vc) => vc.voted.view === voted.view && vc.voted.value === voted.value)
+        .map((vc) => vc.from),
+    );
+    return voters.size >= cluster.faultsMax + 1;
+  });
+  const certView = highestView(certs.map((c) => c.view));
+  const fastView = highestView(fast.map((c) => c.view));
+  let chosen: Set<number>;
+  if (certView >= fastView && certView >= 0) {
+    chosen = new Set(certs.filter((c) => c.view === certView).map((c) => c.value));
+  } else if (fastView >= 0) {
+    chosen = new Set(fast.filter((c) => c.view === fastView).map((c) => c.value));
+  } else {
+    chosen = new Set();
+  }
+  if (chosen.size === 1) return cluster.seeds.filter((x) => chosen.has(x));
+  return cluster.seeds;
+}
+
+/** The spec's ValidViewChangeQuorum(vcs, v): received, for view v, distinct signers, a quorum. */
+export function validViewChangeQuorum(
+  cluster: ClusterConfig,
+  received: readonly SpecMessage[],
+  viewChanges: readonly ViewChangeMessage[],
+  view: number,
+): boolean {
+  const receivedKeys = new Set(received.filter((m) => m.type === "ViewChange").map(messageKey));
+  const keys = new Set<string>();
+  const signers = new Set<NodeIndex>();
+  for (const vc of viewChanges) {
+    const key = messageKey(vc);
+    if (vc.type !== "ViewChange" || vc.view !== view || !receivedKeys.has(key)) return false;
+    keys.add(key);
+    signers.add(vc.from);
+  }
+  return signers.size >= cluster.quorum && signers.size === keys.size;
+}

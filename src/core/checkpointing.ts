@@ -1,0 +1,141 @@
+/**
+ * Checkpoints: the spec's `TakeCheckpoint`, `HandleCheckpoint` and `RestoreCheckpoint`.
+ *
+ * @module
+ */
+
+import { tallyWhere } from "./_tally.ts";
+import { messageKey } from "./message_key.ts";
+import type { MessageInput, NodeInput } from "./node_input.ts";
+import { type CheckpointMessage, NO_SEED, type NodeState, type SpecMessage } from "./spec_state.ts";
+import { disabled, enabled, type Transition } from "./transition.ts";
+
+/** Input of {@linkcode takeCheckpoint}. */
+export interface TakeCheckpointInput extends NodeInput {
+  /** The position `p`: a multiple of the checkpoint interval. */
+  readonly position: number;
+}
+
+/**
+ * `TakeCheckpoint(i, p)`: every K tokens a node signs the digest of its first `p` tokens.
+ *
+ * @param node The node's state.
+ * @param input The cluster, the received messages and the position.
+ * @returns The Checkpoint to send, or why not.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, initialNodeState, takeCheckpoint } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * const node = { ...initialNodeState(2, cluster), seed: 1, tokens: [1] };
+ * assert.ok(takeCheckpoint(node, { cluster, received: [], position: 1 }).enabled);
+ * ```
+ */
+export function takeCheckpoint(node: NodeState, input: TakeCheckpointInput): Transition {
+  const { cluster, received, position } = input;
+  if (position < 1 || position > cluster.tokenCount) return disabled("position out of range");
+  if (position % cluster.checkpointIntervalTokens !== 0) {
+    return disabled("not a checkpoint position");
+  }
+  if (node.tokens.length < position) return disabled("the node has not reached the position");
+  const message: CheckpointMessage = {
+    type: "Checkpoint",
+    seed: node.seed,
+    position,
+    digest: node.tokens.slice(0, position),
+    from: node.id,
+  };
+  const key = messageKey(message);
+  if (received.some((m) => m.type === "Checkpoint" && messageKey(m) === key)) {
+    return disabled("the node already signed this checkpoint");
+  }
+  return enabled(node, [{ kind: "send", message }]);
+}
+
+/**
+ * `HandleCheckpoint(i, m)`: a checkpoint signed with matching digests by a quorum is stable;
+ * the node keeps it when it is for another seed or further than the one on disk.
+ *
+ * @param node The node's state.
+ * @param input The cluster, the received messages and the Checkpoint.
+ * @returns The node with the new stable checkpoint, or why not.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, handleCheckpoint, initialNodeState } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * const base = { type: "Checkpoint", seed: 1, position: 1, digest: [1] } as const;
+ * const received = [1, 2, 3].map((from) => ({ ...base, from }));
+ * const next = handleCheckpoint(initialNodeState(4, cluster), {
+ *   cluster, received, message: received[0]!,
+ * });
+ * assert.ok(next.enabled && next.state.stableCheckpoint.position === 1);
+ * ```
+ */
+export function handleCheckpoint(node: NodeState, input: MessageInput<SpecMessage>): Transition {
+  const { cluster, received, message: m } = input;
+  if (m.type !== "Checkpoint") return disabled("the message is not a Checkpoint");
+  const digest = m.digest.join(",");
+  const count = tallyWhere(
+    node,
+    cluster,
+    received,
+    (c) =>
+      c.type === "Checkpoint" && c.seed === m.seed && c.position === m.position &&
+      c.digest.join(",") === digest,
+  );
+  if (count < cluster.checkpointQuorum) return disabled("too few matching checkpoint digests");
+  const current = node.stableCheckpoint;
+  if (m.seed === current.seed && m.position <= current.position) {
+    return disabled("the node holds this checkpoint or a later one");
+  }
+  return enabled(
+    { ...node, stableCheckpoint: { seed: m.seed, position: m.position, tokens: m.digest } },
+    [{ kind: "persist", fields: ["stableCheckpoint"] }],
+  );
+}
+
+/**
+ * `RestoreCheckpoint(i)`: a node behind the latest stable checkpoint of its seed restores it
+ * and recomputes only the tokens after it.
+ *
+ * @param node The node's state.
+ * @param input The cluster (its rules say up to which position to restore).
+ * @returns The node with the checkpoint's tokens and stage progress, or why not.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, initialNodeState, restoreCheckpoint } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 2, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * const node = {
+ *   ...initialNodeState(2, cluster), seed: 1,
+ *   stableCheckpoint: { seed: 1, position: 1, tokens: [1] },
+ * };
+ * const next = restoreCheckpoint(node, { cluster, received: [] });
+ * assert.ok(next.enabled && next.state.tokens.length === 1 && next.state.progress[0] === 1);
+ * ```
+ */
+export function restoreCheckpoint(node: NodeState, input: NodeInput): Transition {
+  const checkpoint = node.stableCheckpoint;
+  if (node.seed === NO_SEED) return disabled("the node has no assignment");
+  if (checkpoint.seed !== node.seed) return disabled("no stable checkpoint of the node's seed");
+  if (node.tokens.length >= checkpoint.position) return disabled("the node is not behind");
+  const position = input.cluster.rules.restorePosition(checkpoint);
+  return enabled({
+    ...node,
+    tokens: checkpoint.tokens.slice(0, position),
+    progress: node.progress.map((done) => done < position ? position : done),
+  }, []);
+}

@@ -1,0 +1,188 @@
+/**
+ * Commitment: the spec's `SendPrePrepare`, `HandlePrePrepare`, `SendCommit`, `CommitStandard`
+ * and `CommitFast`, PBFT on the result with votes attributed to their signers and a fast path.
+ *
+ * @module
+ */
+
+import { voteCount } from "./_tally.ts";
+import type { MessageInput, NodeInput } from "./node_input.ts";
+import { NO_VALUE, type NodeState, primaryOf, type SpecMessage } from "./spec_state.ts";
+import { disabled, enabled, type Transition } from "./transition.ts";
+
+/**
+ * `SendPrePrepare(i)`: the primary proposes the last token once it accepted all T tokens.
+ *
+ * @param node The node's state.
+ * @param input The cluster and the received messages.
+ * @returns The PrePrepare to send, or why not.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, initialNodeState, sendPrePrepare } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * const node = { ...initialNodeState(1, cluster), seed: 1, tokens: [1] };
+ * assert.ok(sendPrePrepare(node, { cluster, received: [] }).enabled);
+ * ```
+ */
+export function sendPrePrepare(node: NodeState, input: NodeInput): Transition {
+  const { cluster, received } = input;
+  if (node.id !== primaryOf(node.view, cluster)) return disabled("the node is not the primary");
+  if (node.tokens.length !== cluster.tokenCount) return disabled("the node lacks tokens");
+  if (
+    received.some((m) => m.type === "PrePrepare" && m.view === node.view && m.from === node.id)
+  ) {
+    return disabled("the node already proposed in this view");
+  }
+  const value = node.tokens[cluster.tokenCount - 1] as number;
+  return enabled(node, [{
+    kind: "send",
+    message: { type: "PrePrepare", view: node.view, value, from: node.id },
+  }]);
+}
+
+/**
+ * `HandlePrePrepare(i, m)`: a node votes Prepare for a proposal of its view's primary only if
+ * it is the result the node accepted itself (`ProposalValid`), once per view.
+ *
+ * @param node The node's state.
+ * @param input The cluster, the received messages and the PrePrepare.
+ * @returns The node with its vote and the Prepare to send, or why not.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, handlePrePrepare, initialNodeState } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1, 2], viewMax: 1,
+ * });
+ * const node = { ...initialNodeState(2, cluster), seed: 1, tokens: [1] };
+ * const message = { type: "PrePrepare", view: 0, value: 2, from: 1 } as const;
+ * assert.ok(!handlePrePrepare(node, { cluster, received: [message], message }).enabled);
+ * ```
+ */
+export function handlePrePrepare(node: NodeState, input: MessageInput<SpecMessage>): Transition {
+  const { cluster, message: m } = input;
+  if (m.type !== "PrePrepare") return disabled("the message is not a PrePrepare");
+  if (!cluster.rules.sameView(m.view, node.view)) {
+    return disabled("the proposal is for another view");
+  }
+  if (m.from !== primaryOf(m.view, cluster)) {
+    return disabled("the proposal is not from the primary");
+  }
+  if (node.excluded.includes(m.from)) return disabled("the primary is excluded");
+  if (node.vote.view >= node.view) return disabled("the node already voted in this view");
+  if (node.tokens.length !== cluster.tokenCount) return disabled("the node lacks tokens");
+  if (m.value !== node.tokens[cluster.tokenCount - 1]) {
+    return disabled("the proposal differs from the accepted result");
+  }
+  const vote = { view: node.view, value: m.value };
+  return enabled({ ...node, vote }, [
+    { kind: "persist", fields: ["vote"] },
+    { kind: "send", message: { type: "Prepare", view: node.view, value: m.value, from: node.id } },
+  ]);
+}
+
+/**
+ * `SendCommit(i)`: a node whose vote a quorum of Prepares matches is prepared and votes Commit.
+ *
+ * @param node The node's state.
+ * @param input The cluster and the received messages.
+ * @returns The node with its prepared certificate and the Commit to send, or why not.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, initialNodeState, sendCommit } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * const node = { ...initialNodeState(2, cluster), vote: { view: 0, value: 1 } };
+ * const received = [2, 3, 4].map((from) => ({ type: "Prepare", view: 0, value: 1, from }) as const);
+ * assert.ok(sendCommit(node, { cluster, received }).enabled);
+ * assert.ok(!sendCommit(node, { cluster, received: received.slice(1) }).enabled);
+ * ```
+ */
+export function sendCommit(node: NodeState, input: NodeInput): Transition {
+  const { cluster, received } = input;
+  if (node.vote.view !== node.view) return disabled("the node has not voted in this view");
+  if (node.prepared.view >= node.view) return disabled("the node is prepared in this view");
+  const count = voteCount(node, cluster, received, "Prepare", node.view, node.vote.value);
+  if (count < cluster.quorum) return disabled(`${count} Prepare votes are short of a quorum`);
+  return enabled({ ...node, prepared: node.vote }, [
+    { kind: "persist", fields: ["prepared"] },
+    {
+      kind: "send",
+      message: { type: "Commit", view: node.view, value: node.vote.value, from: node.id },
+    },
+  ]);
+}
+
+/**
+ * `CommitStandard(i)`: prepared, and a quorum of Commit votes for the same value.
+ *
+ * @param node The node's state.
+ * @param input The cluster and the received messages.
+ * @returns The node with the committed value, or why not.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, commitStandard, initialNodeState } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * const node = { ...initialNodeState(2, cluster), prepared: { view: 0, value: 1 } };
+ * const received = [2, 3, 4].map((from) => ({ type: "Commit", view: 0, value: 1, from }) as const);
+ * const next = commitStandard(node, { cluster, received });
+ * assert.ok(next.enabled && next.state.committed === 1);
+ * ```
+ */
+export function commitStandard(node: NodeState, input: NodeInput): Transition {
+  const { cluster, received } = input;
+  if (node.committed !== NO_VALUE) return disabled("the node already committed");
+  if (node.prepared.view !== node.view) return disabled("the node is not prepared in this view");
+  const count = voteCount(node, cluster, received, "Commit", node.view, node.prepared.value);
+  if (count < cluster.quorum) return disabled(`${count} Commit votes are short of a quorum`);
+  return enabled({ ...node, committed: node.prepared.value }, [
+    { kind: "persist", fields: ["committed"] },
+  ]);
+}
+
+/**
+ * `CommitFast(i)`: every node (FastQuorum) prepared what this node voted for.
+ *
+ * @param node The node's state.
+ * @param input The cluster and the received messages.
+ * @returns The node with the committed value, or why not.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, commitFast, initialNodeState } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * const node = { ...initialNodeState(2, cluster), vote: { view: 0, value: 1 } };
+ * const received = [1, 2, 3, 4].map((from) => ({ type: "Prepare", view: 0, value: 1, from }) as const);
+ * assert.ok(commitFast(node, { cluster, received }).enabled);
+ * ```
+ */
+export function commitFast(node: NodeState, input: NodeInput): Transition {
+  const { cluster, received } = input;
+  if (node.committed !== NO_VALUE) return disabled("the node already committed");
+  if (node.vote.view !== node.view) return disabled("the node has not voted in this view");
+  const count = voteCount(node, cluster, received, "Prepare", node.view, node.vote.value);
+  if (count < cluster.fastQuorum) return disabled(`${count} Prepare votes are short of all nodes`);
+  return enabled({ ...node, committed: node.vote.value }, [
+    { kind: "persist", fields: ["committed"] },
+  ]);
+}

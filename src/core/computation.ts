@@ -1,0 +1,108 @@
+/**
+ * Computation and aggregation: the spec's `ComputeStage` and `AcceptToken`.
+ *
+ * @module
+ */
+
+import { isCertifiedOutput, isStageInput } from "./_tally.ts";
+import type { NodeInput } from "./node_input.ts";
+import { isReplica, NO_SEED, type NodeState } from "./spec_state.ts";
+import { disabled, enabled, type Transition } from "./transition.ts";
+
+/** Input of {@linkcode computeStage}. */
+export interface ComputeStageInput extends NodeInput {
+  /** The token `t` (from 1). */
+  readonly token: number;
+  /** The stage `s` (from 1). */
+  readonly stage: number;
+  /** The accepted input `x`, which an honest stage outputs unchanged. */
+  readonly value: number;
+}
+
+/**
+ * `ComputeStage(i, t, s, x)`: a replica computes stage `s` of token `t` from input `x` and
+ * signs the output.
+ *
+ * @param node The node's state.
+ * @param input The cluster, the received messages, the token, stage and input value.
+ * @returns The node with the stage's progress and the StageOutput to send, or why not.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, computeStage, initialNodeState } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * const node = { ...initialNodeState(2, cluster), seed: 1 };
+ * const next = computeStage(node, { cluster, received: [], token: 1, stage: 1, value: 1 });
+ * assert.ok(next.enabled && next.state.progress[0] === 1);
+ * ```
+ */
+export function computeStage(node: NodeState, input: ComputeStageInput): Transition {
+  const { cluster, received, token, stage, value } = input;
+  if (token < 1 || token > cluster.tokenCount) return disabled(`token ${token} is out of range`);
+  if (stage < 1 || stage > cluster.stageCount) return disabled(`stage ${stage} is out of range`);
+  if (node.seed === NO_SEED) return disabled("the node has no assignment");
+  if (!isReplica(node.id, node.view, stage, cluster)) return disabled("the node is no replica");
+  if (node.progress[stage - 1] !== token - 1) return disabled("the stage is not at this token");
+  if (!isStageInput(node, cluster, received, token, stage, value)) {
+    return disabled(`${value} is not an accepted input of the stage`);
+  }
+  const progress = node.progress.slice();
+  progress[stage - 1] = token;
+  return enabled({ ...node, progress }, [{
+    kind: "send",
+    message: {
+      type: "StageOutput",
+      view: node.view,
+      seed: node.seed,
+      token,
+      stage,
+      value,
+      from: node.id,
+    },
+  }]);
+}
+
+/** Input of {@linkcode acceptToken}. */
+export interface AcceptTokenInput extends NodeInput {
+  /** The token `t` (from 1). */
+  readonly token: number;
+  /** The value `x` the last stage's replicas signed. */
+  readonly value: number;
+}
+
+/**
+ * `AcceptToken(i, t, x)`: a node accepts token `t` once F + 1 replicas of the last stage
+ * signed `x`.
+ *
+ * @param node The node's state.
+ * @param input The cluster, the received messages, the token and value.
+ * @returns The node with the token appended, or why not.
+ *
+ * @example Usage
+ * ```ts
+ * import { acceptToken, clusterConfig, initialNodeState } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * const output = { type: "StageOutput", view: 0, seed: 1, token: 1, stage: 1, value: 1 } as const;
+ * const received = [{ ...output, from: 2 }, { ...output, from: 3 }];
+ * const node = { ...initialNodeState(4, cluster), seed: 1 };
+ * const next = acceptToken(node, { cluster, received, token: 1, value: 1 });
+ * assert.ok(next.enabled && next.state.tokens.length === 1);
+ * ```
+ */
+export function acceptToken(node: NodeState, input: AcceptTokenInput): Transition {
+  const { cluster, received, token, value } = input;
+  if (node.seed === NO_SEED) return disabled("the node has no assignment");
+  if (node.tokens.length !== token - 1) return disabled("the token is not the next one");
+  if (!isCertifiedOutput(node, cluster, received, token, cluster.stageCount, value)) {
+    return disabled(`too few last-stage replicas signed ${value}`);
+  }
+  return enabled({ ...node, tokens: [...node.tokens, value] }, []);
+}

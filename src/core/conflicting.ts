@@ -1,0 +1,99 @@
+/**
+ * Equivocation: two messages one node signed that no honest node would both sign (the spec's
+ * `Conflicting(m1, m2)`). The slot rule is shared with the wire layer (`src/wire/evidence.ts`),
+ * which applies it to decoded wire messages.
+ *
+ * @module
+ */
+
+import { messageKey } from "./message_key.ts";
+import type { SpecMessage } from "./spec_state.ts";
+
+/** The fields that name a message's slot; any message type has a subset of them. */
+export interface SlotFields {
+  readonly type: string;
+  readonly view?: number;
+  readonly seed?: number;
+  readonly token?: number;
+  readonly stage?: number;
+  readonly position?: number;
+}
+
+/**
+ * The slot in which a node signs at most one message of a type: the view (Assign, PrePrepare,
+ * Prepare, Commit, ViewChange, NewView), the view, seed, token and stage (StageOutput), or the
+ * seed and position (Checkpoint); `undefined` for types that cannot be evidence.
+ *
+ * @param message A message.
+ * @returns The slot as a list of numbers, or `undefined`.
+ *
+ * @example Usage
+ * ```ts
+ * import { conflictSlot } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(conflictSlot({ type: "Checkpoint", seed: 1, position: 2 }), [1, 2]);
+ * ```
+ */
+export function conflictSlot(message: SlotFields): readonly (number | undefined)[] | undefined {
+  switch (message.type) {
+    case "Assign":
+    case "PrePrepare":
+    case "Prepare":
+    case "Commit":
+    case "ViewChange":
+    case "NewView":
+      return [message.view];
+    case "StageOutput":
+      return [message.view, message.seed, message.token, message.stage];
+    case "Checkpoint":
+      return [message.seed, message.position];
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Whether two slots are the same.
+ *
+ * @param first A slot from {@linkcode conflictSlot}.
+ * @param second Another slot.
+ * @returns `true` if both are defined and equal element by element.
+ *
+ * @example Usage
+ * ```ts
+ * import { sameSlot } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * assert.ok(sameSlot([3], [3]));
+ * assert.ok(!sameSlot([3], undefined));
+ * ```
+ */
+export function sameSlot(
+  first: readonly (number | undefined)[] | undefined,
+  second: readonly (number | undefined)[] | undefined,
+): boolean {
+  if (first === undefined || second === undefined || first.length !== second.length) return false;
+  return first.every((value, index) => value === second[index]);
+}
+
+/**
+ * The spec's `Conflicting(m1, m2)` on spec messages: same signer, same type, same slot,
+ * different messages.
+ *
+ * @param first A message.
+ * @param second Another message.
+ * @returns `true` if no honest node would sign both.
+ *
+ * @example Usage
+ * ```ts
+ * import { conflicting } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const a = { type: "Prepare", view: 0, value: 1, from: 2 } as const;
+ * assert.ok(conflicting(a, { ...a, value: 2 }));
+ * assert.ok(!conflicting(a, { ...a, view: 1, value: 2 }));
+ * ```
+ */
+export function conflicting(first: SpecMessage, second: SpecMessage): boolean {
+  if (first.from !== second.from || first.type !== second.type) return false;
+  if (!sameSlot(conflictSlot(first), conflictSlot(second))) return false;
+  return messageKey(first) !== messageKey(second);
+}

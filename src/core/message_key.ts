@@ -1,0 +1,51 @@
+/**
+ * A canonical text key for a spec message, so that messages can be kept in sets and compared
+ * by value (TLA+ records are equal when their fields are).
+ *
+ * @module
+ */
+
+import type { SpecMessage, Vote } from "./spec_state.ts";
+
+function voteKey(vote: Vote): string {
+  return `${vote.view}/${vote.value}`;
+}
+
+/**
+ * The canonical key of a message: equal keys if and only if equal messages.
+ *
+ * @param message A spec message.
+ * @returns The key.
+ *
+ * @example Usage
+ * ```ts
+ * import { messageKey } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * assert.equal(
+ *   messageKey({ type: "Prepare", view: 1, value: 2, from: 3 }),
+ *   messageKey({ from: 3, value: 2, view: 1, type: "Prepare" }),
+ * );
+ * ```
+ */
+export function messageKey(message: SpecMessage): string {
+  switch (message.type) {
+    case "Assign":
+      return `A|${message.view}|${message.seed}|${message.from}`;
+    case "StageOutput":
+      return `S|${message.view}|${message.seed}|${message.token}|${message.stage}|${message.value}|${message.from}`;
+    case "PrePrepare":
+    case "Prepare":
+    case "Commit":
+      return `${message.type}|${message.view}|${message.value}|${message.from}`;
+    case "Checkpoint":
+      return `C|${message.seed}|${message.position}|${message.digest.join(",")}|${message.from}`;
+    case "ViewChange":
+      return `V|${message.view}|${voteKey(message.prepared)}|${
+        voteKey(message.voted)
+      }|${message.from}`;
+    case "NewView":
+      return `N|${message.view}|${message.seed}|${message.from}|[${
+        message.viewChanges.map(messageKey).sort().join(";")
+      }]`;
+  }
+}

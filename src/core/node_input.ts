@@ -1,0 +1,24 @@
+/**
+ * The input every node action gets besides the node's state: the cluster and the messages the
+ * node has received. In the spec a guard reads the global set `msgs`; in the implementation it
+ * reads the node's received set, which includes the messages the node sent itself. The trace
+ * replayer passes the spec's `msgs` as the received set (see `tla/README.md`).
+ *
+ * @module
+ */
+
+import type { ClusterConfig, SpecMessage } from "./spec_state.ts";
+
+/** What every node action reads besides the node's state. */
+export interface NodeInput {
+  /** The cluster's constants and rules. */
+  readonly cluster: ClusterConfig;
+  /** The signed messages the node has received (and sent), without duplicates. */
+  readonly received: readonly SpecMessage[];
+}
+
+/** A node action's input with one message: the one the node handles. */
+export interface MessageInput<M> extends NodeInput {
+  /** The message handled; it must be one of `received`. */
+  readonly message: M;
+}

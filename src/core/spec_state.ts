@@ -1,0 +1,310 @@
+/**
+ * The spec-level state of BCP as `tla/ButterflyCoordination.tla` defines it: node indices,
+ * values, the signed messages, one node's state, and the cluster constants. The pure actions of
+ * `src/core/` work on these; `conformance/variable_map.ts` maps each TLA+ variable to a field.
+ *
+ * A node's state holds the spec's node-local variables (`view`, `seed`, `progress`, `tokens`,
+ * `vote`, `prepared`, `committed`, `stableCheckpoint`, `suspected`, `excluded`); `status` is the
+ * environment's (a crashed node takes no step), and `msgs`, `byzantineSent`, `crashes` are the
+ * network's and the harness's.
+ *
+ * @module
+ */
+
+/** A node of the cluster, `1..nodeCount` as in the spec. */
+export type NodeIndex = number;
+
+/** The spec's `Garbage`: a wrong stage output. */
+export const GARBAGE = 0;
+/** The spec's `NoValue`: nothing committed. */
+export const NO_VALUE = -1;
+/** The spec's `NoSeed`: no assignment accepted in the current view. */
+export const NO_SEED = 0;
+
+/** A vote or prepared certificate: `{ view, value }`; {@linkcode NO_VOTE} when none. */
+export interface Vote {
+  readonly view: number;
+  readonly value: number;
+}
+
+/** The spec's `NoVote`. */
+export const NO_VOTE: Vote = Object.freeze({ view: -1, value: NO_VALUE });
+
+/** A stable checkpoint: the first `position` tokens of the inference with `seed`. */
+export interface CheckpointRecord {
+  readonly seed: number;
+  readonly position: number;
+  readonly tokens: readonly number[];
+}
+
+/** The spec's `NoCheckpoint`. */
+export const NO_CHECKPOINT: CheckpointRecord = Object.freeze({
+  seed: NO_SEED,
+  position: 0,
+  tokens: Object.freeze([]) as readonly number[],
+});
+
+/** The coordinator of view 0 assigns the inference. */
+export interface AssignMessage {
+  readonly type: "Assign";
+  readonly view: number;
+  readonly seed: number;
+  readonly from: NodeIndex;
+}
+/** A replica's signed output of one stage of one token. */
+export interface StageOutputMessage {
+  readonly type: "StageOutput";
+  readonly view: number;
+  readonly seed: number;
+  readonly token: number;
+  readonly stage: number;
+  readonly value: number;
+  readonly from: NodeIndex;
+}
+/** A proposal, a Prepare vote or a Commit vote. */
+export interface VoteMessage {
+  readonly type: "PrePrepare" | "Prepare" | "Commit";
+  readonly view: number;
+  readonly value: number;
+  readonly from: NodeIndex;
+}
+/** The digest (here: the tokens) of the first `position` tokens. */
+export interface CheckpointMessage {
+  readonly type: "Checkpoint";
+  readonly seed: number;
+  readonly position: number;
+  readonly digest: readonly number[];
+  readonly from: NodeIndex;
+}
+/** A node moves to `view` and reports what it prepared and voted for. */
+export interface ViewChangeMessage {
+  readonly type: "ViewChange";
+  readonly view: number;
+  readonly prepared: Vote;
+  readonly voted: Vote;
+  readonly from: NodeIndex;
+}
+/** The new coordinator proves the view change and assigns a seed. */
+export interface NewViewMessage {
+  readonly type: "NewView";
+  readonly view: number;
+  readonly viewChanges: readonly ViewChangeMessage[];
+  readonly seed: number;
+  readonly from: NodeIndex;
+}
+
+/** Any signed message of the spec (`Message`). */
+export type SpecMessage =
+  | AssignMessage
+  | StageOutputMessage
+  | VoteMessage
+  | CheckpointMessage
+  | ViewChangeMessage
+  | NewViewMessage;
+
+/** One node's state: the spec's node-local variables at index `id`. */
+export interface NodeState {
+  /** The node (not a spec variable: the index of the variables). */
+  readonly id: NodeIndex;
+  readonly view: number;
+  readonly seed: number;
+  /** Tokens each stage has processed: entry `s - 1` is stage `s`. */
+  readonly progress: readonly number[];
+  readonly tokens: readonly number[];
+  readonly vote: Vote;
+  readonly prepared: Vote;
+  readonly committed: number;
+  readonly stableCheckpoint: CheckpointRecord;
+  /** Sorted ascending. */
+  readonly suspected: readonly NodeIndex[];
+  /** Sorted ascending. */
+  readonly excluded: readonly NodeIndex[];
+}
+
+/**
+ * The rules the core applies where a bug would hide. {@linkcode SPEC_RULES} are the spec's;
+ * the mutation harness (`conformance/mutants.ts`) swaps one for a buggy variant, so that the
+ * sources stay untouched and the conformance run must catch it.
+ */
+export interface CoreRules {
+  /** How many votes a set of distinct signers is worth (the spec: its size). */
+  readonly tally: (signers: ReadonlySet<NodeIndex>, self: NodeIndex) => number;
+  /** Whether a message of `messageView` is for a node in `nodeView` (the spec: equality). */
+  readonly sameView: (messageView: number, nodeView: number) => boolean;
+  /** Up to which position a stable checkpoint restores (the spec: its position). */
+  readonly restorePosition: (checkpoint: CheckpointRecord) => number;
+}
+
+/** The spec's rules. */
+export const SPEC_RULES: CoreRules = Object.freeze({
+  tally(signers: ReadonlySet<NodeIndex>): number {
+    return signers.size;
+  },
+  sameView(messageView: number, nodeView: number): boolean {
+    return messageView === nodeView;
+  },
+  restorePosition(checkpoint: CheckpointRecord): number {
+    return checkpoint.position;
+  },
+});
+
+/** The spec's constants and the sizes derived from them. */
+export interface ClusterConfig {
+  /** `N`: nodes are `1..nodeCount`. */
+  readonly nodeCount: number;
+  /** `F`: Byzantine nodes tolerated. */
+  readonly faultsMax: number;
+  /** `S`: pipeline stages. */
+  readonly stageCount: number;
+  /** `T`: tokens generated. */
+  readonly tokenCount: number;
+  /** `K`: checkpoint interval in tokens. */
+  readonly checkpointIntervalTokens: number;
+  /** `R`: replicas per stage. */
+  readonly replicaCount: number;
+  /** `Seeds`: the sampling seeds a coordinator may assign, ascending. */
+  readonly seeds: readonly number[];
+  /** `MaxView`. */
+  readonly viewMax: number;
+  /** `Quorum`: floor((N + F) / 2) + 1. */
+  readonly quorum: number;
+  /** `FastQuorum`: N. */
+  readonly fastQuorum: number;
+  /** `StageAcceptThreshold`: F + 1. */
+  readonly stageAcceptThreshold: number;
+  /** `CheckpointQuorum`: the quorum. */
+  readonly checkpointQuorum: number;
+  /** Where a bug would hide; {@linkcode SPEC_RULES} unless a mutant is under test. */
+  readonly rules: CoreRules;
+}
+
+/** The constants a cluster is built from (the sizes are derived). */
+export interface ClusterConstants {
+  readonly nodeCount: number;
+  readonly faultsMax: number;
+  readonly stageCount: number;
+  readonly tokenCount: number;
+  readonly checkpointIntervalTokens: number;
+  readonly replicaCount: number;
+  readonly seeds: readonly number[];
+  readonly viewMax: number;
+}
+
+/**
+ * Builds the cluster configuration with the spec's sizes.
+ *
+ * @param constants The spec's constants.
+ * @returns The configuration with `Quorum`, `FastQuorum`, `StageAcceptThreshold`,
+ * `CheckpointQuorum` and the spec's rules.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1, 2], viewMax: 1,
+ * });
+ * assert.equal(cluster.quorum, 3);
+ * ```
+ */
+export function clusterConfig(constants: ClusterConstants): ClusterConfig {
+  const quorum = Math.floor((constants.nodeCount + constants.faultsMax) / 2) + 1;
+  return {
+    ...constants,
+    seeds: [...constants.seeds].sort((a, b) => a - b),
+    quorum,
+    fastQuorum: constants.nodeCount,
+    stageAcceptThreshold: constants.faultsMax + 1,
+    checkpointQuorum: quorum,
+    rules: SPEC_RULES,
+  };
+}
+
+/**
+ * The state of node `id` in the spec's `Init`.
+ *
+ * @param id The node.
+ * @param cluster The cluster.
+ * @returns The initial node state.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, initialNodeState } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 2, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * assert.deepEqual(initialNodeState(2, cluster).progress, [0, 0]);
+ * ```
+ */
+export function initialNodeState(id: NodeIndex, cluster: ClusterConfig): NodeState {
+  return {
+    id,
+    view: 0,
+    seed: NO_SEED,
+    progress: new Array<number>(cluster.stageCount).fill(0),
+    tokens: [],
+    vote: NO_VOTE,
+    prepared: NO_VOTE,
+    committed: NO_VALUE,
+    stableCheckpoint: NO_CHECKPOINT,
+    suspected: [],
+    excluded: [],
+  };
+}
+
+/**
+ * The spec's `Primary(v)`: the coordinator of view `view`.
+ *
+ * @param view The view.
+ * @param cluster The cluster.
+ * @returns `(view % N) + 1`.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, primaryOf } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * assert.equal(primaryOf(1, cluster), 2);
+ * ```
+ */
+export function primaryOf(view: number, cluster: ClusterConfig): NodeIndex {
+  return (view % cluster.nodeCount) + 1;
+}
+
+/**
+ * The spec's `Replicas(v, s)`: whether `node` is a replica of stage `stage` in view `view`.
+ *
+ * @param node The node.
+ * @param view The view.
+ * @param stage The stage (from 1).
+ * @param cluster The cluster.
+ * @returns `true` if `node` is one of `((v + s + k) % N) + 1` for `k` in `0..R-1`.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, isReplica } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * assert.ok(isReplica(2, 0, 1, cluster));
+ * assert.ok(!isReplica(1, 0, 1, cluster));
+ * ```
+ */
+export function isReplica(
+  node: NodeIndex,
+  view: number,
+  stage: number,
+  cluster: ClusterConfig,
+): boolean {
+  const offset = (((node - 1 - view - stage) % cluster.nodeCount) + cluster.nodeCount) %
+    cluster.nodeCount;
+  return offset < cluster.replicaCount;
+}

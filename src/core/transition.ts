@@ -1,0 +1,79 @@
+/**
+ * What a pure action returns: the next node state and its effects as data, or, when the
+ * action's enabling condition is false, a value that says why.
+ *
+ * @module
+ */
+
+import type { NodeState, SpecMessage } from "./spec_state.ts";
+
+/** Sign and send a message to every node (the spec adds it to `msgs`). */
+export interface SendEffect {
+  readonly kind: "send";
+  readonly message: SpecMessage;
+}
+
+/** Durable fields changed: the runtime writes them to disk before sending what follows. */
+export interface PersistEffect {
+  readonly kind: "persist";
+  readonly fields: readonly (keyof NodeState)[];
+}
+
+/** An effect of a node action, carried out by the runtime, the simulator or the replayer. */
+export type Effect = SendEffect | PersistEffect;
+
+/** The action was enabled: the next state and the effects. */
+export interface Enabled {
+  readonly enabled: true;
+  readonly state: NodeState;
+  readonly effects: readonly Effect[];
+}
+
+/** The action's guard is false in this state for this input. */
+export interface Disabled {
+  readonly enabled: false;
+  /** Which conjunct of the guard failed, in a sentence. */
+  readonly reason: string;
+}
+
+/** The result of a node action. */
+export type Transition = Enabled | Disabled;
+
+/**
+ * An enabled transition.
+ *
+ * @param state The next state.
+ * @param effects The effects, in order.
+ * @returns The transition.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, enabled, initialNodeState } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * assert.ok(enabled(initialNodeState(1, cluster), []).enabled);
+ * ```
+ */
+export function enabled(state: NodeState, effects: readonly Effect[]): Enabled {
+  return { enabled: true, state, effects };
+}
+
+/**
+ * A disabled transition.
+ *
+ * @param reason Which conjunct of the guard failed.
+ * @returns The transition.
+ *
+ * @example Usage
+ * ```ts
+ * import { disabled } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * assert.equal(disabled("the node already voted in this view").enabled, false);
+ * ```
+ */
+export function disabled(reason: string): Disabled {
+  return { enabled: false, reason };
+}

@@ -1,0 +1,314 @@
+/**
+ * Failure detection inputs, exclusion and view change: the spec's `Suspect`, `HandleHeartbeat`
+ * (the node's side; whether a suspicion may be false is the environment's), `ExcludeNode`,
+ * `StartViewChange`, `SendNewView` and `HandleNewView`.
+ *
+ * @module
+ */
+
+import { allowedSeeds, tallyWhere, validViewChangeQuorum } from "./_tally.ts";
+import { conflicting } from "./conflicting.ts";
+import type { MessageInput, NodeInput } from "./node_input.ts";
+import {
+  NO_SEED,
+  type NodeIndex,
+  type NodeState,
+  primaryOf,
+  type SpecMessage,
+  type ViewChangeMessage,
+} from "./spec_state.ts";
+import { disabled, enabled, type Transition } from "./transition.ts";
+
+function withMember(set: readonly NodeIndex[], member: NodeIndex): readonly NodeIndex[] {
+  return [...set, member].sort((a, b) => a - b);
+}
+
+/** Input of {@linkcode suspect} and {@linkcode handleHeartbeat}. */
+export interface PeerInput extends NodeInput {
+  /** The peer `j` the failure detector reports on. */
+  readonly peer: NodeIndex;
+}
+
+/**
+ * `Suspect(i, j)`: the failure detector suspects `j` (a timeout).
+ *
+ * @param node The node's state.
+ * @param input The cluster and the suspected peer.
+ * @returns The node suspecting the peer, or why not.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, initialNodeState, suspect } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * const next = suspect(initialNodeState(2, cluster), { cluster, received: [], peer: 1 });
+ * assert.ok(next.enabled && next.state.suspected.includes(1));
+ * ```
+ */
+export function suspect(node: NodeState, input: PeerInput): Transition {
+  const { peer } = input;
+  if (peer === node.id) return disabled("a node does not suspect itself");
+  if (node.suspected.includes(peer)) return disabled("the peer is already suspected");
+  return enabled({ ...node, suspected: withMember(node.suspected, peer) }, []);
+}
+
+/**
+ * `HandleHeartbeat(i, j)`: a heartbeat from `j` clears a suspicion of it.
+ *
+ * @param node The node's state.
+ * @param input The cluster and the peer that sent the heartbeat.
+ * @returns The node no longer suspecting the peer, or why not.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, handleHeartbeat, initialNodeState } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * const node = { ...initialNodeState(2, cluster), suspected: [1] };
+ * assert.ok(handleHeartbeat(node, { cluster, received: [], peer: 1 }).enabled);
+ * ```
+ */
+export function handleHeartbeat(node: NodeState, input: PeerInput): Transition {
+  if (!node.suspected.includes(input.peer)) return disabled("the peer is not suspected");
+  return enabled({ ...node, suspected: node.suspected.filter((j) => j !== input.peer) }, []);
+}
+
+/** Input of {@linkcode excludeNode}: two messages signed by one node. */
+export interface EvidenceInput extends NodeInput {
+  readonly first: SpecMessage;
+  readonly second: SpecMessage;
+}
+
+/**
+ * `ExcludeNode(i, m1, m2)`: two conflicting messages signed by one node prove it Byzantine;
+ * the node excludes it.
+ *
+ * @param node The node's state.
+ * @param input The cluster and the two received messages.
+ * @returns The node excluding the signer, or why not.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, excludeNode, initialNodeState } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1, 2], viewMax: 1,
+ * });
+ * const first = { type: "Prepare", view: 0, value: 1, from: 1 } as const;
+ * const second = { ...first, value: 2 };
+ * const next = excludeNode(initialNodeState(2, cluster), {
+ *   cluster, received: [first, second], first, second,
+ * });
+ * assert.ok(next.enabled && next.state.excluded.includes(1));
+ * ```
+ */
+export function excludeNode(node: NodeState, input: EvidenceInput): Transition {
+  const { first, second } = input;
+  if (!conflicting(first, second)) return disabled("the messages do not conflict");
+  if (first.from === node.id) return disabled("a node does not exclude itself");
+  if (node.excluded.includes(first.from)) return disabled("the signer is already excluded");
+  return enabled({ ...node, excluded: withMember(node.excluded, first.from) }, [
+    { kind: "persist", fields: ["excluded"] },
+  ]);
+}
+
+/**
+ * `StartViewChange(i)`: a node that suspects or excluded its primary moves to the next view and
+ * signs what it prepared and voted for.
+ *
+ * @param node The node's state.
+ * @param input The cluster.
+ * @returns The node in the next view and the ViewChange to send, or why not.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, initialNodeState, startViewChange } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * const node = { ...initialNodeState(2, cluster), suspected: [1] };
+ * const next = startViewChange(node, { cluster, received: [] });
+ * assert.ok(next.enabled && next.state.view === 1);
+ * ```
+ */
+export function startViewChange(node: NodeState, input: NodeInput): Transition {
+  const { cluster } = input;
+  if (node.view >= cluster.viewMax) return disabled("the node is at the last view");
+  const primary = primaryOf(node.view, cluster);
+  if (!node.suspected.includes(primary) && !node.excluded.includes(primary)) {
+    return disabled("the node neither suspects nor excluded its primary");
+  }
+  return moveToView(node, node.view + 1);
+}
+
+/** Input of {@linkcode joinViewChange}. */
+export interface JoinViewChangeInput extends NodeInput {
+  /** The later view `v` to join. */
+  readonly view: number;
+}
+
+/**
+ * `JoinViewChange(i, v)`: a node that sees F + 1 view-change messages for a later view joins it
+ * even if it does not suspect its primary (at least one honest node timed out; PBFT's rule).
+ *
+ * @param node The node's state.
+ * @param input The cluster, the received messages and the view.
+ * @returns The node in view `v` and the ViewChange to send, or why not.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, initialNodeState, joinViewChange, NO_VOTE } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * const received = [3, 4].map((from) =>
+ *   ({ type: "ViewChange", view: 1, prepared: NO_VOTE, voted: NO_VOTE, from }) as const
+ * );
+ * const next = joinViewChange(initialNodeState(2, cluster), { cluster, received, view: 1 });
+ * assert.ok(next.enabled && next.state.view === 1);
+ * ```
+ */
+export function joinViewChange(node: NodeState, input: JoinViewChangeInput): Transition {
+  const { cluster, received, view } = input;
+  if (view <= node.view || view > cluster.viewMax) return disabled("the view is not a later one");
+  const count = tallyWhere(
+    node,
+    cluster,
+    received,
+    (m) => m.type === "ViewChange" && m.view === view,
+  );
+  if (count < cluster.faultsMax + 1) return disabled(`${count} view changes are short of F + 1`);
+  return moveToView(node, view);
+}
+
+// The spec's MoveToView(i, v): leave the view, drop its tokens and progress, sign a ViewChange.
+function moveToView(node: NodeState, view: number): Transition {
+  return enabled({
+    ...node,
+    view,
+    seed: NO_SEED,
+    progress: node.progress.map(() => 0),
+    tokens: [],
+  }, [
+    { kind: "persist", fields: ["view", "seed"] },
+    {
+      kind: "send",
+      message: {
+        type: "ViewChange",
+        view,
+        prepared: node.prepared,
+        voted: node.vote,
+        from: node.id,
+      },
+    },
+  ]);
+}
+
+/** Input of {@linkcode sendNewView}. */
+export interface SendNewViewInput extends NodeInput {
+  /** The quorum of view-change messages `vcs` that proves the change. */
+  readonly viewChanges: readonly ViewChangeMessage[];
+  /** The seed `x` assigned; one the view changes allow. */
+  readonly seed: number;
+}
+
+/**
+ * `SendNewView(i, vcs, x)`: the new primary proves the view change with a quorum of view-change
+ * messages and assigns a seed they allow.
+ *
+ * @param node The node's state.
+ * @param input The cluster, the received messages, the view changes and the seed.
+ * @returns The NewView to send, or why not.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, initialNodeState, NO_VOTE, sendNewView } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * const viewChanges = [2, 3, 4].map((from) =>
+ *   ({ type: "ViewChange", view: 1, prepared: NO_VOTE, voted: NO_VOTE, from }) as const
+ * );
+ * const node = { ...initialNodeState(2, cluster), view: 1 };
+ * assert.ok(sendNewView(node, { cluster, received: viewChanges, viewChanges, seed: 1 }).enabled);
+ * ```
+ */
+export function sendNewView(node: NodeState, input: SendNewViewInput): Transition {
+  const { cluster, received, viewChanges, seed } = input;
+  if (node.view === 0) return disabled("view 0 has no view change");
+  if (node.id !== primaryOf(node.view, cluster)) return disabled("the node is not the primary");
+  if (received.some((m) => m.type === "NewView" && m.view === node.view && m.from === node.id)) {
+    return disabled("the node already sent a NewView for this view");
+  }
+  if (!validViewChangeQuorum(cluster, received, viewChanges, node.view)) {
+    return disabled("the view changes are not a valid quorum for the view");
+  }
+  if (!allowedSeeds(node, cluster, received, viewChanges).includes(seed)) {
+    return disabled(`the view changes do not allow seed ${seed}`);
+  }
+  return enabled(node, [{
+    kind: "send",
+    message: { type: "NewView", view: node.view, viewChanges, seed, from: node.id },
+  }]);
+}
+
+/**
+ * `HandleNewView(i, m)`: a node checks a NewView for its view (when it has no seed yet) or a
+ * later one, and enters it.
+ *
+ * @param node The node's state.
+ * @param input The cluster, the received messages and the NewView.
+ * @returns The node in the new view with its seed, or why not.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, handleNewView, initialNodeState, NO_VOTE } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * const viewChanges = [2, 3, 4].map((from) =>
+ *   ({ type: "ViewChange", view: 1, prepared: NO_VOTE, voted: NO_VOTE, from }) as const
+ * );
+ * const message = { type: "NewView", view: 1, viewChanges, seed: 1, from: 2 } as const;
+ * const received = [...viewChanges, message];
+ * const next = handleNewView(initialNodeState(3, cluster), { cluster, received, message });
+ * assert.ok(next.enabled && next.state.view === 1 && next.state.seed === 1);
+ * ```
+ */
+export function handleNewView(node: NodeState, input: MessageInput<SpecMessage>): Transition {
+  const { cluster, received, message: m } = input;
+  if (m.type !== "NewView") return disabled("the message is not a NewView");
+  if (m.from !== primaryOf(m.view, cluster)) return disabled("the NewView is not from the primary");
+  if (node.excluded.includes(m.from)) return disabled("the primary is excluded");
+  if (!(m.view > node.view || (m.view === node.view && node.seed === NO_SEED))) {
+    return disabled("the NewView is for an earlier view, or the node has its seed");
+  }
+  if (!validViewChangeQuorum(cluster, received, m.viewChanges, m.view)) {
+    return disabled("the NewView's view changes are not a valid quorum");
+  }
+  if (!allowedSeeds(node, cluster, received, m.viewChanges).includes(m.seed)) {
+    return disabled(`the view changes do not allow seed ${m.seed}`);
+  }
+  return enabled({
+    ...node,
+    view: m.view,
+    seed: m.seed,
+    progress: node.progress.map(() => 0),
+    tokens: [],
+  }, [{ kind: "persist", fields: ["view", "seed"] }]);
+}

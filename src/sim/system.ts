@@ -1,0 +1,339 @@
+/**
+ * The whole system as the spec sees it: every node's state, which nodes are up, the network
+ * (the set of signed messages sent) and the environment's counters; the environment's actions
+ * (`Crash`, `Recover`, `ByzantineSend`, and the failure detector's side of `Suspect` and
+ * `HandleHeartbeat`); and the lift of it all to the spec's variables. The trace replayer and the
+ * simulator both step this with the pure functions of `src/core/`.
+ *
+ * @module
+ */
+
+import { messageKey } from "../core/message_key.ts";
+import {
+  type ClusterConfig,
+  initialNodeState,
+  isReplica,
+  type NodeIndex,
+  type NodeState,
+  primaryOf,
+  type SpecMessage,
+} from "../core/spec_state.ts";
+import type { Transition } from "../core/transition.ts";
+
+/** The environment's bounds and failure-detector accuracy (spec constants). */
+export interface EnvironmentConfig {
+  /** `Byzantine`: the Byzantine nodes. */
+  readonly byzantine: readonly NodeIndex[];
+  /** `MaxByzantineMessages`. */
+  readonly byzantineMessagesMax: number;
+  /** `MaxCrashes`. */
+  readonly crashesMax: number;
+  /** `FalseSuspicions`. */
+  readonly falseSuspicions: boolean;
+}
+
+/** Node status (the spec's `status`). */
+export type NodeStatus = "up" | "crashed";
+
+/** The system: nodes, statuses, network and counters. */
+export interface SystemState {
+  readonly cluster: ClusterConfig;
+  readonly environment: EnvironmentConfig;
+  /** Entry `i - 1` is node `i` (Byzantine nodes keep their initial state). */
+  readonly nodes: NodeState[];
+  readonly status: NodeStatus[];
+  /** The messages sent, in sending order, without duplicates. */
+  readonly messages: SpecMessage[];
+  /** The keys of `messages`. */
+  readonly messageKeys: Set<string>;
+  byzantineSent: number;
+  crashes: number;
+}
+
+/**
+ * The spec's `Init`.
+ *
+ * @param cluster The cluster.
+ * @param environment The environment's bounds.
+ * @returns The initial system.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, initialSystem } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * const system = initialSystem(cluster, {
+ *   byzantine: [1], byzantineMessagesMax: 2, crashesMax: 0, falseSuspicions: false,
+ * });
+ * assert.equal(system.nodes.length, 4);
+ * ```
+ */
+export function initialSystem(
+  cluster: ClusterConfig,
+  environment: EnvironmentConfig,
+): SystemState {
+  const nodes: NodeState[] = [];
+  for (let id = 1; id <= cluster.nodeCount; id++) nodes.push(initialNodeState(id, cluster));
+  return {
+    cluster,
+    environment,
+    nodes,
+    status: nodes.map(() => "up"),
+    messages: [],
+    messageKeys: new Set(),
+    byzantineSent: 0,
+    crashes: 0,
+  };
+}
+
+/**
+ * The spec's `Up(i)`: an honest node that is running.
+ *
+ * @param system The system.
+ * @param node The node.
+ * @returns Whether the node may take a protocol step.
+ */
+export function isUp(system: SystemState, node: NodeIndex): boolean {
+  return !system.environment.byzantine.includes(node) && system.status[node - 1] === "up";
+}
+
+/**
+ * Adds a message to the network unless it is there already.
+ *
+ * @param system The system (changed in place).
+ * @param message The message.
+ * @returns Nothing.
+ */
+export function deliver(system: SystemState, message: SpecMessage): void {
+  const key = messageKey(message);
+  if (system.messageKeys.has(key)) return;
+  system.messageKeys.add(key);
+  system.messages.push(message);
+}
+
+/**
+ * Applies an enabled node transition of node `node`: its next state, and its sends into the
+ * network (persist effects need no work here: the system never loses durable fields).
+ *
+ * @param system The system (changed in place).
+ * @param node The node that stepped.
+ * @param transition The transition (must be enabled).
+ * @returns Nothing.
+ */
+export function applyTransition(
+  system: SystemState,
+  node: NodeIndex,
+  transition: Transition,
+): void {
+  if (!transition.enabled) {
+    throw new Error(`Cannot apply a disabled transition: ${transition.reason}`);
+  }
+  system.nodes[node - 1] = transition.state;
+  for (const effect of transition.effects) {
+    if (effect.kind === "send") deliver(system, effect.message);
+  }
+}
+
+/** The environment's verdict on an environment step: done, or why it could not happen. */
+export type EnvironmentResult = { readonly ok: true } | {
+  readonly ok: false;
+  readonly reason: string;
+};
+
+const OK: EnvironmentResult = { ok: true };
+
+function refuse(reason: string): EnvironmentResult {
+  return { ok: false, reason };
+}
+
+/**
+ * `Crash(i)`: an honest running node crashes and loses its volatile state (tokens, stage
+ * progress, suspicions).
+ *
+ * @param system The system (changed in place when the step happens).
+ * @param node The node.
+ * @returns Whether the step happened.
+ */
+export function crash(system: SystemState, node: NodeIndex): EnvironmentResult {
+  if (!isUp(system, node)) return refuse("the node is not an honest running node");
+  if (system.crashes >= system.environment.crashesMax) return refuse("no crash left");
+  const state = system.nodes[node - 1] as NodeState;
+  system.status[node - 1] = "crashed";
+  system.crashes += 1;
+  system.nodes[node - 1] = {
+    ...state,
+    progress: state.progress.map(() => 0),
+    tokens: [],
+    suspected: [],
+  };
+  return OK;
+}
+
+/**
+ * `Recover(i)`: a crashed honest node restarts from its durable state.
+ *
+ * @param system The system (changed in place when the step happens).
+ * @param node The node.
+ * @returns Whether the step happened.
+ */
+export function recover(system: SystemState, node: NodeIndex): EnvironmentResult {
+  if (system.environment.byzantine.includes(node)) return refuse("the node is Byzantine");
+  if (system.status[node - 1] !== "crashed") return refuse("the node is not crashed");
+  system.status[node - 1] = "up";
+  return OK;
+}
+
+/**
+ * The environment's side of `Suspect(i, j)`: a suspicion is possible when false suspicions are,
+ * or `j` really is crashed or Byzantine.
+ *
+ * @param system The system.
+ * @param peer The suspected node.
+ * @returns Whether the failure detector may report it.
+ */
+export function maySuspect(system: SystemState, peer: NodeIndex): boolean {
+  return system.environment.falseSuspicions || system.status[peer - 1] === "crashed" ||
+    system.environment.byzantine.includes(peer);
+}
+
+/**
+ * The environment's side of `HandleHeartbeat(i, j)`: only a running honest node sends heartbeats.
+ *
+ * @param system The system.
+ * @param peer The node the heartbeat is from.
+ * @returns Whether such a heartbeat can arrive.
+ */
+export function mayHeartbeat(system: SystemState, peer: NodeIndex): boolean {
+  return !system.environment.byzantine.includes(peer) && system.status[peer - 1] === "up";
+}
+
+/**
+ * Whether `message` is in the spec's `ByzantineMessages(b)`: well-formed, signed by `b`, not
+ * discarded on sight by every honest node.
+ *
+ * @param system The system.
+ * @param sender The Byzantine node.
+ * @param message The message.
+ * @returns Whether `b` may send it.
+ */
+export function isByzantineMessage(
+  system: SystemState,
+  sender: NodeIndex,
+  message: SpecMessage,
+): boolean {
+  const { cluster } = system;
+  if (message.from !== sender) return false;
+  const seedOk = (seed: number): boolean => cluster.seeds.includes(seed);
+  const valueOk = (value: number): boolean => value === 0 || seedOk(value);
+  const viewOk = (view: number): boolean => view >= 0 && view <= cluster.viewMax;
+  switch (message.type) {
+    case "Assign":
+      return primaryOf(0, cluster) === sender && message.view === 0 && seedOk(message.seed);
+    case "StageOutput":
+      return viewOk(message.view) && seedOk(message.seed) && message.token >= 1 &&
+        message.token <= cluster.tokenCount && message.stage >= 1 &&
+        message.stage <= cluster.stageCount && valueOk(message.value) &&
+        isReplica(sender, message.view, message.stage, cluster);
+    case "PrePrepare":
+      return viewOk(message.view) && primaryOf(message.view, cluster) === sender &&
+        valueOk(message.value);
+    case "Prepare":
+    case "Commit":
+      return viewOk(message.view) && valueOk(message.value);
+    case "Checkpoint":
+      return seedOk(message.seed) && message.position >= 1 &&
+        message.position <= cluster.tokenCount &&
+        message.position % cluster.checkpointIntervalTokens === 0 &&
+        // The spec lets the digest have the length of any checkpoint position, not only this one.
+        message.digest.length >= 1 && message.digest.length <= cluster.tokenCount &&
+        message.digest.length % cluster.checkpointIntervalTokens === 0 &&
+        message.digest.every(valueOk);
+    case "ViewChange": {
+      const before = (vote: { view: number; value: number }): boolean =>
+        (vote.view === -1 && vote.value === -1) ||
+        (vote.view >= 0 && vote.view < message.view && valueOk(vote.value));
+      return message.view >= 1 && message.view <= cluster.viewMax && before(message.prepared) &&
+        before(message.voted);
+    }
+    case "NewView": {
+      if (message.view < 1 || message.view > cluster.viewMax) return false;
+      if (primaryOf(message.view, cluster) !== sender || !seedOk(message.seed)) return false;
+      const keys = new Set(message.viewChanges.map(messageKey));
+      return keys.size === cluster.quorum &&
+        message.viewChanges.every((vc) =>
+          vc.view === message.view && system.messageKeys.has(messageKey(vc))
+        );
+    }
+  }
+}
+
+/**
+ * `ByzantineSend(b, m)`: a Byzantine node signs and sends a new message under its identity.
+ *
+ * @param system The system (changed in place when the step happens).
+ * @param sender The Byzantine node.
+ * @param message The message.
+ * @returns Whether the step happened.
+ */
+export function byzantineSend(
+  system: SystemState,
+  sender: NodeIndex,
+  message: SpecMessage,
+): EnvironmentResult {
+  if (!system.environment.byzantine.includes(sender)) return refuse("the sender is not Byzantine");
+  if (system.byzantineSent >= system.environment.byzantineMessagesMax) {
+    return refuse("no Byzantine message left");
+  }
+  if (!isByzantineMessage(system, sender, message)) return refuse("not a message it may sign");
+  if (system.messageKeys.has(messageKey(message))) return refuse("the message was already sent");
+  deliver(system, message);
+  system.byzantineSent += 1;
+  return OK;
+}
+
+/** The spec's variables, lifted from the system (sets as sorted arrays). */
+export interface SpecVariables {
+  readonly status: readonly NodeStatus[];
+  readonly view: readonly number[];
+  readonly seed: readonly number[];
+  readonly progress: readonly (readonly number[])[];
+  readonly tokens: readonly (readonly number[])[];
+  readonly vote: readonly { view: number; value: number }[];
+  readonly prepared: readonly { view: number; value: number }[];
+  readonly committed: readonly number[];
+  readonly stableCheckpoint: readonly NodeState["stableCheckpoint"][];
+  readonly suspected: readonly (readonly NodeIndex[])[];
+  readonly excluded: readonly (readonly NodeIndex[])[];
+  readonly msgs: readonly SpecMessage[];
+  readonly byzantineSent: number;
+  readonly crashes: number;
+}
+
+/**
+ * The lift: node-local states plus the network and counters, as the spec's global state.
+ *
+ * @param system The system.
+ * @returns Every spec variable.
+ */
+export function liftSystem(system: SystemState): SpecVariables {
+  const nodes = system.nodes;
+  return {
+    status: system.status,
+    view: nodes.map((n) => n.view),
+    seed: nodes.map((n) => n.seed),
+    progress: nodes.map((n) => n.progress),
+    tokens: nodes.map((n) => n.tokens),
+    vote: nodes.map((n) => n.vote),
+    prepared: nodes.map((n) => n.prepared),
+    committed: nodes.map((n) => n.committed),
+    stableCheckpoint: nodes.map((n) => n.stableCheckpoint),
+    suspected: nodes.map((n) => n.suspected),
+    excluded: nodes.map((n) => n.excluded),
+    msgs: system.messages,
+    byzantineSent: system.byzantineSent,
+    crashes: system.crashes,
+  };
+}
