@@ -378,19 +378,32 @@ ExcludeNode(i, m1, m2) ==
     /\ UNCHANGED <<status, view, seed, progress, tokens, vote, prepared, committed,
                    stableCheckpoint, suspected, msgs, byzantineSent, crashes>>
 
-\* A node that suspects or excluded its primary moves to the next view and signs what it
-\* prepared and what it voted for.
-StartViewChange(i) ==
-    /\ Up(i) /\ view[i] < MaxView
-    /\ Primary(view[i]) \in suspected[i] \cup excluded[i]
-    /\ view' = [view EXCEPT ![i] = @ + 1]
+\* Node i leaves its view for view v, signing what it prepared and what it voted for; the
+\* tokens and stage progress of the old view are dropped (the seed may change).
+MoveToView(i, v) ==
+    /\ view' = [view EXCEPT ![i] = v]
     /\ seed' = [seed EXCEPT ![i] = NoSeed]
     /\ progress' = [progress EXCEPT ![i] = [s \in Stage |-> 0]]
     /\ tokens' = [tokens EXCEPT ![i] = <<>>]
-    /\ Send([type |-> "ViewChange", view |-> view[i] + 1, prepared |-> prepared[i],
-             voted |-> vote[i], from |-> i])
+    /\ Send([type |-> "ViewChange", view |-> v, prepared |-> prepared[i], voted |-> vote[i],
+             from |-> i])
     /\ UNCHANGED <<status, vote, prepared, committed, stableCheckpoint, suspected, excluded,
                    byzantineSent, crashes>>
+
+\* A node that suspects or excluded its primary moves to the next view.
+StartViewChange(i) ==
+    /\ Up(i) /\ view[i] < MaxView
+    /\ Primary(view[i]) \in suspected[i] \cup excluded[i]
+    /\ MoveToView(i, view[i] + 1)
+
+\* A node that sees F + 1 view-change messages for a later view joins it even if it does not
+\* suspect its primary: at least one honest node timed out, and without joining, the nodes
+\* could split between two views, neither with a quorum (PBFT's rule; TLC found that split
+\* after a coordinator crashed and recovered).
+JoinViewChange(i, v) ==
+    /\ Up(i) /\ v > view[i] /\ v <= MaxView
+    /\ Cardinality(Signers(i, ViewChangesFor(v))) >= F + 1
+    /\ MoveToView(i, v)
 
 \* The new primary proves the view change with a quorum of view-change messages and assigns a
 \* seed they allow: the assignment phase of the new view.
@@ -484,6 +497,7 @@ ProtocolStep(i) ==
     \/ CommitStandard(i)
     \/ CommitFast(i)
     \/ StartViewChange(i)
+    \/ \E v \in 1..MaxView : JoinViewChange(i, v)
     \/ \E v \in 1..MaxView : \E vcs \in QuorumSubsets(ViewChangesFor(v)), x \in Seeds :
            SendNewView(i, vcs, x)
     \/ \E m \in msgs : HandleNewView(i, m)
@@ -502,6 +516,7 @@ Next ==
     \/ \E i \in Honest : CommitStandard(i)
     \/ \E i \in Honest : CommitFast(i)
     \/ \E i \in Honest : StartViewChange(i)
+    \/ \E i \in Honest, v \in 1..MaxView : JoinViewChange(i, v)
     \/ \E i \in Honest, v \in 1..MaxView : \E vcs \in QuorumSubsets(ViewChangesFor(v)), x \in Seeds :
            SendNewView(i, vcs, x)
     \/ \E i \in Honest, m \in msgs : HandleNewView(i, m)
@@ -592,9 +607,13 @@ CommitStable == [][\A i \in Honest : committed[i] # NoValue => committed'[i] = c
 (*    FalseSuspicions = FALSE, so an honest running node is not suspected;                *)
 (*  - at most F nodes are faulty (Byzantine or crashed), and crashed nodes may stay down. *)
 
+\* Suspicions a node's failure detector eventually raises: of crashed and Byzantine nodes.
+AccurateSuspicion(i) ==
+    \E j \in Node : (status[j] = "crashed" \/ j \in Byzantine) /\ Suspect(i, j)
+
 Fairness ==
     /\ \A i \in Honest : WF_vars(ProtocolStep(i))
-    /\ \A i \in Honest, j \in Node : WF_vars(Suspect(i, j))
+    /\ \A i \in Honest : WF_vars(AccurateSuspicion(i))
 
 LiveSpec == Spec /\ Fairness
 
