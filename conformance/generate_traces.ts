@@ -31,6 +31,8 @@ const TRACE_RUNS: readonly TraceRun[] = [
   { name: "TwoFPlusOne", behaviours: 500, seed: 20261102 },
   { name: "CrashRecovery", behaviours: 500, seed: 20261103 },
   { name: "HonestCommit", behaviours: 600, seed: 20261104 },
+  // Crashes after a stable checkpoint are rare in the others: RestoreCheckpoint needs this one.
+  { name: "CheckpointRestore", behaviours: 600, seed: 20261105 },
 ];
 
 function usage(): number {
