@@ -20,6 +20,106 @@ export {
   validateClusterSize,
 } from "./src/core/quorum.ts";
 
+// The pure core (src/core/): one function per TLA+ action of tla/ButterflyCoordination.tla,
+// guards that say why they refuse, effects as data.
+export {
+  type AssignMessage,
+  type CheckpointMessage,
+  type CheckpointRecord,
+  type ClusterConfig,
+  clusterConfig,
+  type ClusterConstants,
+  type CoreRules,
+  GARBAGE,
+  initialNodeState,
+  isReplica,
+  type NewViewMessage,
+  NO_CHECKPOINT,
+  NO_SEED,
+  NO_VALUE,
+  NO_VOTE,
+  type NodeIndex,
+  type NodeState,
+  primaryOf,
+  SPEC_RULES,
+  type SpecMessage,
+  type StageOutputMessage,
+  type ViewChangeMessage,
+  type Vote,
+  type VoteMessage,
+} from "./src/core/spec_state.ts";
+export {
+  type Disabled,
+  disabled,
+  type Effect,
+  type Enabled,
+  enabled,
+  type PersistEffect,
+  type SendEffect,
+  type Transition,
+} from "./src/core/transition.ts";
+export type { MessageInput, NodeInput } from "./src/core/node_input.ts";
+export { messageKey } from "./src/core/message_key.ts";
+export {
+  conflicting as conflictingSpecMessages,
+  conflictSlot,
+  sameSlot,
+  type SlotFields,
+} from "./src/core/conflicting.ts";
+export { handleAssign, sendAssign, type SendAssignInput } from "./src/core/assignment.ts";
+export {
+  acceptToken,
+  type AcceptTokenInput,
+  computeStage,
+  type ComputeStageInput,
+} from "./src/core/computation.ts";
+export {
+  handleCheckpoint,
+  restoreCheckpoint,
+  takeCheckpoint,
+  type TakeCheckpointInput,
+} from "./src/core/checkpointing.ts";
+export {
+  commitFast,
+  commitStandard,
+  handlePrePrepare,
+  sendCommit,
+  sendPrePrepare,
+} from "./src/core/commitment.ts";
+export {
+  type EvidenceInput,
+  excludeNode,
+  handleHeartbeat,
+  handleNewView,
+  joinViewChange,
+  type JoinViewChangeInput,
+  type PeerInput,
+  sendNewView,
+  type SendNewViewInput,
+  startViewChange,
+  suspect,
+} from "./src/core/view_change.ts";
+
+// The deterministic system (src/sim/): the environment's actions and the lift to the spec.
+export {
+  applyTransition,
+  byzantineSend,
+  crash,
+  deliver,
+  type EnvironmentConfig,
+  type EnvironmentResult,
+  initialSystem,
+  isByzantineMessage,
+  isUp,
+  liftSystem,
+  mayHeartbeat,
+  maySuspect,
+  type NodeStatus,
+  recover,
+  type SpecVariables,
+  type SystemState,
+} from "./src/sim/system.ts";
+
 // Model execution (src/model/): the transformer as ONNX stages, run by ONNX Runtime.
 export {
   DEFAULT_MODEL_CONFIG,

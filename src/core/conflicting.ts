@@ -11,11 +11,17 @@ import type { SpecMessage } from "./spec_state.ts";
 
 /** The fields that name a message's slot; any message type has a subset of them. */
 export interface SlotFields {
+  /** The message type. */
   readonly type: string;
+  /** The view, if the type has one. */
   readonly view?: number;
+  /** The seed, if the type has one. */
   readonly seed?: number;
+  /** The token, if the type has one. */
   readonly token?: number;
+  /** The stage, if the type has one. */
   readonly stage?: number;
+  /** The checkpoint position, if the type has one. */
   readonly position?: number;
 }
 
@@ -77,7 +83,8 @@ export function sameSlot(
 
 /**
  * The spec's `Conflicting(m1, m2)` on spec messages: same signer, same type, same slot,
- * different messages.
+ * different messages. The package exports it as `conflictingSpecMessages` (`conflicting` is the
+ * wire layer's, on decoded wire messages).
  *
  * @param first A message.
  * @param second Another message.
@@ -85,11 +92,11 @@ export function sameSlot(
  *
  * @example Usage
  * ```ts
- * import { conflicting } from "@butterfly/bcp";
+ * import { conflictingSpecMessages } from "@butterfly/bcp";
  * import assert from "node:assert/strict";
  * const a = { type: "Prepare", view: 0, value: 1, from: 2 } as const;
- * assert.ok(conflicting(a, { ...a, value: 2 }));
- * assert.ok(!conflicting(a, { ...a, view: 1, value: 2 }));
+ * assert.ok(conflictingSpecMessages(a, { ...a, value: 2 }));
+ * assert.ok(!conflictingSpecMessages(a, { ...a, view: 1, value: 2 }));
  * ```
  */
 export function conflicting(first: SpecMessage, second: SpecMessage): boolean {

@@ -17,13 +17,15 @@ export type NodeIndex = number;
 /** The spec's `Garbage`: a wrong stage output. */
 export const GARBAGE = 0;
 /** The spec's `NoValue`: nothing committed. */
-export const NO_VALUE = -1;
+export const NO_VALUE: number = -1;
 /** The spec's `NoSeed`: no assignment accepted in the current view. */
 export const NO_SEED = 0;
 
 /** A vote or prepared certificate: `{ view, value }`; {@linkcode NO_VOTE} when none. */
 export interface Vote {
+  /** The view. */
   readonly view: number;
+  /** The value (a seed's result, or `GARBAGE`). */
   readonly value: number;
 }
 
@@ -32,8 +34,11 @@ export const NO_VOTE: Vote = Object.freeze({ view: -1, value: NO_VALUE });
 
 /** A stable checkpoint: the first `position` tokens of the inference with `seed`. */
 export interface CheckpointRecord {
+  /** The sampling seed. */
   readonly seed: number;
+  /** The number of tokens covered. */
   readonly position: number;
+  /** The tokens. */
   readonly tokens: readonly number[];
 }
 
@@ -46,50 +51,80 @@ export const NO_CHECKPOINT: CheckpointRecord = Object.freeze({
 
 /** The coordinator of view 0 assigns the inference. */
 export interface AssignMessage {
+  /** The message type: `Assign`. */
   readonly type: "Assign";
+  /** The view. */
   readonly view: number;
+  /** The sampling seed. */
   readonly seed: number;
+  /** The signer. */
   readonly from: NodeIndex;
 }
 /** A replica's signed output of one stage of one token. */
 export interface StageOutputMessage {
+  /** The message type: `StageOutput`. */
   readonly type: "StageOutput";
+  /** The view. */
   readonly view: number;
+  /** The sampling seed. */
   readonly seed: number;
+  /** The token (from 1). */
   readonly token: number;
+  /** The stage (from 1). */
   readonly stage: number;
+  /** The value (a seed's result, or `GARBAGE`). */
   readonly value: number;
+  /** The signer. */
   readonly from: NodeIndex;
 }
 /** A proposal, a Prepare vote or a Commit vote. */
 export interface VoteMessage {
+  /** The message type: Which of the three. */
   readonly type: "PrePrepare" | "Prepare" | "Commit";
+  /** The view. */
   readonly view: number;
+  /** The value (a seed's result, or `GARBAGE`). */
   readonly value: number;
+  /** The signer. */
   readonly from: NodeIndex;
 }
 /** The digest (here: the tokens) of the first `position` tokens. */
 export interface CheckpointMessage {
+  /** The message type: `Checkpoint`. */
   readonly type: "Checkpoint";
+  /** The sampling seed. */
   readonly seed: number;
+  /** The number of tokens covered. */
   readonly position: number;
+  /** The digest of the first `position` tokens (the spec uses the tokens themselves). */
   readonly digest: readonly number[];
+  /** The signer. */
   readonly from: NodeIndex;
 }
 /** A node moves to `view` and reports what it prepared and voted for. */
 export interface ViewChangeMessage {
+  /** The message type: `ViewChange`. */
   readonly type: "ViewChange";
+  /** The view. */
   readonly view: number;
+  /** The last prepared certificate (`NO_VOTE` if none). */
   readonly prepared: Vote;
+  /** The last vote (`NO_VOTE` if none). */
   readonly voted: Vote;
+  /** The signer. */
   readonly from: NodeIndex;
 }
 /** The new coordinator proves the view change and assigns a seed. */
 export interface NewViewMessage {
+  /** The message type: `NewView`. */
   readonly type: "NewView";
+  /** The view. */
   readonly view: number;
+  /** The quorum of view-change messages that proves the change. */
   readonly viewChanges: readonly ViewChangeMessage[];
+  /** The sampling seed. */
   readonly seed: number;
+  /** The signer. */
   readonly from: NodeIndex;
 }
 
@@ -106,14 +141,21 @@ export type SpecMessage =
 export interface NodeState {
   /** The node (not a spec variable: the index of the variables). */
   readonly id: NodeIndex;
+  /** The view. */
   readonly view: number;
+  /** The sampling seed. */
   readonly seed: number;
   /** Tokens each stage has processed: entry `s - 1` is stage `s`. */
   readonly progress: readonly number[];
+  /** The tokens. */
   readonly tokens: readonly number[];
+  /** The node's last Prepare vote. */
   readonly vote: Vote;
+  /** The last prepared certificate (`NO_VOTE` if none). */
   readonly prepared: Vote;
+  /** The committed result, `NO_VALUE` until commit. */
   readonly committed: number;
+  /** The latest stable checkpoint (durable). */
   readonly stableCheckpoint: CheckpointRecord;
   /** Sorted ascending. */
   readonly suspected: readonly NodeIndex[];
@@ -180,13 +222,21 @@ export interface ClusterConfig {
 
 /** The constants a cluster is built from (the sizes are derived). */
 export interface ClusterConstants {
+  /** `N`: nodes are `1..nodeCount`. */
   readonly nodeCount: number;
+  /** `F`: Byzantine nodes tolerated. */
   readonly faultsMax: number;
+  /** `S`: pipeline stages. */
   readonly stageCount: number;
+  /** `T`: tokens generated. */
   readonly tokenCount: number;
+  /** `K`: checkpoint interval in tokens. */
   readonly checkpointIntervalTokens: number;
+  /** `R`: replicas per stage. */
   readonly replicaCount: number;
+  /** `Seeds`: the sampling seeds a coordinator may assign. */
   readonly seeds: readonly number[];
+  /** `MaxView`: the last view. */
   readonly viewMax: number;
 }
 

@@ -9,13 +9,17 @@ import type { NodeState, SpecMessage } from "./spec_state.ts";
 
 /** Sign and send a message to every node (the spec adds it to `msgs`). */
 export interface SendEffect {
+  /** `send`. */
   readonly kind: "send";
+  /** The message to sign and send. */
   readonly message: SpecMessage;
 }
 
 /** Durable fields changed: the runtime writes them to disk before sending what follows. */
 export interface PersistEffect {
+  /** `persist`. */
   readonly kind: "persist";
+  /** The node-state fields to write to disk. */
   readonly fields: readonly (keyof NodeState)[];
 }
 
@@ -24,13 +28,17 @@ export type Effect = SendEffect | PersistEffect;
 
 /** The action was enabled: the next state and the effects. */
 export interface Enabled {
+  /** The guard held. */
   readonly enabled: true;
+  /** The next node state. */
   readonly state: NodeState;
+  /** The effects, in order. */
   readonly effects: readonly Effect[];
 }
 
 /** The action's guard is false in this state for this input. */
 export interface Disabled {
+  /** The guard was false. */
   readonly enabled: false;
   /** Which conjunct of the guard failed, in a sentence. */
   readonly reason: string;

@@ -81,7 +81,9 @@ export function handleHeartbeat(node: NodeState, input: PeerInput): Transition {
 
 /** Input of {@linkcode excludeNode}: two messages signed by one node. */
 export interface EvidenceInput extends NodeInput {
+  /** The first message. */
   readonly first: SpecMessage;
+  /** The second message, signed by the same node. */
   readonly second: SpecMessage;
 }
 

@@ -37,16 +37,21 @@ export type NodeStatus = "up" | "crashed";
 
 /** The system: nodes, statuses, network and counters. */
 export interface SystemState {
+  /** The cluster's constants and rules. */
   readonly cluster: ClusterConfig;
+  /** The environment's bounds. */
   readonly environment: EnvironmentConfig;
   /** Entry `i - 1` is node `i` (Byzantine nodes keep their initial state). */
   readonly nodes: NodeState[];
+  /** Each node's status (entry `i - 1` is node `i`). */
   readonly status: NodeStatus[];
   /** The messages sent, in sending order, without duplicates. */
   readonly messages: SpecMessage[];
   /** The keys of `messages`. */
   readonly messageKeys: Set<string>;
+  /** Messages the Byzantine nodes have sent (the spec's `byzantineSent`). */
   byzantineSent: number;
+  /** Crashes so far (the spec's `crashes`). */
   crashes: number;
 }
 
@@ -296,19 +301,33 @@ export function byzantineSend(
 
 /** The spec's variables, lifted from the system (sets as sorted arrays). */
 export interface SpecVariables {
+  /** Each node's status (entry `i - 1` is node `i`). */
   readonly status: readonly NodeStatus[];
+  /** Each node's `view`. */
   readonly view: readonly number[];
+  /** Each node's `seed`. */
   readonly seed: readonly number[];
+  /** Each node's stage progress. */
   readonly progress: readonly (readonly number[])[];
+  /** Each node's `tokens`. */
   readonly tokens: readonly (readonly number[])[];
+  /** Each node's `vote`. */
   readonly vote: readonly { view: number; value: number }[];
+  /** Each node's `prepared`. */
   readonly prepared: readonly { view: number; value: number }[];
+  /** Each node's `committed`. */
   readonly committed: readonly number[];
+  /** Each node's `stableCheckpoint`. */
   readonly stableCheckpoint: readonly NodeState["stableCheckpoint"][];
+  /** Each node's suspicions. */
   readonly suspected: readonly (readonly NodeIndex[])[];
+  /** Each node's exclusions. */
   readonly excluded: readonly (readonly NodeIndex[])[];
+  /** The network: the messages sent. */
   readonly msgs: readonly SpecMessage[];
+  /** Messages the Byzantine nodes have sent (the spec's `byzantineSent`). */
   readonly byzantineSent: number;
+  /** Crashes so far (the spec's `crashes`). */
   readonly crashes: number;
 }
 
