@@ -1,0 +1,93 @@
+// Each test builds a node, its vote and the votes it received, runs one commitment action, and
+// checks that the guard refuses or allows as the spec's action does; votes are attributed to
+// their signers, so a signer counts once.
+import assert from "node:assert/strict";
+import {
+  commitFast,
+  commitStandard,
+  handlePrePrepare,
+  sendCommit,
+  sendPrePrepare,
+} from "./commitment.ts";
+import { clusterConfig, initialNodeState, type VoteMessage } from "./spec_state.ts";
+
+const cluster = clusterConfig({
+  nodeCount: 4,
+  faultsMax: 1,
+  stageCount: 1,
+  tokenCount: 1,
+  checkpointIntervalTokens: 1,
+  replicaCount: 3,
+  seeds: [1, 2],
+  viewMax: 1,
+});
+
+function votes(type: VoteMessage["type"], value: number, from: readonly number[]): VoteMessage[] {
+  return from.map((signer) => ({ type, view: 0, value, from: signer }));
+}
+
+const accepted = { ...initialNodeState(2, cluster), seed: 1, tokens: [1] };
+
+Deno.test("sendPrePrepare() refuses a node that is not the primary, or lacks tokens", () => {
+  assert.ok(!sendPrePrepare(accepted, { cluster, received: [] }).enabled);
+  const primary = { ...initialNodeState(1, cluster), seed: 1 };
+  assert.ok(!sendPrePrepare(primary, { cluster, received: [] }).enabled);
+});
+
+Deno.test("sendPrePrepare() refuses a second proposal in a view", () => {
+  const primary = { ...initialNodeState(1, cluster), seed: 1, tokens: [1] };
+  const received = votes("PrePrepare", 1, [1]);
+  assert.ok(!sendPrePrepare(primary, { cluster, received }).enabled);
+});
+
+Deno.test("handlePrePrepare() refuses a proposal that differs from the accepted result", () => {
+  const message = votes("PrePrepare", 2, [1])[0] as VoteMessage;
+  const next = handlePrePrepare(accepted, { cluster, received: [message], message });
+  assert.ok(!next.enabled);
+  assert.match(next.reason, /differs from the accepted result/);
+});
+
+Deno.test("handlePrePrepare() refuses a proposal not from the primary or from an excluded one", () => {
+  const forged = votes("PrePrepare", 1, [3])[0] as VoteMessage;
+  assert.ok(!handlePrePrepare(accepted, { cluster, received: [forged], message: forged }).enabled);
+  const message = votes("PrePrepare", 1, [1])[0] as VoteMessage;
+  const excluding = { ...accepted, excluded: [1] };
+  assert.ok(!handlePrePrepare(excluding, { cluster, received: [message], message }).enabled);
+});
+
+Deno.test("handlePrePrepare() votes once per view", () => {
+  const message = votes("PrePrepare", 1, [1])[0] as VoteMessage;
+  const next = handlePrePrepare(accepted, { cluster, received: [message], message });
+  assert.ok(next.enabled);
+  assert.deepEqual(next.state.vote, { view: 0, value: 1 });
+  assert.ok(!handlePrePrepare(next.state, { cluster, received: [message], message }).enabled);
+});
+
+Deno.test("sendCommit() counts each signer once and ignores other values", () => {
+  const node = { ...accepted, vote: { view: 0, value: 1 } };
+  // The same Prepare delivered twice, and node 4 voting for another value: two signers of 1.
+  const twice = [...votes("Prepare", 1, [2, 3, 3]), ...votes("Prepare", 2, [4])];
+  assert.ok(!sendCommit(node, { cluster, received: twice }).enabled);
+  assert.ok(sendCommit(node, { cluster, received: votes("Prepare", 1, [2, 3, 4]) }).enabled);
+});
+
+Deno.test("sendCommit() ignores the votes of an excluded node", () => {
+  const node = { ...accepted, vote: { view: 0, value: 1 }, excluded: [4] };
+  assert.ok(!sendCommit(node, { cluster, received: votes("Prepare", 1, [2, 3, 4]) }).enabled);
+});
+
+Deno.test("commitStandard() refuses without a quorum of Commits, or once committed", () => {
+  const node = { ...accepted, vote: { view: 0, value: 1 }, prepared: { view: 0, value: 1 } };
+  assert.ok(!commitStandard(node, { cluster, received: votes("Commit", 1, [2, 3]) }).enabled);
+  const received = votes("Commit", 1, [2, 3, 4]);
+  const next = commitStandard(node, { cluster, received });
+  assert.ok(next.enabled);
+  assert.equal(next.state.committed, 1);
+  assert.ok(!commitStandard(next.state, { cluster, received }).enabled);
+});
+
+Deno.test("commitFast() refuses with one Prepare short of every node", () => {
+  const node = { ...accepted, vote: { view: 0, value: 1 } };
+  assert.ok(!commitFast(node, { cluster, received: votes("Prepare", 1, [1, 2, 3]) }).enabled);
+  assert.ok(commitFast(node, { cluster, received: votes("Prepare", 1, [1, 2, 3, 4]) }).enabled);
+});
