@@ -40,14 +40,22 @@ export const MUTANTS: readonly Mutant[] = [
   { name: "checkpoint restored one position short", rules: { restorePosition: restoreOneShort } },
 ];
 
+/** Options of {@linkcode runMutants}. */
+export interface RunMutantsOptions {
+  /** Replay only the first this many behaviours of each file (the tests' slice). */
+  readonly behavioursPerFileMax?: number;
+}
+
 /**
  * Replays the corpus against each mutant.
  *
  * @param paths The trace files (default: the committed corpus).
+ * @param options How much of each file to replay.
  * @returns Each mutant's name and whether a mismatch caught it.
  */
 export async function runMutants(
   paths?: readonly string[],
+  options: RunMutantsOptions = {},
 ): Promise<{ name: string; caught: boolean; firstMismatch: string }[]> {
   const files = paths ?? await corpusFiles();
   const out: { name: string; caught: boolean; firstMismatch: string }[] = [];
@@ -56,6 +64,9 @@ export async function runMutants(
       ...(mutant.rules === undefined ? {} : { rules: mutant.rules }),
       ...(mutant.adjustCluster === undefined ? {} : { adjustCluster: mutant.adjustCluster }),
       stopAtFirst: true,
+      ...(options.behavioursPerFileMax === undefined
+        ? {}
+        : { behavioursPerFileMax: options.behavioursPerFileMax }),
     });
     const first = report.mismatches[0] ?? "";
     out.push({ name: mutant.name, caught: first !== "", firstMismatch: first });

@@ -20,6 +20,8 @@ export interface ReplayOptions {
   readonly stopAtFirst?: boolean;
   /** Print mismatches. */
   readonly verbose?: boolean;
+  /** Replay only the first this many behaviours of each file (the tests' slice). */
+  readonly behavioursPerFileMax?: number;
 }
 
 /** What a replay found. */
@@ -143,7 +145,8 @@ export async function replayTraces(
     };
     if (options.adjustCluster !== undefined) cluster = options.adjustCluster(cluster);
     const started = performance.now();
-    for (let index = 0; index < file.lines.length; index++) {
+    const count = Math.min(file.lines.length, options.behavioursPerFileMax ?? Infinity);
+    for (let index = 0; index < count; index++) {
       const states = JSON.parse(file.lines[index] as string) as Record<string, unknown>[];
       behaviours += 1;
       const system = initialSystem(cluster, base.environment);
