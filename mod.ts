@@ -66,6 +66,13 @@ export {
   sameSlot,
   type SlotFields,
 } from "./src/core/conflicting.ts";
+export {
+  type AgreedResult,
+  type AgreementOutcome,
+  type AgreementVoteType,
+  ByzantineAgreement,
+  type HandlePrePrepareOptions,
+} from "./src/core/byzantine_agreement.ts";
 export { handleAssign, sendAssign, type SendAssignInput } from "./src/core/assignment.ts";
 export {
   acceptToken,
