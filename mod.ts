@@ -73,6 +73,11 @@ export {
   ByzantineAgreement,
   type HandlePrePrepareOptions,
 } from "./src/core/byzantine_agreement.ts";
+export {
+  commitStableViolations,
+  type InvariantInput,
+  invariantViolations,
+} from "./src/core/invariants.ts";
 export { handleAssign, sendAssign, type SendAssignInput } from "./src/core/assignment.ts";
 export {
   acceptToken,
@@ -126,6 +131,20 @@ export {
   type SpecVariables,
   type SystemState,
 } from "./src/sim/system.ts";
+export { Prng } from "./src/sim/prng.ts";
+export { enabledTransitions, type NamedTransition } from "./src/sim/node_actions.ts";
+export {
+  simulate,
+  type SimulateOptions,
+  SIMULATION_BYZANTINE_MESSAGES_MAX,
+  SIMULATION_CRASHES_MAX,
+  SIMULATION_FALSE_SUSPICIONS_MAX,
+  SIMULATION_IN_FLIGHT_MAX,
+  SIMULATION_LIVENESS_ROUNDS_MAX,
+  SIMULATION_NODE_COUNT,
+  SIMULATION_VIEW_MAX,
+  type SimulationReport,
+} from "./src/sim/simulator.ts";
 
 // Model execution (src/model/): the transformer as ONNX stages, run by ONNX Runtime.
 export {

@@ -1,0 +1,497 @@
+/**
+ * The deterministic simulator (after TigerBeetle's VOPR): one seed chooses the cluster, the
+ * Byzantine node and every fault (loss, duplication, reordering, crashes, false suspicions,
+ * Byzantine messages: equivocation, wrong votes, garbage outputs, lies in view changes). Each
+ * honest node has its own inbox; its actions are the core's pure functions. After every step
+ * the spec's safety invariants are checked. A safety phase with faults is followed by a liveness
+ * phase in which the faults stop (crashed nodes recover, lost messages are sent again, the
+ * failure detector becomes accurate) and every honest node must commit.
+ *
+ * @module
+ */
+
+import { commitStableViolations, invariantViolations } from "../core/invariants.ts";
+import { messageKey } from "../core/message_key.ts";
+import {
+  type ClusterConfig,
+  clusterConfig,
+  GARBAGE,
+  NO_VALUE,
+  NO_VOTE,
+  type NodeIndex,
+  type NodeState,
+  primaryOf,
+  type SpecMessage,
+  type Vote,
+} from "../core/spec_state.ts";
+import { handleHeartbeat, suspect } from "../core/view_change.ts";
+import { enabledTransitions } from "./node_actions.ts";
+import { Prng } from "./prng.ts";
+import {
+  applyTransition,
+  crash,
+  deliver,
+  type EnvironmentConfig,
+  initialSystem,
+  isUp,
+  recover,
+  type SystemState,
+} from "./system.ts";
+
+/** Nodes in a simulated cluster (3f + 1 with f = 1). */
+export const SIMULATION_NODE_COUNT = 4;
+/** The last view: above what crashes, Byzantine primaries and false suspicions can use up. */
+export const SIMULATION_VIEW_MAX = 8;
+/** The most crashes in a run. */
+export const SIMULATION_CRASHES_MAX = 3;
+/** The most false suspicions in a run (each may start a view change). */
+export const SIMULATION_FALSE_SUSPICIONS_MAX = 2;
+/** The most messages the Byzantine node signs in a run. */
+export const SIMULATION_BYZANTINE_MESSAGES_MAX = 40;
+/** The most packets in flight; beyond it the network drops new ones. */
+export const SIMULATION_IN_FLIGHT_MAX = 4096;
+/** Rounds of the liveness phase (each honest node steps once a round) before it fails. */
+export const SIMULATION_LIVENESS_ROUNDS_MAX = 400;
+
+/** Options of {@linkcode simulate}. */
+export interface SimulateOptions {
+  /** The seed every choice follows from. */
+  readonly seed: number;
+  /** Steps of the safety phase. */
+  readonly steps: number;
+  /** A change to the cluster (the tests switch in a core bug to see the simulator catch it). */
+  readonly adjustCluster?: (cluster: ClusterConfig) => ClusterConfig;
+}
+
+/** What a run did. */
+export interface SimulationReport {
+  /** The seed. */
+  readonly seed: number;
+  /** Whether every invariant held and every honest node committed. */
+  readonly ok: boolean;
+  /** What failed, at which step and phase; empty when ok. */
+  readonly failure: string;
+  /** Steps taken in both phases. */
+  readonly steps: number;
+  /** The Byzantine node, if any. */
+  readonly byzantine: readonly NodeIndex[];
+  /** The highest view an honest node reached. */
+  readonly viewReached: number;
+  /** The value the honest nodes committed (`-1` if none). */
+  readonly committed: number;
+  /** Honest nodes left uncommitted in a later view alone (see the liveness phase). */
+  readonly stragglers: number;
+}
+
+interface Packet {
+  readonly to: NodeIndex;
+  readonly message: SpecMessage;
+}
+
+interface Faults {
+  readonly lossProbability: number;
+  readonly duplicationProbability: number;
+  readonly crashProbability: number;
+  readonly suspicionProbability: number;
+  readonly byzantineProbability: number;
+}
+
+interface Simulation {
+  readonly prng: Prng;
+  readonly system: SystemState;
+  readonly faults: Faults;
+  readonly inboxes: SpecMessage[][];
+  readonly inboxKeys: Set<string>[];
+  readonly inFlight: Packet[];
+  falseSuspicions: number;
+  steps: number;
+  stragglers: number;
+}
+
+class SimulationFailure extends Error {}
+
+function honestNodes(sim: Simulation): NodeIndex[] {
+  return sim.system.nodes.map((n) => n.id).filter((i) =>
+    !sim.system.environment.byzantine.includes(i)
+  );
+}
+
+function receive(sim: Simulation, to: NodeIndex, message: SpecMessage): void {
+  const key = messageKey(message);
+  const keys = sim.inboxKeys[to - 1] as Set<string>;
+  if (keys.has(key)) return;
+  keys.add(key);
+  (sim.inboxes[to - 1] as SpecMessage[]).push(message);
+}
+
+// Sends to every honest node: the sender's inbox at once, the others through the network.
+function broadcast(sim: Simulation, from: NodeIndex | undefined, message: SpecMessage): void {
+  for (const to of honestNodes(sim)) {
+    if (to === from) receive(sim, to, message);
+    else if (sim.inFlight.length < SIMULATION_IN_FLIGHT_MAX) sim.inFlight.push({ to, message });
+  }
+}
+
+function check(sim: Simulation, before: readonly NodeState[], phase: string): void {
+  const { system } = sim;
+  const byzantine = system.environment.byzantine;
+  const found = [
+    ...invariantViolations({
+      cluster: system.cluster,
+      nodes: system.nodes,
+      messages: system.messages,
+      byzantine,
+    }),
+    ...commitStableViolations(before, system.nodes, byzantine),
+  ];
+  if (found.length > 0) {
+    throw new SimulationFailure(`${phase} step ${sim.steps}: ${found.join("; ")}`);
+  }
+}
+
+function nodeStep(sim: Simulation, node: NodeIndex, deliverAtOnce: boolean): boolean {
+  const { system } = sim;
+  const state = system.nodes[node - 1] as NodeState;
+  const received = sim.inboxes[node - 1] as SpecMessage[];
+  const options = enabledTransitions(state, { cluster: system.cluster, received });
+  if (options.length === 0) return false;
+  const { transition } = sim.prng.pick(options);
+  applyTransition(system, node, transition);
+  for (const effect of transition.effects) {
+    if (effect.kind !== "send") continue;
+    if (deliverAtOnce) {
+      for (const to of honestNodes(sim)) receive(sim, to, effect.message);
+    } else {
+      broadcast(sim, node, effect.message);
+    }
+  }
+  return true;
+}
+
+function randomVote(sim: Simulation, viewBelow: number): Vote {
+  if (viewBelow <= 0 || sim.prng.chance(0.3)) return NO_VOTE;
+  return { view: sim.prng.below(viewBelow), value: sim.prng.pick(byzantineValues(sim)) };
+}
+
+function byzantineValues(sim: Simulation): number[] {
+  return [GARBAGE, ...sim.system.cluster.seeds];
+}
+
+// A message the Byzantine node may sign (the spec's ByzantineMessages): any type, any view up to
+// the highest reached plus one, any value; never under another node's identity.
+function byzantineMessage(sim: Simulation, sender: NodeIndex): SpecMessage {
+  const { prng, system } = sim;
+  const cluster = system.cluster;
+  const viewHigh = Math.min(cluster.viewMax, Math.max(...system.nodes.map((n) => n.view)) + 1);
+  const view = prng.below(viewHigh + 1);
+  const value = prng.pick(byzantineValues(sim));
+  const seed = prng.pick(cluster.seeds);
+  switch (prng.below(7)) {
+    case 0:
+      return { type: "Assign", view: 0, seed, from: sender };
+    case 1:
+      return { type: "PrePrepare", view, value, from: sender };
+    case 2:
+      return { type: "Prepare", view, value, from: sender };
+    case 3:
+      return { type: "Commit", view, value, from: sender };
+    case 4:
+      return {
+        type: "StageOutput",
+        view,
+        seed,
+        token: 1 + prng.below(cluster.tokenCount),
+        stage: 1 + prng.below(cluster.stageCount),
+        value,
+        from: sender,
+      };
+    case 5: {
+      const position = 1 + prng.below(cluster.tokenCount);
+      const digest = Array.from({ length: position }, () => prng.pick(byzantineValues(sim)));
+      return { type: "Checkpoint", seed, position, digest, from: sender };
+    }
+    default: {
+      const target = Math.max(1, view);
+      return {
+        type: "ViewChange",
+        view: target,
+        prepared: randomVote(sim, target),
+        voted: randomVote(sim, target),
+        from: sender,
+      };
+    }
+  }
+}
+
+function byzantineStep(sim: Simulation): void {
+  const { system, prng } = sim;
+  const [sender] = system.environment.byzantine;
+  if (sender === undefined || system.byzantineSent >= system.environment.byzantineMessagesMax) {
+    return;
+  }
+  const message = byzantineMessage(sim, sender);
+  const twin = equivocation(sim, message);
+  deliver(system, message);
+  system.byzantineSent += 1;
+  if (twin !== undefined) {
+    deliver(system, twin);
+    system.byzantineSent += 1;
+  }
+  // Each honest node gets one of the two (or, without a twin, the message or nothing).
+  for (const to of honestNodes(sim)) {
+    if (prng.chance(0.5)) sim.inFlight.push({ to, message });
+    else if (twin !== undefined) sim.inFlight.push({ to, message: twin });
+  }
+}
+
+// The same slot with the other seed or value: the split an equivocating primary or voter aims at.
+function equivocation(sim: Simulation, message: SpecMessage): SpecMessage | undefined {
+  const [first, second] = sim.system.cluster.seeds as [number, number];
+  const other = (x: number): number => x === first ? second : first;
+  switch (message.type) {
+    case "Assign":
+      return { ...message, seed: other(message.seed) };
+    case "PrePrepare":
+    case "Prepare":
+    case "Commit":
+      return { ...message, value: other(message.value) };
+    default:
+      return undefined;
+  }
+}
+
+function networkStep(sim: Simulation): void {
+  const { prng, inFlight, faults } = sim;
+  if (inFlight.length === 0) return;
+  const index = prng.below(inFlight.length);
+  const packet = inFlight[index] as Packet;
+  if (prng.chance(faults.duplicationProbability)) {
+    receive(sim, packet.to, packet.message);
+    return;
+  }
+  inFlight[index] = inFlight[inFlight.length - 1] as Packet;
+  inFlight.pop();
+  if (prng.chance(faults.lossProbability)) return;
+  // A crashed node's network stack drops what arrives.
+  if (sim.system.status[packet.to - 1] === "up") receive(sim, packet.to, packet.message);
+}
+
+function detectorStep(sim: Simulation): void {
+  const { prng, system } = sim;
+  const node = prng.pick(honestNodes(sim));
+  if (!isUp(system, node)) return;
+  const peer = prng.pick(system.nodes.map((n) => n.id).filter((j) => j !== node));
+  const state = system.nodes[node - 1] as NodeState;
+  const input = { cluster: system.cluster, received: [], peer };
+  const faulty = system.status[peer - 1] === "crashed" ||
+    system.environment.byzantine.includes(peer);
+  if (state.suspected.includes(peer)) {
+    if (!faulty) applyTransition(system, node, handleHeartbeat(state, input));
+    return;
+  }
+  if (!faulty) {
+    if (sim.falseSuspicions >= SIMULATION_FALSE_SUSPICIONS_MAX) return;
+    sim.falseSuspicions += 1;
+  }
+  applyTransition(system, node, suspect(state, input));
+}
+
+function crashStep(sim: Simulation): void {
+  const { prng, system } = sim;
+  const node = prng.pick(honestNodes(sim));
+  if (system.status[node - 1] === "crashed") {
+    recover(system, node);
+    return;
+  }
+  if (!crash(system, node).ok) return;
+  // The inbox is volatile, but what the node signed itself is on disk: without it a restarted
+  // node could sign a second Assign, PrePrepare or Checkpoint for one slot and be excluded as
+  // Byzantine (the simulator found that as an ExclusionAccuracy violation).
+  const own = (sim.inboxes[node - 1] as SpecMessage[]).filter((m) => m.from === node);
+  sim.inboxes[node - 1] = own;
+  sim.inboxKeys[node - 1] = new Set(own.map(messageKey));
+}
+
+function safetyStep(sim: Simulation): void {
+  const { prng, faults, system } = sim;
+  const before = system.nodes.slice();
+  const roll = prng.below(100);
+  if (roll < 45) networkStep(sim);
+  else if (roll < 90) {
+    const node = prng.pick(honestNodes(sim));
+    if (isUp(system, node)) nodeStep(sim, node, false);
+  } else if (prng.chance(faults.byzantineProbability * 10)) byzantineStep(sim);
+  else if (prng.chance(faults.suspicionProbability * 10)) detectorStep(sim);
+  else if (prng.chance(faults.crashProbability * 10)) crashStep(sim);
+  sim.steps += 1;
+  check(sim, before, "safety");
+}
+
+// The faults stop: crashed nodes recover, every message sent reaches every honest node (the
+// runtime retransmits), false suspicions clear and faulty primaries are suspected.
+function heal(sim: Simulation): void {
+  const { system } = sim;
+  for (const node of honestNodes(sim)) {
+    if (system.status[node - 1] === "crashed") recover(system, node);
+  }
+  sim.inFlight.length = 0;
+  for (const message of system.messages) {
+    for (const to of honestNodes(sim)) receive(sim, to, message);
+  }
+  // Heartbeats from every running honest node clear the false suspicions.
+  for (const node of honestNodes(sim)) {
+    for (const peer of honestNodes(sim)) {
+      const state = system.nodes[node - 1] as NodeState;
+      const transition = handleHeartbeat(state, { cluster: system.cluster, received: [], peer });
+      if (transition.enabled) applyTransition(system, node, transition);
+    }
+  }
+}
+
+// Eventually accurate failure detection: a Byzantine primary is suspected (it may be silent).
+function accurateDetector(sim: Simulation, node: NodeIndex): void {
+  const { system } = sim;
+  const state = system.nodes[node - 1] as NodeState;
+  const primary = primaryOf(state.view, system.cluster);
+  if (system.environment.byzantine.includes(primary) && !state.suspected.includes(primary)) {
+    const input = { cluster: system.cluster, received: [], peer: primary };
+    applyTransition(system, node, suspect(state, input));
+  }
+}
+
+// Nothing is enabled but some honest node has not committed: nodes left behind in a view (a
+// crash or a false suspicion moved some, not all, to a later view) time out and suspect their
+// primary, lowest view first, so the honest nodes line up in one view (PBFT's view-change timer).
+// Returns whether any node timed out.
+function viewChangeTimeout(sim: Simulation): boolean {
+  const { system } = sim;
+  const waiting = honestNodes(sim).map((i) => system.nodes[i - 1] as NodeState)
+    .filter((n) => n.committed === NO_VALUE);
+  if (waiting.length === 0) return false;
+  const lowest = Math.min(...waiting.map((n) => n.view));
+  let timedOut = false;
+  for (const state of waiting) {
+    if (state.view !== lowest || state.view >= system.cluster.viewMax) continue;
+    const primary = primaryOf(state.view, system.cluster);
+    if (primary === state.id || state.suspected.includes(primary)) continue;
+    const input = { cluster: system.cluster, received: [], peer: primary };
+    applyTransition(system, state.id, suspect(state, input));
+    timedOut = true;
+  }
+  return timedOut;
+}
+
+function livenessPhase(sim: Simulation): void {
+  heal(sim);
+  const { system } = sim;
+  for (let round = 0; round < SIMULATION_LIVENESS_ROUNDS_MAX; round++) {
+    if (honestNodes(sim).every((i) => (system.nodes[i - 1] as NodeState).committed !== NO_VALUE)) {
+      return;
+    }
+    let progressed = false;
+    for (const node of honestNodes(sim)) {
+      const before = system.nodes.slice();
+      accurateDetector(sim, node);
+      progressed = nodeStep(sim, node, true) || progressed;
+      sim.steps += 1;
+      check(sim, before, "liveness");
+    }
+    if (!progressed && !viewChangeTimeout(sim)) break;
+  }
+  const waiting = honestNodes(sim).filter((i) =>
+    (system.nodes[i - 1] as NodeState).committed === NO_VALUE
+  );
+  // A node left alone in a later view cannot commit once the others have: they never join it
+  // (JoinViewChange needs F + 1 view changes) and the spec has no way to learn a committed
+  // result (PBFT's state transfer). Such stragglers are counted; any other uncommitted honest
+  // node, or none committed, is a liveness failure.
+  const committedViews = honestNodes(sim).map((i) => system.nodes[i - 1] as NodeState)
+    .filter((n) => n.committed !== NO_VALUE).map((n) => n.view);
+  const stragglers = waiting.filter((i) =>
+    committedViews.every((view) => (system.nodes[i - 1] as NodeState).view > view)
+  );
+  sim.stragglers = stragglers.length;
+  if (committedViews.length === 0 || stragglers.length < waiting.length) {
+    const views = waiting.map((i) => `node ${i} in view ${system.nodes[i - 1]?.view}`);
+    throw new SimulationFailure(`liveness: ${views.join(", ")} never committed`);
+  }
+}
+
+function setUp(options: SimulateOptions): Simulation {
+  const prng = new Prng(options.seed);
+  const base = clusterConfig({
+    nodeCount: SIMULATION_NODE_COUNT,
+    faultsMax: 1,
+    stageCount: 1 + prng.below(3),
+    tokenCount: 1 + prng.below(3),
+    checkpointIntervalTokens: 1,
+    replicaCount: 3,
+    seeds: [1, 2],
+    viewMax: SIMULATION_VIEW_MAX,
+  });
+  const cluster = options.adjustCluster === undefined ? base : options.adjustCluster(base);
+  const byzantine = prng.chance(0.6) ? [1 + prng.below(SIMULATION_NODE_COUNT)] : [];
+  const environment: EnvironmentConfig = {
+    byzantine,
+    byzantineMessagesMax: SIMULATION_BYZANTINE_MESSAGES_MAX,
+    crashesMax: SIMULATION_CRASHES_MAX,
+    falseSuspicions: true,
+  };
+  const faults: Faults = {
+    lossProbability: prng.below(30) / 100,
+    duplicationProbability: prng.below(20) / 100,
+    crashProbability: prng.below(5) / 100,
+    suspicionProbability: prng.below(5) / 100,
+    byzantineProbability: byzantine.length === 0 ? 0 : (1 + prng.below(9)) / 100,
+  };
+  const system = initialSystem(cluster, environment);
+  return {
+    prng,
+    system,
+    faults,
+    inboxes: system.nodes.map(() => []),
+    inboxKeys: system.nodes.map(() => new Set()),
+    inFlight: [],
+    falseSuspicions: 0,
+    steps: 0,
+    stragglers: 0,
+  };
+}
+
+/**
+ * Runs one simulation: a safety phase of `steps` steps with faults, then a liveness phase
+ * without, checking the spec's invariants after every step.
+ *
+ * @param options The seed and the safety phase's length.
+ * @returns The report; `ok` false with the failure and the seed that reproduces it.
+ *
+ * @example Usage
+ * ```ts
+ * import { simulate } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const report = simulate({ seed: 42, steps: 300 });
+ * assert.ok(report.ok, report.failure);
+ * ```
+ */
+export function simulate(options: SimulateOptions): SimulationReport {
+  const sim = setUp(options);
+  let failure = "";
+  try {
+    for (let step = 0; step < options.steps; step++) safetyStep(sim);
+    livenessPhase(sim);
+  } catch (error) {
+    if (!(error instanceof SimulationFailure)) throw error;
+    failure = error.message;
+  }
+  const honest = honestNodes(sim).map((i) => sim.system.nodes[i - 1] as NodeState);
+  return {
+    seed: options.seed,
+    ok: failure === "",
+    failure,
+    steps: sim.steps,
+    byzantine: sim.system.environment.byzantine,
+    viewReached: Math.max(...honest.map((n) => n.view)),
+    committed: Math.max(...honest.map((n) => n.committed)),
+    stragglers: sim.stragglers,
+  };
+}
