@@ -322,20 +322,57 @@ function anyEnabled(
   }
 }
 
+/** One node's enabled protocol actions and the inputs they were computed from. */
+interface EnabledEntry {
+  readonly state: NodeState;
+  readonly messageCount: number;
+  readonly up: boolean;
+  readonly actions: ReadonlySet<string>;
+}
+
+/**
+ * Remembers each node's enabled actions between steps of one behaviour. A node's enabledness
+ * depends only on its state (replaced, never mutated, when it changes), the network (which only
+ * grows) and whether it is up; most steps (suspicions, heartbeats, local steps) change one node
+ * and send nothing, so only that node is computed again.
+ */
+export type EnabledCache = Map<NodeIndex, EnabledEntry>;
+
+function nodeEnabled(
+  system: SystemState,
+  node: NodeState,
+  cache?: EnabledCache,
+): ReadonlySet<string> {
+  const up = isUp(system, node.id);
+  const cached = cache?.get(node.id);
+  if (
+    cached !== undefined && cached.state === node && cached.up === up &&
+    cached.messageCount === system.messages.length
+  ) {
+    return cached.actions;
+  }
+  const actions = new Set<string>();
+  if (up) {
+    for (const action of PROTOCOL_ACTIONS) {
+      if (anyEnabled(system, node, action)) actions.add(action);
+    }
+  }
+  cache?.set(node.id, { state: node, messageCount: system.messages.length, up, actions });
+  return actions;
+}
+
 /**
  * Which honest nodes have each protocol action enabled, per the TypeScript guards.
  *
  * @param system The system.
+ * @param cache Results of earlier steps of the same behaviour, reused where nothing changed.
  * @returns For each protocol action, the nodes (ascending).
  */
-export function enabledNodes(system: SystemState): Record<string, number[]> {
+export function enabledNodes(system: SystemState, cache?: EnabledCache): Record<string, number[]> {
   const out: Record<string, number[]> = {};
-  for (const action of PROTOCOL_ACTIONS) {
-    const nodes: number[] = [];
-    for (const node of system.nodes) {
-      if (isUp(system, node.id) && anyEnabled(system, node, action)) nodes.push(node.id);
-    }
-    out[action] = nodes;
+  for (const action of PROTOCOL_ACTIONS) out[action] = [];
+  for (const node of system.nodes) {
+    for (const action of nodeEnabled(system, node, cache)) out[action]?.push(node.id);
   }
   return out;
 }
@@ -345,12 +382,26 @@ export function enabledNodes(system: SystemState): Record<string, number[]> {
  *
  * @param system The system.
  * @param expected TLC's state (raw JSON).
+ * @param cache The message counts of the last equal comparison in this behaviour.
  * @returns One line per differing variable: name, TypeScript value, TLC value.
  */
-export function diffState(system: SystemState, expected: Record<string, unknown>): string[] {
+export function diffState(
+  system: SystemState,
+  expected: Record<string, unknown>,
+  cache?: DiffCache,
+): string[] {
   const lifted = liftSystem(system) as unknown as Record<string, unknown>;
   const diffs: string[] = [];
+  const tlcMessages = expected["msgs"];
+  const tlcMessageCount = Array.isArray(tlcMessages) ? tlcMessages.length : -1;
+  // Both sides' msgs only grow: equal at the last comparison and no longer now means equal.
+  const messagesUnchanged = cache !== undefined &&
+    cache.tlcMessageCount === tlcMessageCount && cache.messageCount === system.messages.length;
   for (const { variable, schema } of VARIABLE_MAP) {
+    if (variable === "msgs" && messagesUnchanged) continue;
+    // Structurally identical JSON is the same value; only otherwise decode and compare
+    // canonically (a set may come in another order).
+    if (sameJson(lifted[variable], expected[variable])) continue;
     const tlc = schema.decode(expected[variable], variable);
     const ours = lifted[variable];
     if (schema.key(tlc) !== schema.key(ours)) {
@@ -359,5 +410,40 @@ export function diffState(system: SystemState, expected: Record<string, unknown>
       );
     }
   }
+  if (cache !== undefined) {
+    const same = !diffs.some((line) => line.startsWith("  msgs:"));
+    cache.tlcMessageCount = same ? tlcMessageCount : -1;
+    cache.messageCount = same ? system.messages.length : -1;
+  }
   return diffs;
+}
+
+// Deep equality of JSON-like values: same arrays in the same order, same record keys.
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let index = 0; index < a.length; index++) {
+      if (!sameJson(a[index], b[index])) return false;
+    }
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const aKeys = Object.keys(a);
+  if (aKeys.length !== Object.keys(b).length) return false;
+  for (const key of aKeys) {
+    if (!sameJson((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** The message counts at the last comparison where both sides' msgs were equal. */
+export interface DiffCache {
+  /** TLC's `msgs` size then (`-1`: none yet). */
+  tlcMessageCount: number;
+  /** The system's message count then. */
+  messageCount: number;
 }

@@ -7,7 +7,15 @@
 import { type ClusterConfig, clusterConfig, type CoreRules } from "../src/core/spec_state.ts";
 import { type EnvironmentConfig, initialSystem } from "../src/sim/system.ts";
 import { TLA_DIR, traceSpecHash } from "../tla/spec_hash.ts";
-import { ALL_ACTIONS, applyAction, diffState, enabledNodes, PROTOCOL_ACTIONS } from "./replay.ts";
+import {
+  ALL_ACTIONS,
+  applyAction,
+  type DiffCache,
+  diffState,
+  type EnabledCache,
+  enabledNodes,
+  PROTOCOL_ACTIONS,
+} from "./replay.ts";
 import { readTraceFile, TRACES_DIR } from "./trace_file.ts";
 
 /** Options of {@linkcode replayTraces}. */
@@ -153,6 +161,8 @@ export async function replayTraces(
       const where = (step: number, action: string): string =>
         `${path}: behaviour ${index + 1}, step ${step}, ${action}`;
       let failed = false;
+      const cache: EnabledCache = new Map();
+      const diffCache: DiffCache = { tlcMessageCount: -1, messageCount: -1 };
       const initDiff = diffState(system, states[0] as Record<string, unknown>);
       if (initDiff.length > 0) {
         mismatches.push(`${where(0, "Init")}\n${initDiff.join("\n")}`);
@@ -163,12 +173,12 @@ export async function replayTraces(
         const action = next["action"] as { name: string; params: Record<string, unknown> };
         const label = `${action.name} ${JSON.stringify(action.params)}`;
         const diffs = sameEnabled(
-          enabledNodes(system),
+          enabledNodes(system, cache),
           next["enabled"] as Record<string, number[]>,
         );
         const outcome = applyAction(system, action.name, action.params);
         if (!outcome.ok) diffs.push(`  TypeScript refused the step: ${outcome.reason}`);
-        else diffs.push(...diffState(system, next));
+        else diffs.push(...diffState(system, next, diffCache));
         steps += 1;
         coverage.set(action.name, (coverage.get(action.name) ?? 0) + 1);
         if (diffs.length > 0) {
