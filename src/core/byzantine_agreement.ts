@@ -42,9 +42,14 @@ function refused(reason: string): AgreementOutcome {
   return { ok: false, reason };
 }
 
+const HEX_OF_BYTE: readonly string[] = Array.from(
+  { length: 256 },
+  (_, byte) => byte.toString(16).padStart(2, "0"),
+);
+
 function hexOf(bytes: Uint8Array): string {
   let out = "";
-  for (const byte of bytes) out += byte.toString(16).padStart(2, "0");
+  for (let index = 0; index < bytes.length; index++) out += HEX_OF_BYTE[bytes[index] as number];
   return out;
 }
 
@@ -95,6 +100,11 @@ export class ByzantineAgreement<R extends AgreedResult> {
   readonly #excluded = new Set<NodeId>();
   // Per vote type, each member's vote (digest as hex): one entry per member, so bounded by n.
   readonly #votes: Record<AgreementVoteType, Map<NodeId, string>> = {
+    Prepare: new Map(),
+    Commit: new Map(),
+  };
+  // Per vote type, how many counted (non-excluded) members voted for each digest.
+  readonly #counts: Record<AgreementVoteType, Map<string, number>> = {
     Prepare: new Map(),
     Commit: new Map(),
   };
@@ -210,12 +220,7 @@ export class ByzantineAgreement<R extends AgreedResult> {
    * ```
    */
   voteCount(type: AgreementVoteType, hash: Uint8Array): number {
-    const hex = hexOf(hash);
-    let count = 0;
-    for (const [nodeId, voted] of this.#votes[type]) {
-      if (voted === hex && !this.#excluded.has(nodeId)) count += 1;
-    }
-    return count;
+    return this.#counts[type].get(hexOf(hash)) ?? 0;
   }
 
   /**
@@ -236,7 +241,7 @@ export class ByzantineAgreement<R extends AgreedResult> {
    */
   isPrepared(): boolean {
     return this.#proposal !== undefined &&
-      this.voteCount("Prepare", this.#proposal.hash) >= this.quorum;
+      (this.#counts.Prepare.get(this.#proposalHex) ?? 0) >= this.quorum;
   }
 
   /**
@@ -307,18 +312,28 @@ export class ByzantineAgreement<R extends AgreedResult> {
       // Two votes of one type in one round are the spec's Conflicting: evidence of a Byzantine
       // node, whose votes then count for nothing (ExcludeNode).
       this.#excluded.add(nodeId);
+      for (const voteType of ["Prepare", "Commit"] as const) {
+        const counted = this.#votes[voteType].get(nodeId);
+        if (counted !== undefined) this.#add(voteType, counted, -1);
+      }
       return refused(`${nodeId} voted for two results and is excluded`);
     }
     this.#votes[type].set(nodeId, hex);
+    this.#add(type, hex, 1);
     this.#update();
     return ACCEPTED;
   }
 
+  #add(type: AgreementVoteType, hex: string, delta: number): void {
+    this.#counts[type].set(hex, (this.#counts[type].get(hex) ?? 0) + delta);
+  }
+
   #update(): void {
     if (this.#committed !== undefined || this.#proposal === undefined) return;
-    const hash = this.#proposal.hash;
-    const fast = this.voteCount("Prepare", hash) >= this.fastQuorum;
-    const standard = this.isPrepared() && this.voteCount("Commit", hash) >= this.quorum;
+    const prepares = this.#counts.Prepare.get(this.#proposalHex) ?? 0;
+    const commits = this.#counts.Commit.get(this.#proposalHex) ?? 0;
+    const fast = prepares >= this.fastQuorum;
+    const standard = prepares >= this.quorum && commits >= this.quorum;
     if (fast || standard) this.#committed = this.#proposal;
   }
 }
