@@ -38,4 +38,11 @@ FocusedSearch ==
           \/ m.type \in {"Prepare", "Commit"} /\ m.value \in Seeds
           \/ m.type = "ViewChange" /\ m.prepared = NoVote /\ m.voted = NoVote
     /\ \A i \in Honest : excluded[i] = {} /\ suspected[i] \subseteq {Primary(0)}
+
+\* A further restriction for BugViewChangeIgnoresPrepared: honest nodes suspect the first
+\* coordinator only once some result has a commit certificate in view 0, so that the random
+\* walk reaches the view change that the mutant gets wrong instead of abandoning view 0 early.
+SuspectAfterCommit ==
+    /\ FocusedSearch
+    /\ (\E i \in Honest : suspected[i] # {}) => \E x \in Value : CommitCertificate(0, x)
 =============================================================================

@@ -3,7 +3,8 @@
  * with the one expected (pass, or a named violation for mutants and for n = 2f + 1), and
  * writes `tla/results/results.json` plus, for each violation, TLC's counterexample as JSON.
  *
- * Usage: `TLA2TOOLS=/path/to/tla2tools.jar deno task tlc [model names...]`
+ * Usage: `TLA2TOOLS=/path/to/tla2tools.jar deno task tlc [model names...]`, or
+ * `deno task tlc --from-logs` to rebuild `results.json` from the saved TLC logs.
  *
  * TLC is not on any registry this project can use: get tla2tools.jar from the TLA+ project's
  * releases (https://github.com/tlaplus/tlaplus/releases), see `tla/README.md`.
@@ -49,11 +50,6 @@ interface RunResult {
   readonly wallSeconds: number;
 }
 
-function parseCount(text: string, pattern: RegExp): number | undefined {
-  const match = text.match(pattern);
-  return match?.[1] === undefined ? undefined : Number(match[1].replaceAll(",", ""));
-}
-
 function lastCount(text: string, pattern: RegExp): number | undefined {
   const all = [...text.matchAll(pattern)];
   const last = all.at(-1)?.[1];
@@ -78,6 +74,52 @@ function classify(output: string): { outcome: RunResult["outcome"]; invariant?: 
 function matches(result: { outcome: string; invariant?: string }, expected: Expectation): boolean {
   if (result.outcome !== expected.outcome) return false;
   return expected.invariant === undefined || expected.invariant === result.invariant;
+}
+
+/** Reads a run's figures from TLC's output; the last progress report holds the totals. */
+function parseRun(model: Model, text: string, wallSeconds: number): RunResult {
+  const verdict = classify(text);
+  const stateNumbers = [...text.matchAll(/^State (\d+):/gm)].map((m) => Number(m[1]));
+  return {
+    name: model.name,
+    config: model.config,
+    mode: model.mode,
+    ...verdict,
+    expected: model.expect,
+    asExpected: matches(verdict, model.expect),
+    statesGenerated: lastCount(text, /([\d,]+) states generated/g),
+    distinctStates: lastCount(text, /([\d,]+) distinct states found/g),
+    diameter: lastCount(text, /The depth of the complete state graph search is (\d+)/g),
+    behaviours: lastCount(text, /([\d,]+) traces generated/g),
+    counterexampleLength: stateNumbers.length > 0 ? Math.max(...stateNumbers) : undefined,
+    wallSeconds,
+  };
+}
+
+/**
+ * Rebuilds `results.json` from the logs TLC wrote in an earlier run of this spec, keeping each
+ * run's recorded wall time: for when the parser improves, without rerunning TLC.
+ */
+async function reparseLogs(models: readonly Model[], resultsDir: string): Promise<number> {
+  const summary: { tlcVersion: string; specSha256: string; results: RunResult[] } = JSON.parse(
+    await Deno.readTextFile(`${resultsDir}/results.json`),
+  );
+  if (summary.specSha256 !== await specHash()) {
+    console.error("results.json belongs to another spec: rerun TLC instead");
+    return 1;
+  }
+  const byName = new Map(models.map((m) => [m.name, m]));
+  const results: RunResult[] = [];
+  for (const old of summary.results) {
+    const model = byName.get(old.name);
+    if (model === undefined) continue;
+    const text = await Deno.readTextFile(`${resultsDir}/${old.name}.log`);
+    const result = parseRun(model, text, old.wallSeconds);
+    console.log(describe(result));
+    results.push(result);
+  }
+  await writeSummary(summary.tlcVersion, models, results, resultsDir);
+  return results.every((r) => r.asExpected) ? 0 : 1;
 }
 
 async function runModel(jar: string, model: Model, resultsDir: string): Promise<RunResult> {
@@ -115,23 +157,8 @@ async function runModel(jar: string, model: Model, resultsDir: string): Promise<
   await Deno.remove(metaDir, { recursive: true }).catch(() => {});
   const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
   await Deno.writeTextFile(`${resultsDir}/${model.name}.log`, text);
-  const verdict = classify(text);
-  const stateNumbers = [...text.matchAll(/^State (\d+):/gm)].map((m) => Number(m[1]));
-  const result: RunResult = {
-    name: model.name,
-    config: model.config,
-    mode: model.mode,
-    ...verdict,
-    expected: model.expect,
-    asExpected: matches(verdict, model.expect),
-    statesGenerated: parseCount(text, /([\d,]+) states generated/),
-    distinctStates: parseCount(text, /([\d,]+) distinct states found/),
-    diameter: parseCount(text, /The depth of the complete state graph search is (\d+)/),
-    behaviours: lastCount(text, /([\d,]+) traces generated/g),
-    counterexampleLength: stateNumbers.length > 0 ? Math.max(...stateNumbers) : undefined,
-    wallSeconds,
-  };
-  if (verdict.outcome === "pass") await Deno.remove(tracePath).catch(() => {});
+  const result = parseRun(model, text, wallSeconds);
+  if (result.outcome === "pass") await Deno.remove(tracePath).catch(() => {});
   return result;
 }
 
@@ -212,7 +239,35 @@ async function tlcVersion(jar: string): Promise<string> {
   return text.match(/TLC2 Version [^\n]*/)?.[0] ?? "unknown";
 }
 
+async function writeSummary(
+  version: string,
+  models: readonly Model[],
+  results: readonly RunResult[],
+  resultsDir: string,
+): Promise<void> {
+  const summaryPath = `${resultsDir}/results.json`;
+  const previous: { specSha256?: string; results?: RunResult[] } = await Deno.readTextFile(
+    summaryPath,
+  ).then((t) => JSON.parse(t), () => ({}));
+  const hash = await specHash();
+  // Results of another spec are dropped, never mixed with these.
+  const kept = previous.specSha256 === hash ? previous.results ?? [] : [];
+  const merged = new Map(kept.map((r) => [r.name, r]));
+  for (const r of results) merged.set(r.name, r);
+  const ordered = models.map((m) => merged.get(m.name)).filter((r) => r !== undefined);
+  await Deno.writeTextFile(
+    summaryPath,
+    JSON.stringify({ tlcVersion: version, specSha256: hash, results: ordered }, null, 2) + "\n",
+  );
+  await writeReadmeTable(version, hash, ordered, models);
+}
+
 async function main(): Promise<number> {
+  const resultsDir = `${TLA_DIR}/results`;
+  if (Deno.args.includes("--from-logs")) {
+    const models: Model[] = JSON.parse(await Deno.readTextFile(`${TLA_DIR}/models.json`));
+    return await reparseLogs(models, resultsDir);
+  }
   const jar = Deno.env.get("TLA2TOOLS");
   if (jar === undefined || !(await Deno.stat(jar).then((s) => s.isFile, () => false))) {
     console.error(
@@ -225,7 +280,6 @@ async function main(): Promise<number> {
   const models: Model[] = JSON.parse(await Deno.readTextFile(`${TLA_DIR}/models.json`));
   const wanted = new Set(Deno.args);
   const selected = models.filter((m) => wanted.size === 0 || wanted.has(m.name));
-  const resultsDir = `${TLA_DIR}/results`;
   await Deno.mkdir(resultsDir, { recursive: true });
   const version = await tlcVersion(jar);
   console.log(`${version}; spec sha256 ${await specHash()}`);
@@ -234,22 +288,9 @@ async function main(): Promise<number> {
     const result = await runModel(jar, model, resultsDir);
     console.log(describe(result));
     results.push(result);
+    // Written after every model, so an interrupted run keeps what it finished.
+    await writeSummary(version, models, results, resultsDir);
   }
-  const summaryPath = `${resultsDir}/results.json`;
-  const previous: { results?: RunResult[] } = await Deno.readTextFile(summaryPath)
-    .then((t) => JSON.parse(t), () => ({}));
-  const merged = new Map((previous.results ?? []).map((r) => [r.name, r]));
-  for (const r of results) merged.set(r.name, r);
-  const ordered = models.map((m) => merged.get(m.name)).filter((r) => r !== undefined);
-  await Deno.writeTextFile(
-    summaryPath,
-    JSON.stringify(
-      { tlcVersion: version, specSha256: await specHash(), results: ordered },
-      null,
-      2,
-    ) + "\n",
-  );
-  await writeReadmeTable(version, await specHash(), ordered, models);
   const failed = results.filter((r) => !r.asExpected);
   console.log(`${results.length - failed.length} passed, ${failed.length} failed`);
   return failed.length === 0 ? 0 : 1;
