@@ -226,6 +226,8 @@ async function writeReadmeTable(
     end,
   ].join("\n");
   await Deno.writeTextFile(path, readme.slice(0, start) + table + readme.slice(stop + end.length));
+  // Keep the generated table in the repository's format, so `deno fmt --check` stays clean.
+  await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", path] }).output();
 }
 
 async function tlcVersion(jar: string): Promise<string> {
