@@ -16,18 +16,10 @@ import {
   handlePrePrepare,
   sendCommit,
 } from "../src/core/commitment.ts";
-import { clusterConfig, initialNodeState, type VoteMessage } from "../src/core/spec_state.ts";
+import { initialNodeState, type VoteMessage } from "../src/core/spec_state.ts";
+import { TEST_CLUSTER } from "../src/core/_test_cluster.ts";
 
-const cluster = clusterConfig({
-  nodeCount: 4,
-  faultsMax: 1,
-  stageCount: 1,
-  tokenCount: 1,
-  checkpointIntervalTokens: 1,
-  replicaCount: 3,
-  seeds: [1, 2],
-  viewMax: 1,
-});
+const cluster = TEST_CLUSTER;
 const proposal: VoteMessage = { type: "PrePrepare", view: 0, value: 1, from: 1 };
 const received: VoteMessage[] = [proposal];
 for (const type of ["Prepare", "Commit"] as const) {

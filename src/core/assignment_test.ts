@@ -2,18 +2,10 @@
 // guard refuses (with its reason) or allows exactly as the spec's action does.
 import assert from "node:assert/strict";
 import { handleAssign, sendAssign } from "./assignment.ts";
-import { clusterConfig, initialNodeState } from "./spec_state.ts";
+import { initialNodeState } from "./spec_state.ts";
+import { TEST_CLUSTER } from "./_test_cluster.ts";
 
-const cluster = clusterConfig({
-  nodeCount: 4,
-  faultsMax: 1,
-  stageCount: 1,
-  tokenCount: 1,
-  checkpointIntervalTokens: 1,
-  replicaCount: 3,
-  seeds: [1, 2],
-  viewMax: 1,
-});
+const cluster = TEST_CLUSTER;
 
 Deno.test("sendAssign() refuses a node that is not the primary of view 0", () => {
   const next = sendAssign(initialNodeState(2, cluster), { cluster, received: [], seed: 1 });

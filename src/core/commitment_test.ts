@@ -9,18 +9,10 @@ import {
   sendCommit,
   sendPrePrepare,
 } from "./commitment.ts";
-import { clusterConfig, initialNodeState, type VoteMessage } from "./spec_state.ts";
+import { initialNodeState, type VoteMessage } from "./spec_state.ts";
+import { TEST_CLUSTER } from "./_test_cluster.ts";
 
-const cluster = clusterConfig({
-  nodeCount: 4,
-  faultsMax: 1,
-  stageCount: 1,
-  tokenCount: 1,
-  checkpointIntervalTokens: 1,
-  replicaCount: 3,
-  seeds: [1, 2],
-  viewMax: 1,
-});
+const cluster = TEST_CLUSTER;
 
 function votes(type: VoteMessage["type"], value: number, from: readonly number[]): VoteMessage[] {
   return from.map((signer) => ({ type, view: 0, value, from: signer }));

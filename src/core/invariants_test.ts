@@ -1,18 +1,10 @@
 // Builds states that break one safety property each and checks that exactly it is reported.
 import assert from "node:assert/strict";
 import { commitStableViolations, invariantViolations } from "./invariants.ts";
-import { clusterConfig, initialNodeState, type SpecMessage } from "./spec_state.ts";
+import { initialNodeState, type SpecMessage } from "./spec_state.ts";
+import { TEST_CLUSTER } from "./_test_cluster.ts";
 
-const cluster = clusterConfig({
-  nodeCount: 4,
-  faultsMax: 1,
-  stageCount: 1,
-  tokenCount: 1,
-  checkpointIntervalTokens: 1,
-  replicaCount: 3,
-  seeds: [1, 2],
-  viewMax: 1,
-});
+const cluster = TEST_CLUSTER;
 const nodes = [1, 2, 3, 4].map((id) => initialNodeState(id, cluster));
 const assign: SpecMessage = { type: "Assign", view: 0, seed: 1, from: 1 };
 const output: SpecMessage = {

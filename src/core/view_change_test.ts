@@ -2,7 +2,6 @@
 // detection, exclusion or view change, and checks that the guard refuses or allows as the spec's.
 import assert from "node:assert/strict";
 import {
-  clusterConfig,
   initialNodeState,
   NO_VOTE,
   type ViewChangeMessage,
@@ -17,17 +16,9 @@ import {
   startViewChange,
   suspect,
 } from "./view_change.ts";
+import { TEST_CLUSTER } from "./_test_cluster.ts";
 
-const cluster = clusterConfig({
-  nodeCount: 4,
-  faultsMax: 1,
-  stageCount: 1,
-  tokenCount: 1,
-  checkpointIntervalTokens: 1,
-  replicaCount: 3,
-  seeds: [1, 2],
-  viewMax: 1,
-});
+const cluster = TEST_CLUSTER;
 
 function viewChange(from: number, prepared = NO_VOTE): ViewChangeMessage {
   return { type: "ViewChange", view: 1, prepared, voted: prepared, from };

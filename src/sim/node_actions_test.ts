@@ -1,18 +1,10 @@
 // Builds node states with known enabled actions and checks the enumeration finds exactly those.
 import assert from "node:assert/strict";
-import { clusterConfig, initialNodeState, type VoteMessage } from "../core/spec_state.ts";
+import { initialNodeState, type VoteMessage } from "../core/spec_state.ts";
 import { enabledTransitions } from "./node_actions.ts";
+import { TEST_CLUSTER } from "../core/_test_cluster.ts";
 
-const cluster = clusterConfig({
-  nodeCount: 4,
-  faultsMax: 1,
-  stageCount: 1,
-  tokenCount: 1,
-  checkpointIntervalTokens: 1,
-  replicaCount: 3,
-  seeds: [1, 2],
-  viewMax: 1,
-});
+const cluster = TEST_CLUSTER;
 
 Deno.test("enabledTransitions() finds the Prepare vote and the equivocation evidence", () => {
   const node = { ...initialNodeState(2, cluster), seed: 1, tokens: [1] };
