@@ -95,6 +95,8 @@ export {
   commitFast,
   commitStandard,
   handlePrePrepare,
+  learnCommit,
+  type LearnCommitInput,
   sendCommit,
   sendPrePrepare,
 } from "./src/core/commitment.ts";
@@ -382,10 +384,15 @@ export {
   type MemberKey,
   Membership,
   MEMBERSHIP_NODES_MAX,
+  type MembershipOptions,
   MESSAGE_SIGNATURE_TAG,
   type NodeSigner,
   PROOF_LINK_TAG,
 } from "./src/wire/identity.ts";
+export {
+  SIGNATURE_CACHE_ENTRIES_DEFAULT,
+  VerifiedSignatureCache,
+} from "./src/wire/signature_cache.ts";
 export {
   decodeFrame,
   encodeFrame,

@@ -92,6 +92,7 @@ function contentOf(message: CoordinationMessage): unknown {
  * assert.ok(result.ok);
  * ```
  */
+// deno-lint-ignore require-await
 export async function verifyEquivocation(
   evidence: Evidence,
   options: EquivocationOptions,
@@ -116,17 +117,15 @@ export async function verifyEquivocation(
   if (!conflicting(first.value, second.value)) {
     return refused("evidence_not_conflicting", "Evidence messages do not conflict");
   }
-  const valid = await Promise.all(
-    [evidence.first, evidence.second].map((signed) =>
-      options.membership.verify(
-        options.suspect,
-        MESSAGE_SIGNATURE_TAG,
-        signed.body,
-        signed.signature,
-      )
-    ),
+  const valid = [evidence.first, evidence.second].every((signed) =>
+    options.membership.verifySync(
+      options.suspect,
+      MESSAGE_SIGNATURE_TAG,
+      signed.body,
+      signed.signature,
+    )
   );
-  if (valid.includes(false)) {
+  if (!valid) {
     return refused("evidence_bad_signature", "Evidence holds a message with an invalid signature");
   }
   return accepted([first.value, second.value] as const);

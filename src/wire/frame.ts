@@ -245,6 +245,7 @@ export async function sealMessage(
  * assert.equal(result.ok ? "" : result.error.code, "bad_signature");
  * ```
  */
+// deno-lint-ignore require-await
 export async function verifySignedMessage(
   signed: SignedMessage,
   membership: Membership,
@@ -255,7 +256,7 @@ export async function verifySignedMessage(
   if (!membership.has(message.from)) {
     return refused("unknown_sender", `Sender ${JSON.stringify(message.from)} is not a member`);
   }
-  const valid = await membership.verify(
+  const valid = membership.verifySync(
     message.from,
     MESSAGE_SIGNATURE_TAG,
     signed.body,

@@ -1,19 +1,29 @@
 /**
  * Node identities: each node holds an ed25519 key pair; the cluster membership maps node ids to
- * public keys. Signing and verifying use Deno's built-in WebCrypto Ed25519 (native code): in
- * `bench/wire_bench.ts` it verifies several times faster than `@noble/ed25519`, and both produce
- * identical signatures (ed25519 is deterministic, RFC 8032), which the tests check.
+ * public keys.
  *
- * A private key is imported once into a non-extractable `CryptoKey` inside its
- * {@linkcode NodeSigner}: nothing in this library can read it back, put it in a message or a
- * proof, or log it.
+ * Verifying uses `node:crypto`'s synchronous one-shot `verify` (native code, no promise per
+ * signature): in `bench/wire_bench.ts` it is the fastest of the three implementations measured
+ * side by side (`node:crypto`, WebCrypto, `@noble/ed25519`), and all three accept each other's
+ * signatures and refuse the same malformed ones, which `identity_interop_test.ts` checks.
+ * {@linkcode Membership.verifySync} is the fast path; {@linkcode Membership.verify} keeps the
+ * original promise-returning shape. A {@linkcode VerifiedSignatureCache} skips signatures that
+ * already verified.
+ *
+ * Signing uses WebCrypto: a private key is imported once into a non-extractable `CryptoKey`
+ * inside its {@linkcode NodeSigner}, so nothing in this library can read it back, put it in a
+ * message or a proof, or log it (a `node:crypto` `KeyObject` can always be exported, so it is
+ * not used for private keys).
  *
  * @module
  */
 
-import { getPublicKeyAsync } from "@noble/ed25519";
+import { Buffer } from "node:buffer";
+import { createPublicKey, type KeyObject, verify as nodeVerify } from "node:crypto";
+import { getPublicKeyAsync, Point } from "@noble/ed25519";
 import type { NodeId } from "../core/types.ts";
 import { NODE_ID_BYTES_MAX, SIGNATURE_BYTES } from "./message.ts";
+import { VerifiedSignatureCache } from "./signature_cache.ts";
 
 /** Length of an ed25519 secret key (the RFC 8032 seed) and of a public key, in bytes. */
 export const ED25519_KEY_BYTES = 32;
@@ -45,6 +55,22 @@ const PKCS8_ED25519_PREFIX = new Uint8Array([
   0x22,
   0x04,
   0x20,
+]);
+
+// SubjectPublicKeyInfo wrapping of a raw ed25519 public key (RFC 8410), for node:crypto.
+const SPKI_ED25519_PREFIX = new Uint8Array([
+  0x30,
+  0x2a,
+  0x30,
+  0x05,
+  0x06,
+  0x03,
+  0x2b,
+  0x65,
+  0x70,
+  0x03,
+  0x21,
+  0x00,
 ]);
 
 /** A node's signing capability. The private key stays inside; only signatures come out. */
@@ -114,6 +140,16 @@ export async function createNodeSigner(nodeId: NodeId, secretKey: Uint8Array): P
   };
 }
 
+/** Options of {@linkcode Membership.create}. */
+export interface MembershipOptions {
+  /**
+   * The cache of verified signatures: a cache to share, or the number of entries of a new one
+   * (0 disables caching). Default: a new cache of 4096 entries
+   * (`SIGNATURE_CACHE_ENTRIES_DEFAULT`).
+   */
+  readonly signatureCache?: VerifiedSignatureCache | number;
+}
+
 /**
  * The cluster membership: node ids with their public keys, imported once for fast verification.
  *
@@ -125,19 +161,28 @@ export async function createNodeSigner(nodeId: NodeId, secretKey: Uint8Array): P
  * const membership = await Membership.create([signer]);
  * const tag = new Uint8Array([9]);
  * const bytes = new Uint8Array([1, 2, 3]);
- * assert.ok(await membership.verify("node-0", tag, bytes, await signer.sign(tag, bytes)));
+ * const signature = await signer.sign(tag, bytes);
+ * assert.ok(membership.verifySync("node-0", tag, bytes, signature));
+ * assert.ok(await membership.verify("node-0", tag, bytes, signature));
  * assert.ok(!membership.has("node-9"));
  * ```
  */
 export class Membership {
   /** The member ids, sorted by their UTF-8 bytes. */
   readonly nodeIds: readonly NodeId[];
+  /** The cache of signatures that verified under this membership's keys. */
+  readonly signatureCache: VerifiedSignatureCache;
   readonly #publicKeys: ReadonlyMap<NodeId, Uint8Array>;
-  readonly #cryptoKeys: ReadonlyMap<NodeId, CryptoKey>;
+  readonly #keyObjects: ReadonlyMap<NodeId, KeyObject>;
 
-  private constructor(keys: ReadonlyMap<NodeId, Uint8Array>, cryptoKeys: Map<NodeId, CryptoKey>) {
+  private constructor(
+    keys: ReadonlyMap<NodeId, Uint8Array>,
+    keyObjects: ReadonlyMap<NodeId, KeyObject>,
+    signatureCache: VerifiedSignatureCache,
+  ) {
     this.#publicKeys = keys;
-    this.#cryptoKeys = cryptoKeys;
+    this.#keyObjects = keyObjects;
+    this.signatureCache = signatureCache;
     this.nodeIds = [...keys.keys()].sort(compareNodeIds);
   }
 
@@ -145,33 +190,39 @@ export class Membership {
    * Builds a membership from configured keys.
    *
    * @param members The members; ids must be distinct.
+   * @param options The signature cache.
    * @returns The membership.
-   * @throws {RangeError} On a duplicate id, a malformed key or more than
-   * {@linkcode MEMBERSHIP_NODES_MAX} members.
+   * @throws {RangeError} On a duplicate id, a malformed or weak key (not a point of the curve,
+   * or one with a small-order component) or more than {@linkcode MEMBERSHIP_NODES_MAX} members.
    */
-  static async create(members: readonly MemberKey[]): Promise<Membership> {
+  // deno-lint-ignore require-await
+  static async create(
+    members: readonly MemberKey[],
+    options: MembershipOptions = {},
+  ): Promise<Membership> {
     if (members.length === 0 || members.length > MEMBERSHIP_NODES_MAX) {
       throw new RangeError(
         `A membership has 1 to ${MEMBERSHIP_NODES_MAX} members, got ${members.length}`,
       );
     }
     const keys = new Map<NodeId, Uint8Array>();
-    const cryptoKeys = new Map<NodeId, CryptoKey>();
+    const keyObjects = new Map<NodeId, KeyObject>();
     for (const { nodeId, publicKey } of members) {
       requireNodeId(nodeId);
       if (keys.has(nodeId)) throw new RangeError(`Node ${nodeId} appears twice in the membership`);
       if (publicKey.length !== ED25519_KEY_BYTES) {
         throw new RangeError(`Node ${nodeId} has a ${publicKey.length}-byte public key`);
       }
+      requireStrongKey(nodeId, publicKey);
       keys.set(nodeId, publicKey.slice());
-      cryptoKeys.set(
-        nodeId,
-        await crypto.subtle.importKey("raw", publicKey.slice(), { name: "Ed25519" }, true, [
-          "verify",
-        ]),
-      );
+      keyObjects.set(nodeId, importPublicKey(publicKey));
     }
-    return new Membership(keys, cryptoKeys);
+    const cache = options.signatureCache;
+    return new Membership(
+      keys,
+      keyObjects,
+      cache instanceof VerifiedSignatureCache ? cache : new VerifiedSignatureCache(cache),
+    );
   }
 
   /** The number of members (n). */
@@ -200,8 +251,9 @@ export class Membership {
   }
 
   /**
-   * Verifies `signature` over `tag || bytes` under `nodeId`'s key (RFC 8032, as WebCrypto
-   * implements it).
+   * Verifies `signature` over `tag || bytes` under `nodeId`'s key (RFC 8032, with
+   * `node:crypto`), synchronously. A signature found in {@linkcode Membership.signatureCache}
+   * is not verified again; one that verifies is added to it.
    *
    * @param nodeId The claimed signer.
    * @param tag The domain-separation tag.
@@ -209,19 +261,76 @@ export class Membership {
    * @param signature The signature.
    * @returns `false` for a non-member, a malformed signature or a wrong one.
    */
+  verifySync(
+    nodeId: NodeId,
+    tag: Uint8Array,
+    bytes: Uint8Array,
+    signature: Uint8Array,
+  ): boolean {
+    const key = this.#keyObjects.get(nodeId);
+    if (key === undefined || signature.length !== SIGNATURE_BYTES) return false;
+    const cache = this.signatureCache;
+    const cacheKey = cache.capacity === 0
+      ? undefined
+      : cache.keyOf(this.#publicKeys.get(nodeId)!, signature, tag, bytes);
+    if (cacheKey !== undefined && cache.has(cacheKey)) return true;
+    let valid: boolean;
+    try {
+      valid = nodeVerify(null, concatBytes(tag, bytes), key, signature);
+    } catch {
+      return false;
+    }
+    if (valid && cacheKey !== undefined) cache.add(cacheKey);
+    return valid;
+  }
+
+  /**
+   * Verifies `signature` over `tag || bytes` under `nodeId`'s key: {@linkcode
+   * Membership.verifySync} behind the original promise-returning signature.
+   *
+   * @param nodeId The claimed signer.
+   * @param tag The domain-separation tag.
+   * @param bytes The signed bytes.
+   * @param signature The signature.
+   * @returns `false` for a non-member, a malformed signature or a wrong one.
+   */
+  // deno-lint-ignore require-await
   async verify(
     nodeId: NodeId,
     tag: Uint8Array,
     bytes: Uint8Array,
     signature: Uint8Array,
   ): Promise<boolean> {
-    const key = this.#cryptoKeys.get(nodeId);
-    if (key === undefined || signature.length !== SIGNATURE_BYTES) return false;
-    try {
-      return await crypto.subtle.verify("Ed25519", key, signature.slice(), concatBytes(tag, bytes));
-    } catch {
-      return false;
-    }
+    return this.verifySync(nodeId, tag, bytes, signature);
+  }
+}
+
+/**
+ * Imports a raw 32-byte ed25519 public key as a `node:crypto` key (SPKI DER, RFC 8410).
+ *
+ * @param publicKey The raw key.
+ * @returns The key object.
+ */
+function importPublicKey(publicKey: Uint8Array): KeyObject {
+  const spki = new Uint8Array(SPKI_ED25519_PREFIX.length + ED25519_KEY_BYTES);
+  spki.set(SPKI_ED25519_PREFIX);
+  spki.set(publicKey, SPKI_ED25519_PREFIX.length);
+  return createPublicKey({ key: Buffer.from(spki), format: "der", type: "spki" });
+}
+
+// A key that is not a canonical curve point, or that has a small-order component, is where
+// ed25519 implementations disagree (cofactored or not, strict or ZIP-215 decoding): the identity
+// key, for instance, makes node:crypto and WebCrypto accept a signature that @noble/ed25519
+// refuses. Honest keys are never such points, so the membership refuses them up front.
+function requireStrongKey(nodeId: NodeId, publicKey: Uint8Array): void {
+  let point: Point;
+  try {
+    point = Point.fromBytes(publicKey, false);
+  } catch {
+    throw new RangeError(`Node ${nodeId} has a public key that is not an ed25519 point`);
+  }
+  if (point.isSmallOrder() || !point.isTorsionFree()) {
+    throw new RangeError(`Node ${nodeId} has a weak public key (small-order component)`);
   }
 }
 

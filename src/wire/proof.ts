@@ -250,17 +250,15 @@ export class Proof {
    * assert.equal(result.ok ? "" : result.error.code, "proof_foreign_link");
    * ```
    */
+  // deno-lint-ignore require-await
   async verify(options: ProofVerifyOptions): Promise<WireResult<readonly NodeId[]>> {
     const structure = this.#checkStructure(options);
     if (!structure.ok) return structure;
     const { membership } = options;
     const bodies = this.links.map(linkBody);
-    const valid = await Promise.all(
-      this.links.map((link, index) =>
-        membership.verify(link.signer, PROOF_LINK_TAG, bodies[index]!, link.signature)
-      ),
+    const bad = this.links.findIndex((link, index) =>
+      !membership.verifySync(link.signer, PROOF_LINK_TAG, bodies[index]!, link.signature)
     );
-    const bad = valid.indexOf(false);
     if (bad >= 0) {
       return refused(
         "proof_bad_signature",
