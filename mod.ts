@@ -418,6 +418,11 @@ export {
 } from "./src/wire/certificate.ts";
 export { conflicting, type EquivocationOptions, verifyEquivocation } from "./src/wire/evidence.ts";
 export {
+  type ClientReplyOptions,
+  type VerifiedClientReply,
+  verifyClientReply,
+} from "./src/wire/client_reply.ts";
+export {
   InferenceResult,
   Proof,
   type ProofExtendOptions,

@@ -18,7 +18,12 @@ import {
   type NodeSigner,
   PROOF_LINK_TAG,
 } from "../src/wire/identity.ts";
-import { encodeCanonical, encodeMessage, type SignedMessage } from "../src/wire/message.ts";
+import {
+  encodeCanonical,
+  encodeMessage,
+  type MessageOf,
+  type SignedMessage,
+} from "../src/wire/message.ts";
 import { Proof } from "../src/wire/proof.ts";
 import { sampleMessages, samplePrepare } from "../src/wire/_samples.ts";
 import {
@@ -106,6 +111,7 @@ export async function buildVectors(): Promise<VectorFiles> {
     ["invalid_frames.json", await invalidFramesFile(nodes)],
     ["certificates.json", await certificatesFile(nodes)],
     ["proofs.json", await proofsFile(nodes)],
+    ["client_replies.json", await clientRepliesFile(nodes)],
   ]);
 }
 
@@ -318,6 +324,67 @@ async function proofsFile(nodes: readonly NodeSigner[]): Promise<unknown> {
     input: { $hex: toHex(input) },
     output: { $hex: toHex(output) },
     vectors: cases.map(([name, result, item]) => ({ name, result, proof: toJson(item.toData()) })),
+  };
+}
+
+async function clientRepliesFile(nodes: readonly NodeSigner[]): Promise<unknown> {
+  const reply = (await sampleMessages(nodes)).get("ClientReply") as MessageOf<"ClientReply">;
+  const vote = (signer: NodeSigner, type: "Prepare" | "Commit", value = reply.value) =>
+    signMessage({
+      type,
+      inferenceId: reply.inferenceId,
+      from: signer.nodeId,
+      view: 1,
+      epoch: 2,
+      sequence: 29,
+      value,
+    }, signer);
+  const prepares = await Promise.all(nodes.map((signer) => vote(signer, "Prepare")));
+  const otherValue = await Promise.all(
+    nodes.slice(0, 3).map((signer) => vote(signer, "Commit", new Uint8Array(32))),
+  );
+  const badSignature = reply.certificate.map((signed) => ({
+    body: signed.body,
+    signature: signed.signature.slice(),
+  }));
+  badSignature[2]!.signature[0]! ^= 0x01;
+  const cases: [string, string, MessageOf<"ClientReply">][] = [
+    ["Commit quorum (3 of 4)", "accepted", reply],
+    ["fast path: Prepares from all 4", "accepted", { ...reply, certificate: prepares }],
+    ["value is not SHA-256 of output", "client_reply_value_mismatch", {
+      ...reply,
+      output: new TextEncoder().encode("another output"),
+    }],
+    ["fast path with 3 Prepares", "client_reply_fast_path_incomplete", {
+      ...reply,
+      certificate: prepares.slice(0, 3),
+    }],
+    ["2 Commits", "certificate_below_quorum", {
+      ...reply,
+      certificate: reply.certificate.slice(0, 2),
+    }],
+    ["Commits for another value", "certificate_mixed_values", {
+      ...reply,
+      certificate: otherValue,
+    }],
+    ["bad Commit signature", "certificate_bad_signature", {
+      ...reply,
+      certificate: badSignature,
+    }],
+  ];
+  return {
+    description: "ClientReply messages as a client checks them (verifyClientReply): value = " +
+      "SHA-256(output); certificate = a quorum of Commits or Prepares from all members, for " +
+      "the reply's inference and value, in one view; proof from input 'the prompt' (UTF-8). " +
+      "Members node-0..node-3, f = 1.",
+    input: { $hex: toHex(new TextEncoder().encode("the prompt")) },
+    faultsMax: TEST_FAULTS_MAX,
+    vectors: cases.map(([name, result, message]) => ({
+      name,
+      result,
+      fields: toJson(message),
+      body: { $hex: toHex(encodeMessage(message)) },
+    })),
   };
 }
 

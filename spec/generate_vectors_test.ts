@@ -3,11 +3,13 @@ import * as ed from "@noble/ed25519";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { buildVectors, fromHex, fromJson } from "./generate_vectors.ts";
 import { verifyCertificate } from "../src/wire/certificate.ts";
+import { verifyClientReply } from "../src/wire/client_reply.ts";
 import { openFrame } from "../src/wire/frame.ts";
 import { Membership } from "../src/wire/identity.ts";
 import {
   bytesEqual,
   type CoordinationMessage,
+  decodeMessage,
   encodeMessage,
   type ProofData,
   type SignedMessage,
@@ -111,6 +113,27 @@ Deno.test("every proof vector produces its published result", async () => {
   for (const vector of file.vectors) {
     const proof = new Proof(fromJson(vector.proof) as ProofData);
     const verdict = await proof.verify({ membership: members, result, input });
+    assert.equal(verdict.ok ? "accepted" : verdict.error.code, vector.result, vector.name);
+  }
+});
+
+Deno.test("every client reply vector decodes and produces its published result", async () => {
+  const file = await readVectors("client_replies.json") as {
+    input: HexValue;
+    faultsMax: number;
+    vectors: { name: string; result: string; fields: unknown; body: HexValue }[];
+  };
+  const input = fromHex(file.input.$hex);
+  assert.ok(file.vectors.length >= 7);
+  for (const vector of file.vectors) {
+    const decoded = decodeMessage(fromHex(vector.body.$hex));
+    assert.ok(decoded.ok && decoded.value.type === "ClientReply", vector.name);
+    assert.deepEqual(decoded.value, fromJson(vector.fields), vector.name);
+    const verdict = await verifyClientReply(decoded.value, {
+      membership: members,
+      faultsMax: file.faultsMax,
+      input,
+    });
     assert.equal(verdict.ok ? "accepted" : verdict.error.code, vector.result, vector.name);
   }
 });

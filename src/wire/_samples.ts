@@ -69,6 +69,12 @@ export async function sampleMessages(
     output,
     steps: [{ output: sampleActivation(), signer: n1 }, { output, signer: n2 }],
   });
+  const commits = await Promise.all([n0, n1, n2].map((signer) =>
+    signMessage(
+      { ...header(signer.nodeId, 29), type: "Commit", value: sha256(output) },
+      signer,
+    )
+  ));
   const state = new TextEncoder().encode("checkpoint state");
   const activation = sampleActivation();
   const conflictA = await signMessage(
@@ -169,6 +175,7 @@ export async function sampleMessages(
       value: sha256(output),
       output,
       proof: proof.toData(),
+      certificate: commits,
     }],
   ];
   const covered = new Set<MessageType>(samples.map(([, message]) => message.type));

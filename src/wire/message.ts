@@ -174,8 +174,17 @@ export interface MessageBodies {
   };
   /** A client asks for an inference of `tokenCount` tokens on `input`. */
   ClientRequest: { readonly input: Uint8Array; readonly tokenCount: number };
-  /** The committed result: digest, output bytes and the proof. */
-  ClientReply: { readonly value: Digest; readonly output: Uint8Array; readonly proof: ProofData };
+  /**
+   * The committed result: digest, output bytes, the proof, and the commit certificate (a quorum
+   * of signed Commits, or Prepares from every member on the fast path) so that a client can
+   * check the result with the members' public keys alone (`verifyClientReply`).
+   */
+  ClientReply: {
+    readonly value: Digest;
+    readonly output: Uint8Array;
+    readonly proof: ProofData;
+    readonly certificate: readonly SignedMessage[];
+  };
 }
 
 /** The name of a message type. */
@@ -394,6 +403,7 @@ const BODY_FIELDS: { readonly [T in MessageType]: Readonly<Record<string, Field>
     value: { check: digest },
     output: { check: anyBytes },
     proof: { check: record(PROOF_FIELDS) },
+    certificate: { check: list(signedMessage, 1) },
   },
 };
 

@@ -47,6 +47,9 @@ export const WIRE_ERROR_CODES = [
   "proof_signature_missing",
   "proof_unknown_signer",
   "proof_bad_signature",
+  // Client replies.
+  "client_reply_value_mismatch",
+  "client_reply_fast_path_incomplete",
   // Equivocation evidence.
   "evidence_malformed",
   "evidence_wrong_suspect",
