@@ -9,12 +9,14 @@
  * @module
  */
 
-import { specHash, TLA_DIR } from "../tla/spec_hash.ts";
+import { modelHash, type ModelSettings, TLA_DIR } from "../tla/spec_hash.ts";
 import { formatResults, resultProblems, type TlcResults } from "./tlc_results.ts";
 import { corpusFiles, COVERAGE_MIN, formatCoverage, replayTraces } from "./run.ts";
 
 async function checkResults(): Promise<string[]> {
-  const models: { name: string }[] = JSON.parse(await Deno.readTextFile(`${TLA_DIR}/models.json`));
+  const models: (ModelSettings & { name: string })[] = JSON.parse(
+    await Deno.readTextFile(`${TLA_DIR}/models.json`),
+  );
   let results: TlcResults;
   try {
     results = JSON.parse(await Deno.readTextFile(`${TLA_DIR}/results/results.json`));
@@ -25,9 +27,11 @@ async function checkResults(): Promise<string[]> {
       }): run TLA2TOOLS=/path/to/tla2tools.jar deno task tlc`,
     ];
   }
-  console.log(`${results.tlcVersion}; spec sha256 ${results.specSha256}`);
+  console.log(results.tlcVersion);
   console.log(formatResults(results));
-  const problems = resultProblems(results, await specHash(), models.map((m) => m.name));
+  const hashes = new Map<string, string>();
+  for (const model of models) hashes.set(model.name, await modelHash(model));
+  const problems = resultProblems(results, hashes);
   if (problems.length === 0) console.log(`${models.length} models as expected`);
   return problems;
 }

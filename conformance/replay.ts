@@ -15,6 +15,7 @@ import {
   commitFast,
   commitStandard,
   handlePrePrepare,
+  learnCommit,
   sendCommit,
   sendPrePrepare,
 } from "../src/core/commitment.ts";
@@ -62,6 +63,7 @@ export const PROTOCOL_ACTIONS = [
   "SendCommit",
   "CommitStandard",
   "CommitFast",
+  "LearnCommit",
   "ExcludeNode",
   "StartViewChange",
   "JoinViewChange",
@@ -177,6 +179,13 @@ export function applyAction(system: SystemState, name: string, params: Params): 
       return nodeStep(system, i, (s) => commitStandard(s, { cluster, received }));
     case "CommitFast":
       return nodeStep(system, i, (s) => commitFast(s, { cluster, received }));
+    case "LearnCommit":
+      return nodeStep(
+        system,
+        i,
+        (s) =>
+          learnCommit(s, { cluster, received, view: int(params, "v"), value: int(params, "x") }),
+      );
     case "StartViewChange":
       return nodeStep(system, i, (s) => startViewChange(s, { cluster, received }));
     case "JoinViewChange":
@@ -284,6 +293,13 @@ function anyEnabled(
       return commitStandard(node, input).enabled;
     case "CommitFast":
       return commitFast(node, input).enabled;
+    case "LearnCommit":
+      for (let view = 0; view <= cluster.viewMax; view++) {
+        if (values.some((value) => learnCommit(node, { ...input, view, value }).enabled)) {
+          return true;
+        }
+      }
+      return false;
     case "StartViewChange":
       return startViewChange(node, input).enabled;
     case "JoinViewChange":

@@ -27,41 +27,46 @@ export interface ModelResult {
   readonly diameter?: number | undefined;
   readonly counterexampleLength?: number | undefined;
   readonly wallSeconds: number;
+  /** SHA-256 of the files and settings the run depends on (`modelHash` in `tla/spec_hash.ts`). */
+  readonly specSha256: string;
 }
 
 /** The whole results file. */
 export interface TlcResults {
   readonly tlcVersion: string;
-  readonly specSha256: string;
   readonly results: readonly ModelResult[];
 }
 
 /**
- * Lists what is wrong with recorded results: stale spec hash, a model whose outcome differs
- * from the expected one, or a model of `tla/models.json` with no recorded run.
+ * Lists what is wrong with recorded results: a model whose files changed since its run (stale
+ * hash), a model whose outcome differs from the expected one, or a model of `tla/models.json`
+ * with no recorded run.
  *
  * @param results The parsed `results.json`.
- * @param currentHash The SHA-256 of the current spec files.
- * @param modelNames The model names listed in `tla/models.json`.
+ * @param currentHashes Each model of `tla/models.json` by name, with the SHA-256 of what it
+ * depends on now.
  * @returns One sentence per problem; empty when everything holds.
  */
 export function resultProblems(
   results: TlcResults,
-  currentHash: string,
-  modelNames: readonly string[],
+  currentHashes: ReadonlyMap<string, string>,
 ): string[] {
   const problems: string[] = [];
-  if (results.specSha256 !== currentHash) {
-    problems.push(
-      `TLC results come from spec ${results.specSha256.slice(0, 12)}, but tla/ is now ` +
-        `${currentHash.slice(0, 12)}: rerun TLA2TOOLS=/path/to/tla2tools.jar deno task tlc`,
-    );
-  }
   const recorded = new Map(results.results.map((r) => [r.name, r]));
-  for (const name of modelNames) {
+  for (const [name, hash] of currentHashes) {
     const result = recorded.get(name);
     if (result === undefined) {
-      problems.push(`Model ${name} has no recorded TLC run`);
+      problems.push(
+        `Model ${name} has no recorded TLC run: TLA2TOOLS=/path/to/tla2tools.jar deno task tlc ${name}`,
+      );
+      continue;
+    }
+    if (result.specSha256 !== hash) {
+      problems.push(
+        `Model ${name}'s TLC result comes from spec ${result.specSha256.slice(0, 12)}, but its ` +
+          `files are now ${hash.slice(0, 12)}: rerun ` +
+          `TLA2TOOLS=/path/to/tla2tools.jar deno task tlc ${name}`,
+      );
       continue;
     }
     const expectedInvariant = result.expected.invariant;

@@ -4,7 +4,6 @@ import { formatResults, resultProblems, type TlcResults } from "./tlc_results.ts
 function results(overrides: Partial<TlcResults> = {}): TlcResults {
   return {
     tlcVersion: "TLC2 Version test",
-    specSha256: "a".repeat(64),
     results: [
       {
         name: "Safe",
@@ -15,6 +14,7 @@ function results(overrides: Partial<TlcResults> = {}): TlcResults {
         asExpected: true,
         distinctStates: 10,
         wallSeconds: 1,
+        specSha256: "a".repeat(64),
       },
       {
         name: "BugQuorum",
@@ -26,20 +26,24 @@ function results(overrides: Partial<TlcResults> = {}): TlcResults {
         asExpected: true,
         counterexampleLength: 12,
         wallSeconds: 1,
+        specSha256: "c".repeat(64),
       },
     ],
     ...overrides,
   };
 }
 
+const current = new Map([["Safe", "a".repeat(64)], ["BugQuorum", "c".repeat(64)]]);
+
 Deno.test("resultProblems() accepts results of the current spec with expected outcomes", () => {
-  assert.deepEqual(resultProblems(results(), "a".repeat(64), ["Safe", "BugQuorum"]), []);
+  assert.deepEqual(resultProblems(results(), current), []);
 });
 
-Deno.test("resultProblems() reports a stale spec hash and how to regenerate", () => {
-  const problems = resultProblems(results(), "b".repeat(64), ["Safe"]);
+Deno.test("resultProblems() reports a stale model hash and how to rerun that model alone", () => {
+  const problems = resultProblems(results(), new Map([...current, ["Safe", "b".repeat(64)]]));
   assert.equal(problems.length, 1);
-  assert.match(problems[0] ?? "", /deno task tlc/);
+  assert.match(problems[0] ?? "", /Model Safe's TLC result comes from spec aaaaaaaaaaaa/);
+  assert.match(problems[0] ?? "", /deno task tlc Safe$/);
 });
 
 Deno.test("resultProblems() reports a model with no run and a mutant that was not caught", () => {
@@ -47,8 +51,7 @@ Deno.test("resultProblems() reports a model with no run and a mutant that was no
   const mutant = { ...caughtNothing.results[1]!, outcome: "pass", invariant: undefined };
   const problems = resultProblems(
     { ...caughtNothing, results: [caughtNothing.results[0]!, mutant] },
-    "a".repeat(64),
-    ["Safe", "BugQuorum", "Missing"],
+    new Map([...current, ["Missing", "d".repeat(64)]]),
   );
   assert.equal(problems.length, 2);
   assert.match(

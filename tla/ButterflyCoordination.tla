@@ -350,6 +350,21 @@ CommitFast(i) ==
     /\ UNCHANGED <<status, view, seed, progress, tokens, vote, prepared, stableCheckpoint,
                    suspected, excluded, msgs, byzantineSent, crashes>>
 
+\* State transfer: a node that has not committed adopts a result that carries a commit
+\* certificate, in any view, signed by nodes it does not exclude: a quorum of Commit votes, or
+\* Prepare votes from every node (the fast path). A node left alone in a later view (it
+\* suspected a coordinator that then recovered, and the others committed without it) learns
+\* the result this way; it plays the part of PBFT's state transfer. Safe because at most one
+\* value ever has such a certificate with an honest signer (Agreement), and a quorum always
+\* has one.
+LearnCommit(i, v, x) ==
+    /\ Up(i) /\ committed[i] = NoValue
+    /\ \/ VoteCount(i, "Commit", v, x) >= Quorum
+       \/ VoteCount(i, "Prepare", v, x) >= FastQuorum
+    /\ committed' = [committed EXCEPT ![i] = x]
+    /\ UNCHANGED <<status, view, seed, progress, tokens, vote, prepared, stableCheckpoint,
+                   suspected, excluded, msgs, byzantineSent, crashes>>
+
 -------------------------------------------------------------------------------------------
 (* Failure detection, exclusion and view change *)
 
@@ -496,6 +511,7 @@ ProtocolStep(i) ==
     \/ SendCommit(i)
     \/ CommitStandard(i)
     \/ CommitFast(i)
+    \/ \E v \in View, x \in Value : LearnCommit(i, v, x)
     \/ StartViewChange(i)
     \/ \E v \in 1..MaxView : JoinViewChange(i, v)
     \/ \E v \in 1..MaxView : \E vcs \in QuorumSubsets(ViewChangesFor(v)), x \in Seeds :
@@ -515,6 +531,7 @@ Next ==
     \/ \E i \in Honest : SendCommit(i)
     \/ \E i \in Honest : CommitStandard(i)
     \/ \E i \in Honest : CommitFast(i)
+    \/ \E i \in Honest, v \in View, x \in Value : LearnCommit(i, v, x)
     \/ \E i \in Honest : StartViewChange(i)
     \/ \E i \in Honest, v \in 1..MaxView : JoinViewChange(i, v)
     \/ \E i \in Honest, v \in 1..MaxView : \E vcs \in QuorumSubsets(ViewChangesFor(v)), x \in Seeds :

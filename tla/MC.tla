@@ -28,6 +28,9 @@ BugAllowedSeeds(vcs) == Seeds
 \* Evidence that ignores views and slots: any two different messages of a type from one node.
 BugConflicting(m1, m2) == m1.from = m2.from /\ m1.type = m2.type /\ m1 # m2
 
+\* No state transfer: a node learns a result only by voting for it in its own view.
+BugLearnCommit(i, v, x) == FALSE
+
 \* A search restriction for the mutants whose counterexamples need a view change (a state
 \* constraint, not a change of the spec): Byzantine nodes only vote for real results and lie in
 \* view changes only by hiding what they prepared and voted for; nobody is excluded; honest

@@ -2,11 +2,14 @@
  * SHA-256 hashes of the TLA+ specification files, recorded in every TLC artifact so that
  * results and traces from an older spec fail loudly.
  *
- * Two hashes, so that the model checks and the trace corpus can be regenerated independently:
- * - {@linkcode specHash}: the model-checking files (`tla/*.tla` and `tla/*.cfg` except the trace
- *   export files `Trace*`), recorded in `tla/results/results.json`;
+ * One hash per artifact, over exactly the files it came from, so that each model and each trace
+ * configuration can be rerun alone:
+ * - {@linkcode modelHash}: `ButterflyCoordination.tla`, `MC.tla`, the model's configuration and
+ *   its settings in `tla/models.json`, recorded with each model's result in
+ *   `tla/results/results.json`;
  * - {@linkcode traceSpecHash}: `ButterflyCoordination.tla`, `TraceButterfly.tla` and one
- *   `Trace*.cfg`, recorded in the header of each trace file in `conformance/traces/`.
+ *   `Trace*.cfg`, recorded in the header of each trace file in `conformance/traces/`;
+ * - {@linkcode specHash}: every model-checking file, printed for reference.
  *
  * @module
  */
@@ -19,6 +22,9 @@ export const TLA_DIR: string = new URL(".", import.meta.url).pathname.replace(/\
 
 /** The spec module itself, part of both hashes. */
 export const SPEC_MODULE_FILE = "ButterflyCoordination.tla";
+
+/** The model-checking harness: the mutants and search constraints the configurations use. */
+export const MC_MODULE_FILE = "MC.tla";
 
 /** The trace export module (not part of {@linkcode specHash}). */
 export const TRACE_MODULE_FILE = "TraceButterfly.tla";
@@ -46,6 +52,39 @@ export async function specHash(dir: string = TLA_DIR): Promise<string> {
   return await hashFiles(dir, names);
 }
 
+/** The settings of a model in `tla/models.json` that change what TLC checks. */
+export interface ModelSettings {
+  /** The configuration file, for example `MCLiveness.cfg`. */
+  readonly config: string;
+  /** `bfs` or `simulate`. */
+  readonly mode: string;
+  /** Extra TLC arguments. */
+  readonly args?: readonly string[] | undefined;
+  /** The expected outcome. */
+  readonly expect: unknown;
+}
+
+/**
+ * Hashes what one model's result depends on: the spec module, the harness module, the model's
+ * configuration file, and its mode, arguments and expected outcome (as one more part named
+ * `models.json`, holding their JSON).
+ *
+ * @param model The model's settings.
+ * @param dir The folder holding the files; defaults to `tla/`.
+ * @returns The lowercase hex SHA-256.
+ */
+export async function modelHash(model: ModelSettings, dir: string = TLA_DIR): Promise<string> {
+  const settings = JSON.stringify({
+    config: model.config,
+    mode: model.mode,
+    args: model.args ?? [],
+    expect: model.expect,
+  });
+  return await hashFiles(dir, [SPEC_MODULE_FILE, MC_MODULE_FILE, model.config], {
+    "models.json": new TextEncoder().encode(settings),
+  });
+}
+
 /**
  * Hashes the files one trace configuration comes from: the spec module, the trace export module
  * and the configuration.
@@ -60,18 +99,27 @@ export async function traceSpecHash(configFile: string, dir: string = TLA_DIR): 
 
 /**
  * Hashes files: for each file in name order, its name, a zero byte, its length as decimal
- * text, a zero byte and its bytes.
+ * text, a zero byte and its bytes; extra named parts follow the files in the same layout.
  *
  * @param dir The folder holding the files.
  * @param names The file names.
+ * @param extra Named byte strings hashed after the files, in name order.
  * @returns The lowercase hex SHA-256.
  */
-export async function hashFiles(dir: string, names: readonly string[]): Promise<string> {
+export async function hashFiles(
+  dir: string,
+  names: readonly string[],
+  extra: Readonly<Record<string, Uint8Array>> = {},
+): Promise<string> {
   const sorted = [...names].sort();
   const encoder = new TextEncoder();
   const parts: Uint8Array[] = [];
   for (const name of sorted) {
     const bytes = await Deno.readFile(`${dir}/${name}`);
+    parts.push(encoder.encode(`${name}\0${bytes.length}\0`), bytes);
+  }
+  for (const name of Object.keys(extra).sort()) {
+    const bytes = extra[name] as Uint8Array;
     parts.push(encoder.encode(`${name}\0${bytes.length}\0`), bytes);
   }
   const total = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

@@ -1,6 +1,7 @@
 /**
- * Commitment: the spec's `SendPrePrepare`, `HandlePrePrepare`, `SendCommit`, `CommitStandard`
- * and `CommitFast`, PBFT on the result with votes attributed to their signers and a fast path.
+ * Commitment: the spec's `SendPrePrepare`, `HandlePrePrepare`, `SendCommit`, `CommitStandard`,
+ * `CommitFast` and `LearnCommit`, PBFT on the result with votes attributed to their signers, a
+ * fast path, and state transfer of a certified result.
  *
  * @module
  */
@@ -185,4 +186,53 @@ export function commitFast(node: NodeState, input: NodeInput): Transition {
   return enabled({ ...node, committed: node.vote.value }, [
     { kind: "persist", fields: ["committed"] },
   ]);
+}
+
+/** Input of {@linkcode learnCommit}: the view and value of the certificate. */
+export interface LearnCommitInput extends NodeInput {
+  /** The view `v` in which the certificate was signed. */
+  readonly view: number;
+  /** The certified value `x`. */
+  readonly value: number;
+}
+
+/**
+ * `LearnCommit(i, v, x)`: state transfer. A node that has not committed adopts a result with a
+ * commit certificate signed by nodes it does not exclude, in any view: a quorum of Commit
+ * votes, or Prepare votes from every node. A node left alone in a later view (it suspected a
+ * coordinator that then recovered) learns the result this way. Safe because at most one value
+ * ever has such a certificate with an honest signer, and a quorum always has one.
+ *
+ * @param node The node's state.
+ * @param input The cluster, the received messages, and the certificate's view and value.
+ * @returns The node with the committed value, or why not.
+ *
+ * @example A node in view 1 learns what a quorum committed in view 0
+ * ```ts
+ * import { clusterConfig, initialNodeState, learnCommit } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * const node = { ...initialNodeState(4, cluster), view: 1 };
+ * const received = [1, 2, 3].map((from) => ({ type: "Commit", view: 0, value: 1, from }) as const);
+ * const next = learnCommit(node, { cluster, received, view: 0, value: 1 });
+ * assert.ok(next.enabled && next.state.committed === 1);
+ * assert.ok(!learnCommit(node, { cluster, received: received.slice(1), view: 0, value: 1 }).enabled);
+ * ```
+ */
+export function learnCommit(node: NodeState, input: LearnCommitInput): Transition {
+  const { cluster, received, view, value } = input;
+  if (node.committed !== NO_VALUE) return disabled("the node already committed");
+  const commits = voteCount(node, cluster, received, "Commit", view, value);
+  if (commits < cluster.quorum) {
+    const prepares = voteCount(node, cluster, received, "Prepare", view, value);
+    if (prepares < cluster.fastQuorum) {
+      return disabled(
+        `${commits} Commit votes are short of a quorum and ${prepares} Prepare votes of all nodes`,
+      );
+    }
+  }
+  return enabled({ ...node, committed: value }, [{ kind: "persist", fields: ["committed"] }]);
 }

@@ -6,6 +6,7 @@ import {
   commitFast,
   commitStandard,
   handlePrePrepare,
+  learnCommit,
   sendCommit,
   sendPrePrepare,
 } from "./commitment.ts";
@@ -82,4 +83,47 @@ Deno.test("commitFast() refuses with one Prepare short of every node", () => {
   const node = { ...accepted, vote: { view: 0, value: 1 } };
   assert.ok(!commitFast(node, { cluster, received: votes("Prepare", 1, [1, 2, 3]) }).enabled);
   assert.ok(commitFast(node, { cluster, received: votes("Prepare", 1, [1, 2, 3, 4]) }).enabled);
+});
+
+Deno.test("learnCommit() adopts a result certified in an earlier view, from any view", () => {
+  const alone = { ...initialNodeState(4, cluster), view: 1 };
+  const received = votes("Commit", 1, [1, 2, 3]);
+  const next = learnCommit(alone, { cluster, received, view: 0, value: 1 });
+  assert.ok(next.enabled);
+  assert.equal(next.state.committed, 1);
+  assert.equal(next.state.view, 1);
+  assert.deepEqual(next.effects, [{ kind: "persist", fields: ["committed"] }]);
+  assert.ok(!learnCommit(next.state, { cluster, received, view: 0, value: 1 }).enabled);
+});
+
+Deno.test("learnCommit() refuses a certificate short of a quorum, for another value or view", () => {
+  const alone = { ...initialNodeState(4, cluster), view: 1 };
+  const received = votes("Commit", 1, [1, 2, 3]);
+  assert.ok(
+    !learnCommit(alone, { cluster, received: received.slice(1), view: 0, value: 1 }).enabled,
+  );
+  assert.ok(!learnCommit(alone, { cluster, received, view: 0, value: 2 }).enabled);
+  assert.ok(!learnCommit(alone, { cluster, received, view: 1, value: 1 }).enabled);
+  const twice = [...received.slice(1), ...received.slice(1)];
+  assert.ok(!learnCommit(alone, { cluster, received: twice, view: 0, value: 1 }).enabled);
+});
+
+Deno.test("learnCommit() does not count the signers the node excluded", () => {
+  const node = { ...initialNodeState(4, cluster), view: 1, excluded: [3] };
+  const next = learnCommit(node, {
+    cluster,
+    received: votes("Commit", 1, [1, 2, 3]),
+    view: 0,
+    value: 1,
+  });
+  assert.ok(!next.enabled);
+  assert.match(next.reason, /2 Commit votes are short of a quorum/);
+});
+
+Deno.test("learnCommit() accepts Prepare votes from every node (the fast path)", () => {
+  const node = { ...initialNodeState(4, cluster), view: 1 };
+  const all = votes("Prepare", 1, [1, 2, 3, 4]);
+  assert.ok(learnCommit(node, { cluster, received: all, view: 0, value: 1 }).enabled);
+  const three = all.slice(1);
+  assert.ok(!learnCommit(node, { cluster, received: three, view: 0, value: 1 }).enabled);
 });

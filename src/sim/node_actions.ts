@@ -12,6 +12,7 @@ import {
   commitFast,
   commitStandard,
   handlePrePrepare,
+  learnCommit,
   sendCommit,
   sendPrePrepare,
 } from "../core/commitment.ts";
@@ -120,6 +121,9 @@ export function enabledTransitions(node: NodeState, input: NodeInput): NamedTran
   add("SendCommit", sendCommit(node, input));
   add("CommitStandard", commitStandard(node, input));
   add("CommitFast", commitFast(node, input));
+  for (let view = 0; view <= cluster.viewMax; view++) {
+    for (const value of values) add("LearnCommit", learnCommit(node, { ...input, view, value }));
+  }
   add("StartViewChange", startViewChange(node, input));
   for (let view = node.view + 1; view <= cluster.viewMax; view++) {
     add("JoinViewChange", joinViewChange(node, { ...input, view }));
