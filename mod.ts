@@ -423,6 +423,12 @@ export {
   verifyClientReply,
 } from "./src/wire/client_reply.ts";
 export {
+  type NewViewOptions,
+  primaryOfView,
+  type VerifiedNewView,
+  verifyNewView,
+} from "./src/wire/new_view.ts";
+export {
   InferenceResult,
   Proof,
   type ProofExtendOptions,

@@ -50,6 +50,9 @@ export const WIRE_ERROR_CODES = [
   // Client replies.
   "client_reply_value_mismatch",
   "client_reply_fast_path_incomplete",
+  // NewView messages.
+  "new_view_not_primary",
+  "new_view_seed_not_allowed",
   // Equivocation evidence.
   "evidence_malformed",
   "evidence_wrong_suspect",
