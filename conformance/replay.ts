@@ -47,6 +47,8 @@ import {
   recover,
   type SystemState,
 } from "../src/sim/system.ts";
+import { messageKey } from "../src/core/message_key.ts";
+import { arrayElements, type RawState } from "./raw_state.ts";
 import { messageSchema, setOf, VARIABLE_MAP } from "./variable_map.ts";
 
 /** The protocol actions of honest nodes whose enabledness TLC records per state. */
@@ -251,6 +253,9 @@ function subsetsOfSize<T>(items: readonly T[], size: number): T[][] {
   ];
 }
 
+// Whether any parameters enable `action` for `node`. Every candidate the spec quantifies over is
+// tried (the inputs are built as literals: this runs for every node whose state, status or
+// network changed, at every step).
 function anyEnabled(
   system: SystemState,
   node: NodeState,
@@ -259,28 +264,34 @@ function anyEnabled(
   const cluster: ClusterConfig = system.cluster;
   const received = system.messages;
   const input = { cluster, received };
-  const values = [0, ...cluster.seeds];
+  const seeds = cluster.seeds;
   switch (action) {
     case "SendAssign":
-      return cluster.seeds.some((seed) => sendAssign(node, { ...input, seed }).enabled);
+      for (const seed of seeds) {
+        if (sendAssign(node, { cluster, received, seed }).enabled) return true;
+      }
+      return false;
     case "ComputeStage":
       for (let token = 1; token <= cluster.tokenCount; token++) {
         for (let stage = 1; stage <= cluster.stageCount; stage++) {
-          if (
-            values.some((value) => computeStage(node, { ...input, token, stage, value }).enabled)
-          ) {
-            return true;
+          for (let v = -1; v < seeds.length; v++) {
+            const value = v < 0 ? 0 : seeds[v] as number;
+            if (computeStage(node, { cluster, received, token, stage, value }).enabled) return true;
           }
         }
       }
       return false;
-    case "AcceptToken":
-      return values.some((value) =>
-        acceptToken(node, { ...input, token: node.tokens.length + 1, value }).enabled
-      );
+    case "AcceptToken": {
+      const token = node.tokens.length + 1;
+      for (let v = -1; v < seeds.length; v++) {
+        const value = v < 0 ? 0 : seeds[v] as number;
+        if (acceptToken(node, { cluster, received, token, value }).enabled) return true;
+      }
+      return false;
+    }
     case "TakeCheckpoint":
       for (let position = 1; position <= cluster.tokenCount; position++) {
-        if (takeCheckpoint(node, { ...input, position }).enabled) return true;
+        if (takeCheckpoint(node, { cluster, received, position }).enabled) return true;
       }
       return false;
     case "RestoreCheckpoint":
@@ -295,8 +306,9 @@ function anyEnabled(
       return commitFast(node, input).enabled;
     case "LearnCommit":
       for (let view = 0; view <= cluster.viewMax; view++) {
-        if (values.some((value) => learnCommit(node, { ...input, view, value }).enabled)) {
-          return true;
+        for (let v = -1; v < seeds.length; v++) {
+          const value = v < 0 ? 0 : seeds[v] as number;
+          if (learnCommit(node, { cluster, received, view, value }).enabled) return true;
         }
       }
       return false;
@@ -304,7 +316,7 @@ function anyEnabled(
       return startViewChange(node, input).enabled;
     case "JoinViewChange":
       for (let view = node.view + 1; view <= cluster.viewMax; view++) {
-        if (joinViewChange(node, { ...input, view }).enabled) return true;
+        if (joinViewChange(node, { cluster, received, view }).enabled) return true;
       }
       return false;
     case "HandleAssign":
@@ -312,16 +324,24 @@ function anyEnabled(
     case "HandlePrePrepare":
     case "HandleNewView": {
       const handler = HANDLERS[action];
-      return received.some((message) => handler(node, { ...input, message }).enabled);
+      for (const message of received) {
+        if (handler(node, { cluster, received, message }).enabled) return true;
+      }
+      return false;
     }
     case "ExcludeNode":
-      for (let a = 0; a < received.length; a++) {
-        const first = received[a] as SpecMessage;
-        if (first.from === node.id || node.excluded.includes(first.from)) continue;
-        for (let b = 0; b < received.length; b++) {
-          const second = received[b] as SpecMessage;
-          if (second.from !== first.from || second.type !== first.type || a === b) continue;
-          if (excludeNode(node, { ...input, first, second }).enabled) return true;
+      // Every ordered pair of distinct messages with one sender and one type, the sender
+      // neither this node nor excluded by it.
+      for (const group of sameSenderAndType(received)) {
+        const from = (group[0] as SpecMessage).from;
+        if (from === node.id || node.excluded.includes(from)) continue;
+        for (let a = 0; a < group.length; a++) {
+          const first = group[a] as SpecMessage;
+          for (let b = 0; b < group.length; b++) {
+            if (a === b) continue;
+            const second = group[b] as SpecMessage;
+            if (excludeNode(node, { cluster, received, first, second }).enabled) return true;
+          }
         }
       }
       return false;
@@ -330,12 +350,36 @@ function anyEnabled(
         m.type === "ViewChange" && m.view === node.view
       );
       return subsetsOfSize(viewChanges, cluster.quorum).some((subset) =>
-        cluster.seeds.some((seed) =>
-          sendNewView(node, { ...input, viewChanges: subset, seed }).enabled
+        seeds.some((seed) =>
+          sendNewView(node, { cluster, received, viewChanges: subset, seed }).enabled
         )
       );
     }
   }
+}
+
+// The messages grouped by sender and type, groups of two or more only (ExcludeNode's
+// candidates), remembered for the network it was computed from.
+let groupsOf: { received: readonly SpecMessage[]; length: number; groups: SpecMessage[][] } = {
+  received: [],
+  length: 0,
+  groups: [],
+};
+
+function sameSenderAndType(received: readonly SpecMessage[]): readonly SpecMessage[][] {
+  if (groupsOf.received === received && groupsOf.length === received.length) {
+    return groupsOf.groups;
+  }
+  const byKey = new Map<string, SpecMessage[]>();
+  for (const message of received) {
+    const key = `${message.from}|${message.type}`;
+    const group = byKey.get(key);
+    if (group === undefined) byKey.set(key, [message]);
+    else group.push(message);
+  }
+  const groups = [...byKey.values()].filter((group) => group.length > 1);
+  groupsOf = { received, length: received.length, groups };
+  return groups;
 }
 
 /** One node's enabled protocol actions and the inputs they were computed from. */
@@ -394,42 +438,133 @@ export function enabledNodes(system: SystemState, cache?: EnabledCache): Record<
 }
 
 /**
- * Compares the system, lifted to the spec's variables, with a TLC state.
+ * What one behaviour's comparisons have seen so far: the last TLC text of each variable with
+ * its parsed value, and the `msgs` of the last equal comparison, so that a value whose text did
+ * not change is not parsed again and an unchanged network is not decoded again. Create one per
+ * behaviour with {@linkcode newDiffCache}.
+ */
+export interface DiffCache {
+  /** Each variable's last TLC text. */
+  readonly texts: Map<string, string>;
+  /** The parse of each text in `texts`. */
+  readonly values: Map<string, unknown>;
+  /** TLC's `msgs` text at the last comparison where both sides' msgs were equal. */
+  messagesText: string | undefined;
+  /** The system's message count then. */
+  messageCount: number;
+  /** The keys of the system's messages seen so far, in sending order. */
+  readonly ourKeys: string[];
+  /** The same keys, as a set. */
+  readonly ourKeySet: Set<string>;
+  /** Canonical keys of TLC message texts already decoded (any behaviour may share it). */
+  readonly messageKeys: Map<string, string>;
+}
+
+/**
+ * A comparison cache for a new behaviour.
+ *
+ * @param messageKeys Decoded TLC messages, shared between behaviours of one replay.
+ * @returns The cache.
+ */
+export function newDiffCache(messageKeys: Map<string, string> = new Map()): DiffCache {
+  return {
+    texts: new Map(),
+    values: new Map(),
+    messagesText: undefined,
+    messageCount: -1,
+    ourKeys: [],
+    ourKeySet: new Set(),
+    messageKeys,
+  };
+}
+
+/**
+ * The parsed JSON of one field of a TLC state, parsed again only when its text changed.
+ *
+ * @param state TLC's state, each field as JSON text.
+ * @param field The field.
+ * @param cache The behaviour's cache.
+ * @returns The parsed value.
+ */
+export function rawField(state: RawState, field: string, cache: DiffCache): unknown {
+  const text = state.get(field);
+  if (text === undefined) throw new Error(`TLC state lacks variable ${field}`);
+  if (cache.texts.get(field) === text) return cache.values.get(field);
+  const value = JSON.parse(text);
+  cache.texts.set(field, text);
+  cache.values.set(field, value);
+  return value;
+}
+
+const messagesSchema = setOf(messageSchema);
+
+// Whether the system's messages are TLC's `msgs` (as a set), else the diff line.
+function diffMessages(system: SystemState, text: string, cache: DiffCache): string | undefined {
+  const ours = system.messages;
+  // Both sides' msgs only grow: TLC's text and our count the same as at the last equal
+  // comparison means the same sets.
+  if (text === cache.messagesText && ours.length === cache.messageCount) return undefined;
+  cache.messagesText = undefined;
+  for (let index = cache.ourKeys.length; index < ours.length; index++) {
+    const key = messageKey(ours[index] as SpecMessage);
+    cache.ourKeys.push(key);
+    cache.ourKeySet.add(key);
+  }
+  const elements = arrayElements(text);
+  let same = elements.length === ours.length && cache.ourKeySet.size === ours.length;
+  const tlcKeys = new Set<string>();
+  for (let index = 0; index < elements.length; index++) {
+    const element = elements[index] as string;
+    let key = cache.messageKeys.get(element);
+    if (key === undefined) {
+      key = messageKey(messageSchema.decode(JSON.parse(element), `msgs{${index}}`));
+      cache.messageKeys.set(element, key);
+    }
+    tlcKeys.add(key);
+    if (!cache.ourKeySet.has(key)) same = false;
+  }
+  if (same && tlcKeys.size === elements.length) {
+    cache.messagesText = text;
+    cache.messageCount = ours.length;
+    return undefined;
+  }
+  const tlc = messagesSchema.decode(JSON.parse(text), "msgs");
+  return `  msgs:\n    TypeScript ${messagesSchema.key(ours)}\n    TLC        ${
+    messagesSchema.key(tlc)
+  }`;
+}
+
+/**
+ * Compares the system, lifted to the spec's variables, with a TLC state: every variable,
+ * `msgs` included, as a set of canonically keyed messages.
  *
  * @param system The system.
- * @param expected TLC's state (raw JSON).
- * @param cache The message counts of the last equal comparison in this behaviour.
+ * @param expected TLC's state, each field as JSON text.
+ * @param cache The behaviour's earlier comparisons.
  * @returns One line per differing variable: name, TypeScript value, TLC value.
  */
-export function diffState(
-  system: SystemState,
-  expected: Record<string, unknown>,
-  cache?: DiffCache,
-): string[] {
+export function diffState(system: SystemState, expected: RawState, cache: DiffCache): string[] {
   const lifted = liftSystem(system) as unknown as Record<string, unknown>;
   const diffs: string[] = [];
-  const tlcMessages = expected["msgs"];
-  const tlcMessageCount = Array.isArray(tlcMessages) ? tlcMessages.length : -1;
-  // Both sides' msgs only grow: equal at the last comparison and no longer now means equal.
-  const messagesUnchanged = cache !== undefined &&
-    cache.tlcMessageCount === tlcMessageCount && cache.messageCount === system.messages.length;
   for (const { variable, schema } of VARIABLE_MAP) {
-    if (variable === "msgs" && messagesUnchanged) continue;
+    if (variable === "msgs") {
+      const text = expected.get(variable);
+      if (text === undefined) throw new Error(`TLC state lacks variable ${variable}`);
+      const diff = diffMessages(system, text, cache);
+      if (diff !== undefined) diffs.push(diff);
+      continue;
+    }
+    const json = rawField(expected, variable, cache);
     // Structurally identical JSON is the same value; only otherwise decode and compare
     // canonically (a set may come in another order).
-    if (sameJson(lifted[variable], expected[variable])) continue;
-    const tlc = schema.decode(expected[variable], variable);
+    if (sameJson(lifted[variable], json)) continue;
+    const tlc = schema.decode(json, variable);
     const ours = lifted[variable];
     if (schema.key(tlc) !== schema.key(ours)) {
       diffs.push(
         `  ${variable}:\n    TypeScript ${schema.key(ours)}\n    TLC        ${schema.key(tlc)}`,
       );
     }
-  }
-  if (cache !== undefined) {
-    const same = !diffs.some((line) => line.startsWith("  msgs:"));
-    cache.tlcMessageCount = same ? tlcMessageCount : -1;
-    cache.messageCount = same ? system.messages.length : -1;
   }
   return diffs;
 }
@@ -454,12 +589,4 @@ function sameJson(a: unknown, b: unknown): boolean {
     }
   }
   return true;
-}
-
-/** The message counts at the last comparison where both sides' msgs were equal. */
-export interface DiffCache {
-  /** TLC's `msgs` size then (`-1`: none yet). */
-  tlcMessageCount: number;
-  /** The system's message count then. */
-  messageCount: number;
 }

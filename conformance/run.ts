@@ -10,12 +10,14 @@ import { TLA_DIR, traceSpecHash } from "../tla/spec_hash.ts";
 import {
   ALL_ACTIONS,
   applyAction,
-  type DiffCache,
   diffState,
   type EnabledCache,
   enabledNodes,
+  newDiffCache,
   PROTOCOL_ACTIONS,
+  rawField,
 } from "./replay.ts";
+import { type RawState, rawStates } from "./raw_state.ts";
 import { readTraceFile, TRACES_DIR } from "./trace_file.ts";
 
 /** Options of {@linkcode replayTraces}. */
@@ -93,12 +95,21 @@ function sameEnabled(ours: Record<string, number[]>, tlc: Record<string, number[
   const diffs: string[] = [];
   for (const action of PROTOCOL_ACTIONS) {
     const a = ours[action] ?? [];
-    const b = [...(tlc[action] ?? [])].sort((x, y) => x - y);
-    if (a.join(",") !== b.join(",")) {
-      diffs.push(`  ENABLED ${action}: TypeScript nodes {${a}}, TLC nodes {${b}}`);
+    const b = tlc[action] ?? [];
+    if (sameAscending(a, b)) continue;
+    const sorted = [...b].sort((x, y) => x - y);
+    if (a.join(",") !== sorted.join(",")) {
+      diffs.push(`  ENABLED ${action}: TypeScript nodes {${a}}, TLC nodes {${sorted}}`);
     }
   }
   return diffs;
+}
+
+// Whether `b` is `a` (ascending) element for element: the common case, without sorting.
+function sameAscending(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false;
+  return true;
 }
 
 /**
@@ -154,27 +165,33 @@ export async function replayTraces(
     if (options.adjustCluster !== undefined) cluster = options.adjustCluster(cluster);
     const started = performance.now();
     const count = Math.min(file.lines.length, options.behavioursPerFileMax ?? Infinity);
+    // Canonical keys of the TLC message texts decoded so far: each distinct message once.
+    const messageKeys = new Map<string, string>();
     for (let index = 0; index < count; index++) {
-      const states = JSON.parse(file.lines[index] as string) as Record<string, unknown>[];
+      const states = rawStates(file.lines[index] as string);
       behaviours += 1;
       const system = initialSystem(cluster, base.environment);
       const where = (step: number, action: string): string =>
         `${path}: behaviour ${index + 1}, step ${step}, ${action}`;
       let failed = false;
       const cache: EnabledCache = new Map();
-      const diffCache: DiffCache = { tlcMessageCount: -1, messageCount: -1 };
-      const initDiff = diffState(system, states[0] as Record<string, unknown>);
+      const diffCache = newDiffCache(messageKeys);
+      const initial = states[0];
+      if (initial === undefined) throw new Error(`${where(0, "Init")}: no states`);
+      const initDiff = diffState(system, initial, diffCache);
       if (initDiff.length > 0) {
         mismatches.push(`${where(0, "Init")}\n${initDiff.join("\n")}`);
         failed = true;
       }
       for (let step = 1; step < states.length && !failed; step++) {
-        const next = states[step] as Record<string, unknown>;
-        const action = next["action"] as { name: string; params: Record<string, unknown> };
-        const label = `${action.name} ${JSON.stringify(action.params)}`;
+        const next = states[step] as RawState;
+        const action = JSON.parse(next.get("action") ?? "null") as {
+          name: string;
+          params: Record<string, unknown>;
+        };
         const diffs = sameEnabled(
           enabledNodes(system, cache),
-          next["enabled"] as Record<string, number[]>,
+          rawField(next, "enabled", diffCache) as Record<string, number[]>,
         );
         const outcome = applyAction(system, action.name, action.params);
         if (!outcome.ok) diffs.push(`  TypeScript refused the step: ${outcome.reason}`);
@@ -182,6 +199,7 @@ export async function replayTraces(
         steps += 1;
         coverage.set(action.name, (coverage.get(action.name) ?? 0) + 1);
         if (diffs.length > 0) {
+          const label = `${action.name} ${JSON.stringify(action.params)}`;
           mismatches.push(`${where(step, label)}\n${diffs.join("\n")}`);
           failed = true;
         }
