@@ -138,14 +138,24 @@ export function validViewChangeQuorum(
   viewChanges: readonly ViewChangeMessage[],
   view: number,
 ): boolean {
-  const receivedKeys = new Set(received.filter((m) => m.type === "ViewChange").map(messageKey));
-  const keys = new Set<string>();
+  // Type and view first: a quorum that fails them is invalid whatever was received, and the
+  // received messages that can match are then only view changes of `view` by these senders.
   const signers = new Set<NodeIndex>();
   for (const vc of viewChanges) {
-    const key = messageKey(vc);
-    if (vc.type !== "ViewChange" || vc.view !== view || !receivedKeys.has(key)) return false;
-    keys.add(key);
+    if (vc.type !== "ViewChange" || vc.view !== view) return false;
     signers.add(vc.from);
+  }
+  const receivedKeys = new Set<string>();
+  for (const m of received) {
+    if (m.type === "ViewChange" && m.view === view && signers.has(m.from)) {
+      receivedKeys.add(messageKey(m));
+    }
+  }
+  const keys = new Set<string>();
+  for (const vc of viewChanges) {
+    const key = messageKey(vc);
+    if (!receivedKeys.has(key)) return false;
+    keys.add(key);
   }
   return signers.size >= cluster.quorum && signers.size === keys.size;
 }
