@@ -1,9 +1,10 @@
 /**
  * Trace replay throughput: TLC steps per second through the core, with the enabledness check
  * and the whole-state comparison after each step (target: 50,000 steps per second). Each
- * iteration replays the whole committed corpus (`conformance/traces/`), reading included; at
- * the end the median replay rate (reading excluded, as `deno task conformance` reports it) is
- * printed.
+ * iteration replays the whole committed corpus (`conformance/traces/`), reading included, once
+ * in this thread (1 worker) and once on `navigator.hardwareConcurrency` Web Workers; at the end
+ * the median replay rate and corpus replay time of each (reading excluded, as `deno task
+ * conformance` reports them) are printed.
  *
  *     deno bench --allow-read bench/conformance_bench.ts
  *
@@ -19,23 +20,34 @@ if (probe.problems.length > 0) {
 }
 if (probe.mismatches.length > 0) throw new Error("The corpus does not replay cleanly");
 
-const rates: number[] = [];
+const defaultWorkers = navigator.hardwareConcurrency;
+const rates = new Map<number, number[]>();
 
-Deno.bench(
-  `replayTraces(): the corpus, ${probe.steps} steps of ${probe.behaviours} behaviours`,
-  { group: "replay", n: 5, warmup: 1 },
-  async () => {
-    const report = await replayTraces(paths);
-    rates.push(report.steps / (report.replayMs / 1000));
-  },
-);
+for (const workers of defaultWorkers > 1 ? [1, defaultWorkers] : [1]) {
+  rates.set(workers, []);
+  Deno.bench(
+    `replayTraces(): the corpus, ${probe.steps} steps of ${probe.behaviours} behaviours, ` +
+      `${workers === 1 ? "1 worker (this thread)" : `${workers} workers`}`,
+    { group: "replay", n: 5, warmup: 1, baseline: workers === 1 },
+    async () => {
+      const report = await replayTraces(paths, { workers });
+      if (report.mismatches.length > 0 || report.steps !== probe.steps) {
+        throw new Error(`${workers} workers: the replay differs from the probe's`);
+      }
+      rates.get(workers)?.push(report.steps / (report.replayMs / 1000));
+    },
+  );
+}
 
 globalThis.addEventListener("unload", () => {
-  if (rates.length === 0) return;
-  const sorted = [...rates].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)] as number;
-  console.log(
-    `replay of ${probe.steps} steps: median ${Math.round(median)} steps/s over ${rates.length} ` +
-      `runs (${Math.round(probe.steps / median * 1000)} ms), reading excluded`,
-  );
+  for (const [workers, runs] of rates) {
+    if (runs.length === 0) continue;
+    const sorted = [...runs].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)] as number;
+    console.log(
+      `replay of ${probe.steps} steps on ${workers} worker${workers === 1 ? "" : "s"}: median ` +
+        `${Math.round(median)} steps/s over ${runs.length} runs ` +
+        `(${Math.round(probe.steps / median * 1000)} ms), reading excluded`,
+    );
+  }
 });

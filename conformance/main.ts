@@ -1,10 +1,11 @@
 /**
- * `deno task conformance [trace files...]`: checks that the committed model-checking results
+ * `deno task conformance [--workers N] [trace files...]`: checks that the committed model-checking results
  * belong to the current TLA+ spec and came out as `tla/models.json` expects, then replays TLC
  * traces through the pure core (`src/core/`): with no arguments the committed corpus in
  * `conformance/traces/`. Any mismatch (file, behaviour, step, action with parameters and a
  * per-variable diff), stale trace or stale result fails the run. Prints the results table and
- * the action coverage table.
+ * the action coverage table. The behaviours are replayed on `navigator.hardwareConcurrency` Web
+ * Workers unless `--workers N` says otherwise (1: in the main thread); the report is the same.
  *
  * @module
  */
@@ -36,22 +37,52 @@ async function checkResults(): Promise<string[]> {
   return problems;
 }
 
+/**
+ * Splits the command line into `--workers N` (or `--workers=N`) and the trace files.
+ *
+ * @param args The arguments.
+ * @returns The worker count (default `navigator.hardwareConcurrency`) and the files.
+ */
+export function parseArgs(args: readonly string[]): { workers: number; files: string[] } {
+  let workers = navigator.hardwareConcurrency;
+  const files: string[] = [];
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index] as string;
+    const value = arg === "--workers"
+      ? args[++index]
+      : arg.startsWith("--workers=")
+      ? arg.slice("--workers=".length)
+      : undefined;
+    if (value === undefined && !arg.startsWith("--workers")) {
+      files.push(arg);
+      continue;
+    }
+    if (value === undefined || !/^[1-9]\d*$/.test(value)) {
+      throw new Error(`--workers needs a positive integer, got ${value}`);
+    }
+    workers = Number(value);
+  }
+  return { workers, files };
+}
+
 async function main(): Promise<number> {
+  const { workers, files } = parseArgs(Deno.args);
   const problems = await checkResults();
-  const paths = Deno.args.length > 0 ? Deno.args : await corpusFiles();
-  const report = await replayTraces(paths, { verbose: true });
+  const paths = files.length > 0 ? files : await corpusFiles();
+  const report = await replayTraces(paths, { verbose: true, workers });
   problems.push(...report.problems);
   console.log(formatCoverage(report.coverage));
   const stepsPerSecond = Math.round(report.steps / (report.replayMs / 1000));
   console.log(
     `replayed ${report.behaviours} behaviours, ${report.steps} steps from ${paths.length} files ` +
-      `in ${(report.replayMs / 1000).toFixed(2)} s (${stepsPerSecond} steps/s): ` +
+      `in ${(report.replayMs / 1000).toFixed(2)} s on ${report.workers} ` +
+      `${report.workers === 1 ? "thread" : "workers"} (${stepsPerSecond} steps/s): ` +
       `${report.mismatches.length} mismatches`,
   );
   if (report.mismatches.length > 0) {
     problems.push(`${report.mismatches.length} behaviours mismatch`);
   }
-  if (Deno.args.length === 0) {
+  if (files.length === 0) {
     for (const [action, count] of report.coverage) {
       if (count < COVERAGE_MIN) problems.push(`Action ${action} replayed only ${count} times`);
     }

@@ -458,15 +458,21 @@ export interface DiffCache {
   readonly ourKeySet: Set<string>;
   /** Canonical keys of TLC message texts already decoded (any behaviour may share it). */
   readonly messageKeys: Map<string, string>;
+  /** Parses of short TLC value texts (any behaviour may share it; the values are not changed). */
+  readonly parsed: Map<string, unknown>;
 }
 
 /**
  * A comparison cache for a new behaviour.
  *
  * @param messageKeys Decoded TLC messages, shared between behaviours of one replay.
+ * @param parsed Parsed short value texts, shared between behaviours of one replay.
  * @returns The cache.
  */
-export function newDiffCache(messageKeys: Map<string, string> = new Map()): DiffCache {
+export function newDiffCache(
+  messageKeys: Map<string, string> = new Map(),
+  parsed: Map<string, unknown> = new Map(),
+): DiffCache {
   return {
     texts: new Map(),
     values: new Map(),
@@ -475,6 +481,7 @@ export function newDiffCache(messageKeys: Map<string, string> = new Map()): Diff
     ourKeys: [],
     ourKeySet: new Set(),
     messageKeys,
+    parsed,
   };
 }
 
@@ -490,9 +497,30 @@ export function rawField(state: RawState, field: string, cache: DiffCache): unkn
   const text = state.get(field);
   if (text === undefined) throw new Error(`TLC state lacks variable ${field}`);
   if (cache.texts.get(field) === text) return cache.values.get(field);
-  const value = JSON.parse(text);
+  const value = parseShared(text, cache.parsed);
   cache.texts.set(field, text);
   cache.values.set(field, value);
+  return value;
+}
+
+/** Value texts up to this long are parsed once per replay; longer ones each time they change. */
+const SHARED_PARSE_LENGTH_MAX = 2048;
+
+/**
+ * A TLC value text parsed, from `parsed` when it is short and was parsed before. The values are
+ * shared: nothing may change them.
+ *
+ * @param text JSON text.
+ * @param parsed Earlier parses of short texts.
+ * @returns The value.
+ */
+export function parseShared(text: string, parsed: Map<string, unknown>): unknown {
+  if (text.length > SHARED_PARSE_LENGTH_MAX) return JSON.parse(text);
+  let value = parsed.get(text);
+  if (value === undefined) {
+    value = JSON.parse(text);
+    parsed.set(text, value);
+  }
   return value;
 }
 

@@ -14,11 +14,20 @@ import {
   type EnabledCache,
   enabledNodes,
   newDiffCache,
+  parseShared,
   PROTOCOL_ACTIONS,
   rawField,
 } from "./replay.ts";
 import { type RawState, rawStates } from "./raw_state.ts";
-import { readTraceFile, TRACES_DIR } from "./trace_file.ts";
+import {
+  decodeLine,
+  lineBounds,
+  parseTraceHeader,
+  readTraceBytes,
+  readTraceFile,
+  type TraceHeader,
+  TRACES_DIR,
+} from "./trace_file.ts";
 
 /** Options of {@linkcode replayTraces}. */
 export interface ReplayOptions {
@@ -32,6 +41,11 @@ export interface ReplayOptions {
   readonly verbose?: boolean;
   /** Replay only the first this many behaviours of each file (the tests' slice). */
   readonly behavioursPerFileMax?: number;
+  /**
+   * Replay on this many Web Workers; 1 (the default) replays in this thread, and so do the
+   * mutation hooks and `stopAtFirst`, whatever this says.
+   */
+  readonly workers?: number;
 }
 
 /** What a replay found. */
@@ -41,7 +55,10 @@ export interface ReplayReport {
   readonly mismatches: readonly string[];
   readonly coverage: ReadonlyMap<string, number>;
   readonly problems: readonly string[];
+  /** Wall-clock time of the replay, reading the files excluded. */
   readonly replayMs: number;
+  /** The workers that replayed (1: this thread). */
+  readonly workers: number;
 }
 
 /** The most mismatches reported before the rest are only counted. */
@@ -127,17 +144,153 @@ export async function corpusFiles(): Promise<string[]> {
   return paths.sort();
 }
 
+/** A trace file's cluster and environment, with the mutation hooks applied. */
+export interface FileConfig {
+  readonly cluster: ClusterConfig;
+  readonly environment: EnvironmentConfig;
+}
+
+/**
+ * The cluster and environment of a trace file's TLC configuration.
+ *
+ * @param constantsText The configuration's text (`tla/<config>`).
+ * @param options The mutation hooks, if any.
+ * @returns The cluster (its rules and sizes mutated as asked) and the environment.
+ */
+export function fileConfig(
+  constantsText: string,
+  options: Pick<ReplayOptions, "rules" | "adjustCluster"> = {},
+): FileConfig {
+  const base = configFromConstants(parseConstants(constantsText));
+  let cluster: ClusterConfig = {
+    ...base.cluster,
+    rules: { ...base.cluster.rules, ...options.rules },
+  };
+  if (options.adjustCluster !== undefined) cluster = options.adjustCluster(cluster);
+  return { cluster, environment: base.environment };
+}
+
+/** What the replay of one file's behaviours decoded once for all of them. */
+export interface FileMemo {
+  /** Canonical keys of the TLC message texts decoded so far: each distinct message once. */
+  readonly messageKeys: Map<string, string>;
+  /** Parses of short value texts (actions, enabled sets, per-node variables). */
+  readonly parsed: Map<string, unknown>;
+}
+
+/**
+ * An empty {@linkcode FileMemo}.
+ *
+ * @returns The memo.
+ */
+export function newFileMemo(): FileMemo {
+  return { messageKeys: new Map(), parsed: new Map() };
+}
+
+/** One behaviour's replay: its steps and its mismatch, if any. */
+export interface BehaviourResult {
+  readonly steps: number;
+  readonly mismatch: string | undefined;
+}
+
+/**
+ * Replays one behaviour: for every step the TypeScript guard must allow TLC's action, the whole
+ * next state must equal TLC's, and the set of enabled protocol actions must match. Stops at the
+ * behaviour's first mismatching step.
+ *
+ * @param line The behaviour line.
+ * @param path The trace file, for the mismatch report.
+ * @param index The behaviour's index in the file (0-based; reported 1-based).
+ * @param config The file's cluster and environment.
+ * @param memo Decoded TLC texts, shared by one file's behaviours ({@linkcode newFileMemo}).
+ * @param coverage Steps per action, counted on.
+ * @returns The steps replayed and the mismatch report.
+ */
+export function replayBehaviour(
+  line: string,
+  path: string,
+  index: number,
+  config: FileConfig,
+  memo: FileMemo,
+  coverage: Map<string, number>,
+): BehaviourResult {
+  const states = rawStates(line);
+  const system = initialSystem(config.cluster, config.environment);
+  const where = (step: number, action: string): string =>
+    `${path}: behaviour ${index + 1}, step ${step}, ${action}`;
+  const cache: EnabledCache = new Map();
+  const diffCache = newDiffCache(memo.messageKeys, memo.parsed);
+  const initial = states[0];
+  if (initial === undefined) throw new Error(`${where(0, "Init")}: no states`);
+  const initDiff = diffState(system, initial, diffCache);
+  if (initDiff.length > 0) {
+    return { steps: 0, mismatch: `${where(0, "Init")}\n${initDiff.join("\n")}` };
+  }
+  let steps = 0;
+  for (let step = 1; step < states.length; step++) {
+    const next = states[step] as RawState;
+    const action = parseShared(next.get("action") ?? "null", memo.parsed) as {
+      name: string;
+      params: Record<string, unknown>;
+    };
+    const diffs = sameEnabled(
+      enabledNodes(system, cache),
+      rawField(next, "enabled", diffCache) as Record<string, number[]>,
+    );
+    const outcome = applyAction(system, action.name, action.params);
+    if (!outcome.ok) diffs.push(`  TypeScript refused the step: ${outcome.reason}`);
+    else diffs.push(...diffState(system, next, diffCache));
+    steps += 1;
+    coverage.set(action.name, (coverage.get(action.name) ?? 0) + 1);
+    if (diffs.length > 0) {
+      const label = `${action.name} ${JSON.stringify(action.params)}`;
+      return { steps, mismatch: `${where(step, label)}\n${diffs.join("\n")}` };
+    }
+  }
+  return { steps, mismatch: undefined };
+}
+
+async function staleProblem(path: string, header: TraceHeader): Promise<string | undefined> {
+  const current = await traceSpecHash(header.config);
+  if (current === header.specSha256) return undefined;
+  return `${path} comes from spec ${header.specSha256.slice(0, 12)}, but tla/ is now ` +
+    `${current.slice(0, 12)}: regenerate with TLA2TOOLS=/path/to/tla2tools.jar ` +
+    `TLA_COMMUNITY_MODULES=/path/to/CommunityModules-deps.jar deno task traces`;
+}
+
 /**
  * Replays trace files: for every step the TypeScript guard must allow TLC's action, the whole
- * next state must equal TLC's, and the set of enabled protocol actions must match.
+ * next state must equal TLC's, and the set of enabled protocol actions must match. With
+ * `workers` above 1 the behaviours are replayed on Web Workers (see `replay_worker.ts`) and
+ * the results merged in file and behaviour order, so the report is the one-thread report.
  *
  * @param paths The trace files.
- * @param options Mutation hooks and reporting.
+ * @param options Mutation hooks, reporting and workers.
  * @returns Counts, mismatches, coverage and stale-file problems.
  */
 export async function replayTraces(
   paths: readonly string[],
   options: ReplayOptions = {},
+): Promise<ReplayReport> {
+  const parallel = (options.workers ?? 1) > 1 && options.rules === undefined &&
+    options.adjustCluster === undefined && !options.stopAtFirst;
+  const report = parallel
+    ? await replayOnWorkers(paths, options, options.workers as number)
+    : await replayInThread(paths, options);
+  if (options.verbose) {
+    for (const mismatch of report.mismatches.slice(0, MISMATCHES_SHOWN_MAX)) {
+      console.error(`mismatch: ${mismatch}`);
+    }
+    if (report.mismatches.length > MISMATCHES_SHOWN_MAX) {
+      console.error(`... and ${report.mismatches.length - MISMATCHES_SHOWN_MAX} more mismatches`);
+    }
+  }
+  return report;
+}
+
+async function replayInThread(
+  paths: readonly string[],
+  options: ReplayOptions,
 ): Promise<ReplayReport> {
   const coverage = new Map<string, number>(ALL_ACTIONS.map((a) => [a, 0]));
   const mismatches: string[] = [];
@@ -147,77 +300,214 @@ export async function replayTraces(
   let replayMs = 0;
   for (const path of paths) {
     const file = await readTraceFile(path);
-    const current = await traceSpecHash(file.header.config);
-    if (current !== file.header.specSha256) {
-      problems.push(
-        `${path} comes from spec ${file.header.specSha256.slice(0, 12)}, but tla/ is now ` +
-          `${current.slice(0, 12)}: regenerate with TLA2TOOLS=/path/to/tla2tools.jar ` +
-          `TLA_COMMUNITY_MODULES=/path/to/CommunityModules-deps.jar deno task traces`,
-      );
+    const stale = await staleProblem(path, file.header);
+    if (stale !== undefined) {
+      problems.push(stale);
       continue;
     }
-    const constants = parseConstants(await Deno.readTextFile(`${TLA_DIR}/${file.header.config}`));
-    const base = configFromConstants(constants);
-    let cluster: ClusterConfig = {
-      ...base.cluster,
-      rules: { ...base.cluster.rules, ...options.rules },
-    };
-    if (options.adjustCluster !== undefined) cluster = options.adjustCluster(cluster);
+    const config = fileConfig(
+      await Deno.readTextFile(`${TLA_DIR}/${file.header.config}`),
+      options,
+    );
     const started = performance.now();
     const count = Math.min(file.lines.length, options.behavioursPerFileMax ?? Infinity);
-    // Canonical keys of the TLC message texts decoded so far: each distinct message once.
-    const messageKeys = new Map<string, string>();
+    const memo = newFileMemo();
     for (let index = 0; index < count; index++) {
-      const states = rawStates(file.lines[index] as string);
+      const result = replayBehaviour(
+        file.lines[index] as string,
+        path,
+        index,
+        config,
+        memo,
+        coverage,
+      );
       behaviours += 1;
-      const system = initialSystem(cluster, base.environment);
-      const where = (step: number, action: string): string =>
-        `${path}: behaviour ${index + 1}, step ${step}, ${action}`;
-      let failed = false;
-      const cache: EnabledCache = new Map();
-      const diffCache = newDiffCache(messageKeys);
-      const initial = states[0];
-      if (initial === undefined) throw new Error(`${where(0, "Init")}: no states`);
-      const initDiff = diffState(system, initial, diffCache);
-      if (initDiff.length > 0) {
-        mismatches.push(`${where(0, "Init")}\n${initDiff.join("\n")}`);
-        failed = true;
+      steps += result.steps;
+      if (result.mismatch !== undefined) {
+        mismatches.push(result.mismatch);
+        if (options.stopAtFirst) break;
       }
-      for (let step = 1; step < states.length && !failed; step++) {
-        const next = states[step] as RawState;
-        const action = JSON.parse(next.get("action") ?? "null") as {
-          name: string;
-          params: Record<string, unknown>;
-        };
-        const diffs = sameEnabled(
-          enabledNodes(system, cache),
-          rawField(next, "enabled", diffCache) as Record<string, number[]>,
-        );
-        const outcome = applyAction(system, action.name, action.params);
-        if (!outcome.ok) diffs.push(`  TypeScript refused the step: ${outcome.reason}`);
-        else diffs.push(...diffState(system, next, diffCache));
-        steps += 1;
-        coverage.set(action.name, (coverage.get(action.name) ?? 0) + 1);
-        if (diffs.length > 0) {
-          const label = `${action.name} ${JSON.stringify(action.params)}`;
-          mismatches.push(`${where(step, label)}\n${diffs.join("\n")}`);
-          failed = true;
-        }
-      }
-      if (failed && options.stopAtFirst) break;
     }
     replayMs += performance.now() - started;
     if (mismatches.length > 0 && options.stopAtFirst) break;
   }
-  if (options.verbose) {
-    for (const mismatch of mismatches.slice(0, MISMATCHES_SHOWN_MAX)) {
-      console.error(`mismatch: ${mismatch}`);
-    }
-    if (mismatches.length > MISMATCHES_SHOWN_MAX) {
-      console.error(`... and ${mismatches.length - MISMATCHES_SHOWN_MAX} more mismatches`);
-    }
+  return { behaviours, steps, mismatches, coverage, problems, replayMs, workers: 1 };
+}
+
+/** Behaviours per unit of work handed to a worker. */
+const CHUNK_BEHAVIOURS = 8;
+
+/** A message to a replay worker. */
+export type WorkerRequest =
+  | {
+    readonly kind: "file";
+    readonly file: number;
+    readonly path: string;
+    /** The file's NDJSON bytes, on a `SharedArrayBuffer` (shared, not copied). */
+    readonly bytes: Uint8Array;
+    /** Each behaviour line's start and end, flattened (the header excluded). */
+    readonly bounds: readonly number[];
+    /** The TLC configuration's text. */
+    readonly constants: string;
   }
-  return { behaviours, steps, mismatches, coverage, problems, replayMs };
+  | {
+    readonly kind: "chunk";
+    /** The chunk's number, echoed in the answer. */
+    readonly chunk: number;
+    readonly file: number;
+    /** The first behaviour (0-based). */
+    readonly first: number;
+    /** The behaviour after the last. */
+    readonly end: number;
+  };
+
+/** A replay worker's answer. */
+export type WorkerResponse =
+  | { readonly kind: "ready" }
+  | {
+    readonly kind: "chunk";
+    readonly chunk: number;
+    readonly steps: number;
+    /** Steps per action, in first-replayed order. */
+    readonly coverage: readonly (readonly [string, number])[];
+    /** The chunk's mismatches, in behaviour order. */
+    readonly mismatches: readonly string[];
+  }
+  | { readonly kind: "error"; readonly message: string };
+
+interface Chunk {
+  readonly file: number;
+  readonly first: number;
+  readonly end: number;
+}
+
+async function replayOnWorkers(
+  paths: readonly string[],
+  options: ReplayOptions,
+  workerCount: number,
+): Promise<ReplayReport> {
+  const workers: Worker[] = [];
+  const ready: Promise<void>[] = [];
+  for (let index = 0; index < workerCount; index++) {
+    const worker = new Worker(new URL("./replay_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    workers.push(worker);
+    const started = new Promise<void>((resolve, reject) => {
+      worker.onmessage = () => resolve();
+      worker.onerror = (event) => {
+        event.preventDefault();
+        reject(new Error(`Replay worker failed to start: ${event.message}`));
+      };
+    });
+    // Awaited after the files are read; until then a failure must not count as unhandled.
+    started.catch(() => {});
+    ready.push(started);
+  }
+  try {
+    const problems: string[] = [];
+    const files: Extract<WorkerRequest, { kind: "file" }>[] = [];
+    const chunks: Chunk[] = [];
+    for (const path of paths) {
+      const bytes = await readTraceBytes(path);
+      const bounds = lineBounds(bytes);
+      const header = parseTraceHeader(
+        path,
+        bounds.length === 0
+          ? undefined
+          : decodeLine(bytes, bounds[0] as number, bounds[1] as number),
+      );
+      const stale = await staleProblem(path, header);
+      if (stale !== undefined) {
+        problems.push(stale);
+        continue;
+      }
+      const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
+      shared.set(bytes);
+      const lines = bounds.slice(2);
+      const count = Math.min(lines.length / 2, options.behavioursPerFileMax ?? Infinity);
+      const file = files.length;
+      files.push({
+        kind: "file",
+        file,
+        path,
+        bytes: shared,
+        bounds: lines,
+        constants: await Deno.readTextFile(`${TLA_DIR}/${header.config}`),
+      });
+      for (let first = 0; first < count; first += CHUNK_BEHAVIOURS) {
+        chunks.push({ file, first, end: Math.min(count, first + CHUNK_BEHAVIOURS) });
+      }
+    }
+    await Promise.all(ready);
+    const started = performance.now();
+    const results = await runChunks(workers, files, chunks);
+    const replayMs = performance.now() - started;
+    const coverage = new Map<string, number>(ALL_ACTIONS.map((a) => [a, 0]));
+    const mismatches: string[] = [];
+    let steps = 0;
+    for (const result of results) {
+      steps += result.steps;
+      for (const [action, count] of result.coverage) {
+        coverage.set(action, (coverage.get(action) ?? 0) + count);
+      }
+      mismatches.push(...result.mismatches);
+    }
+    const behaviours = chunks.reduce((sum, chunk) => sum + chunk.end - chunk.first, 0);
+    return { behaviours, steps, mismatches, coverage, problems, replayMs, workers: workerCount };
+  } finally {
+    for (const worker of workers) worker.terminate();
+  }
+}
+
+// Hands the chunks out in order, the next to whichever worker finishes first; the results come
+// back in chunk order.
+function runChunks(
+  workers: readonly Worker[],
+  files: readonly Extract<WorkerRequest, { kind: "file" }>[],
+  chunks: readonly Chunk[],
+): Promise<Extract<WorkerResponse, { kind: "chunk" }>[]> {
+  const results: Extract<WorkerResponse, { kind: "chunk" }>[] = new Array(chunks.length);
+  return new Promise((resolve, reject) => {
+    let next = 0;
+    let done = 0;
+    const filesSent = workers.map(() => new Set<number>());
+    const give = (slot: number): void => {
+      const worker = workers[slot] as Worker;
+      const chunk = chunks[next];
+      if (chunk === undefined) return;
+      if (!filesSent[slot]?.has(chunk.file)) {
+        worker.postMessage(files[chunk.file]);
+        filesSent[slot]?.add(chunk.file);
+      }
+      const request: WorkerRequest = { kind: "chunk", chunk: next, ...chunk };
+      worker.postMessage(request);
+      next += 1;
+    };
+    if (chunks.length === 0) {
+      resolve(results);
+      return;
+    }
+    workers.forEach((worker, slot) => {
+      worker.onmessage = (event: MessageEvent<WorkerResponse>) => {
+        const response = event.data;
+        if (response.kind === "error") {
+          reject(new Error(response.message));
+          return;
+        }
+        if (response.kind !== "chunk") return;
+        results[response.chunk] = response;
+        done += 1;
+        if (done === chunks.length) resolve(results);
+        else give(slot);
+      };
+      worker.onerror = (event) => {
+        event.preventDefault();
+        reject(new Error(`Replay worker failed: ${event.message}`));
+      };
+      give(slot);
+    });
+  });
 }
 
 /** Every action must be replayed at least this often for the corpus to count as covering. */

@@ -1,8 +1,10 @@
 // Replays the first behaviours of every committed trace file through the core and checks that
 // each step's guard, next state and enabled set match TLC's; the full corpus is `deno task
-// conformance`.
+// conformance`; on workers, the report must be the one-thread report.
 import assert from "node:assert/strict";
+import { parseArgs } from "./main.ts";
 import { corpusFiles, replayTraces } from "./run.ts";
+import { readTraceFile } from "./trace_file.ts";
 
 /** Behaviours replayed from each trace file: enough to take every core path, fast on CI. */
 const SLICE_BEHAVIOURS_PER_FILE = 40;
@@ -27,4 +29,47 @@ Deno.test("replayTraces() reports the first mismatch of a core with a wrong quor
   });
   assert.equal(report.mismatches.length, 1);
   assert.match(report.mismatches[0] as string, /behaviour \d+, step \d+/);
+});
+
+Deno.test("replayTraces() on workers reports what it reports in one thread", async () => {
+  // A slice of a corpus file with the last state of two behaviours changed: the workers'
+  // chunks (8 behaviours each) must merge to the one-thread report, mismatches in order.
+  const [path] = await corpusFiles();
+  const file = await readTraceFile(path as string);
+  const corrupt = (line: string): string => {
+    const at = line.lastIndexOf('"crashes":0');
+    return `${line.slice(0, at)}"crashes":9${line.slice(at + '"crashes":0'.length)}`;
+  };
+  const lines = file.lines.slice(0, 20).map((line, index) =>
+    index === 3 || index === 17 ? corrupt(line) : line
+  );
+  const slice = await Deno.makeTempFile({ suffix: ".ndjson" });
+  try {
+    await Deno.writeTextFile(slice, [JSON.stringify(file.header), ...lines].join("\n") + "\n");
+    const inThread = await replayTraces([slice, path as string], { behavioursPerFileMax: 20 });
+    const onWorkers = await replayTraces([slice, path as string], {
+      behavioursPerFileMax: 20,
+      workers: 2,
+    });
+    assert.equal(inThread.workers, 1);
+    assert.equal(onWorkers.workers, 2);
+    assert.equal(inThread.mismatches.length, 2);
+    assert.match(inThread.mismatches[0] as string, /behaviour 4, step \d+/);
+    assert.match(inThread.mismatches[1] as string, /behaviour 18, step \d+/);
+    assert.deepEqual(onWorkers.mismatches, inThread.mismatches);
+    assert.deepEqual([...onWorkers.coverage], [...inThread.coverage]);
+    assert.equal(onWorkers.behaviours, inThread.behaviours);
+    assert.equal(onWorkers.steps, inThread.steps);
+    assert.deepEqual(onWorkers.problems, inThread.problems);
+  } finally {
+    await Deno.remove(slice);
+  }
+});
+
+Deno.test("parseArgs() reads --workers and the trace files", () => {
+  assert.deepEqual(parseArgs(["--workers", "3", "a.ndjson"]), { workers: 3, files: ["a.ndjson"] });
+  assert.deepEqual(parseArgs(["--workers=1"]), { workers: 1, files: [] });
+  assert.equal(parseArgs([]).workers, navigator.hardwareConcurrency);
+  assert.throws(() => parseArgs(["--workers", "0"]), /positive integer/);
+  assert.throws(() => parseArgs(["--workers"]), /positive integer/);
 });

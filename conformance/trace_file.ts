@@ -39,35 +39,79 @@ export interface TraceFile {
 }
 
 /**
+ * Reads a trace file's bytes, decompressed when it is gzip-compressed (`.gz`).
+ *
+ * @param path The file.
+ * @returns The NDJSON bytes.
+ */
+export async function readTraceBytes(path: string): Promise<Uint8Array> {
+  if (!path.endsWith(".gz")) return await Deno.readFile(path);
+  const file = await Deno.open(path);
+  const stream = file.readable.pipeThrough(new DecompressionStream("gzip"));
+  return await new Response(stream).bytes();
+}
+
+/**
+ * Where the non-empty lines of NDJSON bytes are.
+ *
+ * @param bytes The bytes.
+ * @returns Each line's start and end (exclusive), flattened: `[start0, end0, start1, ...]`.
+ */
+export function lineBounds(bytes: Uint8Array): number[] {
+  const bounds: number[] = [];
+  for (let start = 0; start < bytes.length;) {
+    const newline = bytes.indexOf(10, start);
+    const end = newline < 0 ? bytes.length : newline;
+    if (end > start) bounds.push(start, end);
+    start = end + 1;
+  }
+  return bounds;
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Decodes one line of a trace file. Each line decoded on its own is a flat string, which the
+ * replay scans faster than a slice of the whole text.
+ *
+ * @param bytes The file's bytes (a shared buffer's view may be given).
+ * @param start The line's start.
+ * @param end The line's end (exclusive).
+ * @returns The line.
+ */
+export function decodeLine(bytes: Uint8Array, start: number, end: number): string {
+  return decoder.decode(bytes.subarray(start, end));
+}
+
+/**
+ * Parses and checks the header line of a trace file.
+ *
+ * @param path The file, for errors.
+ * @param line The first line.
+ * @returns The header.
+ */
+export function parseTraceHeader(path: string, line: string | undefined): TraceHeader {
+  if (line === undefined) throw new Error(`Trace file ${path} is empty`);
+  const header = JSON.parse(line) as TraceHeader;
+  if (header.format !== TRACE_FORMAT) {
+    throw new Error(`Trace file ${path} has format ${header.format}, expected ${TRACE_FORMAT}`);
+  }
+  return header;
+}
+
+/**
  * Reads a trace file, gzip-compressed (`.gz`) or plain.
  *
  * @param path The file.
  * @returns The header and the behaviour lines.
  */
 export async function readTraceFile(path: string): Promise<TraceFile> {
-  let bytes: Uint8Array;
-  if (path.endsWith(".gz")) {
-    const file = await Deno.open(path);
-    const stream = file.readable.pipeThrough(new DecompressionStream("gzip"));
-    bytes = await new Response(stream).bytes();
-  } else {
-    bytes = await Deno.readFile(path);
-  }
-  // Each line decoded on its own is a flat string, which the replay scans faster than a slice
-  // of the whole text.
-  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const bytes = await readTraceBytes(path);
+  const bounds = lineBounds(bytes);
   const lines: string[] = [];
-  for (let start = 0; start < bytes.length;) {
-    const newline = bytes.indexOf(10, start);
-    const end = newline < 0 ? bytes.length : newline;
-    if (end > start) lines.push(decoder.decode(bytes.subarray(start, end)));
-    start = end + 1;
+  for (let index = 0; index < bounds.length; index += 2) {
+    lines.push(decodeLine(bytes, bounds[index] as number, bounds[index + 1] as number));
   }
-  const first = lines.shift();
-  if (first === undefined) throw new Error(`Trace file ${path} is empty`);
-  const header = JSON.parse(first) as TraceHeader;
-  if (header.format !== TRACE_FORMAT) {
-    throw new Error(`Trace file ${path} has format ${header.format}, expected ${TRACE_FORMAT}`);
-  }
+  const header = parseTraceHeader(path, lines.shift());
   return { path, header, lines };
 }
