@@ -32,7 +32,7 @@ const TRACE_RUNS: readonly TraceRun[] = [
   { name: "CrashRecovery", behaviours: 500, seed: 20261103 },
   { name: "HonestCommit", behaviours: 600, seed: 20261104 },
   // Crashes after a stable checkpoint are rare in the others: RestoreCheckpoint needs this one.
-  { name: "CheckpointRestore", behaviours: 600, seed: 20261105 },
+  { name: "CheckpointRestore", behaviours: 800, seed: 20261105 },
 ];
 
 function usage(): number {

@@ -33,6 +33,7 @@ EnabledNow ==
      SendCommit |-> {i \in Honest : ENABLED SendCommit(i)},
      CommitStandard |-> {i \in Honest : ENABLED CommitStandard(i)},
      CommitFast |-> {i \in Honest : ENABLED CommitFast(i)},
+     LearnCommit |-> {i \in Honest : ENABLED (\E v \in View, x \in Value : LearnCommit(i, v, x))},
      ExcludeNode |-> {i \in Honest : ENABLED (\E m1, m2 \in msgs : ExcludeNode(i, m1, m2))},
      StartViewChange |-> {i \in Honest : ENABLED StartViewChange(i)},
      JoinViewChange |-> {i \in Honest : ENABLED (\E v \in 1..MaxView : JoinViewChange(i, v))},
@@ -64,6 +65,8 @@ TraceNext ==
     \/ \E i \in Honest : SendCommit(i) /\ Did("SendCommit", [i |-> i])
     \/ \E i \in Honest : CommitStandard(i) /\ Did("CommitStandard", [i |-> i])
     \/ \E i \in Honest : CommitFast(i) /\ Did("CommitFast", [i |-> i])
+    \/ \E i \in Honest, v \in View, x \in Value :
+          LearnCommit(i, v, x) /\ Did("LearnCommit", [i |-> i, v |-> v, x |-> x])
     \/ \E i \in Honest : StartViewChange(i) /\ Did("StartViewChange", [i |-> i])
     \/ \E i \in Honest, v \in 1..MaxView :
           JoinViewChange(i, v) /\ Did("JoinViewChange", [i |-> i, v |-> v])
