@@ -4,7 +4,9 @@
  * iteration replays the whole committed corpus (`conformance/traces/`), reading included, once
  * in this thread (1 worker) and once on `navigator.hardwareConcurrency` Web Workers; at the end
  * the median replay rate and corpus replay time of each (reading excluded, as `deno task
- * conformance` reports them) are printed.
+ * conformance` reports them) are printed. The workers start afresh at every iteration, so they
+ * pay V8's warm-up each time, while the one-thread figure is after the warm-up iteration; `deno
+ * task conformance --workers N` pays it once in either case.
  *
  *     deno bench --allow-read bench/conformance_bench.ts
  *
