@@ -31,6 +31,12 @@ BugConflicting(m1, m2) == m1.from = m2.from /\ m1.type = m2.type /\ m1 # m2
 \* No state transfer: a node learns a result only by voting for it in its own view.
 BugLearnCommit(i, v, x) == FALSE
 
+\* A search restriction for the crash-recovery liveness models (a state constraint): only the
+\* first coordinator crashes, which is the case that strands a node alone in view 1. Crashes are
+\* not under fairness, so cutting the others leaves fewer behaviours to check, never a spurious
+\* one.
+OnlyCoordinatorCrashes == \A i \in Honest \ {Primary(0)} : status[i] = "up"
+
 \* A search restriction for the mutants whose counterexamples need a view change (a state
 \* constraint, not a change of the spec): Byzantine nodes only vote for real results and lie in
 \* view changes only by hiding what they prepared and voted for; nobody is excluded; honest
