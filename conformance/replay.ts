@@ -48,6 +48,7 @@ import {
   type SystemState,
 } from "../src/sim/system.ts";
 import { messageKey } from "../src/core/message_key.ts";
+import { subsetsOfSize } from "../src/core/_tally.ts";
 import { arrayElements, type RawState } from "./raw_state.ts";
 import { messageSchema, setOf, VARIABLE_MAP } from "./variable_map.ts";
 
@@ -242,16 +243,6 @@ const HANDLERS = {
   HandlePrePrepare: handlePrePrepare,
   HandleNewView: handleNewView,
 } as const;
-
-function subsetsOfSize<T>(items: readonly T[], size: number): T[][] {
-  if (size === 0) return [[]];
-  if (items.length < size) return [];
-  const [head, ...rest] = items as [T, ...T[]];
-  return [
-    ...subsetsOfSize(rest, size - 1).map((subset) => [head, ...subset]),
-    ...subsetsOfSize(rest, size),
-  ];
-}
 
 // Whether any parameters enable `action` for `node`. Every candidate the spec quantifies over is
 // tried (the inputs are built as literals: this runs for every node whose state, status or

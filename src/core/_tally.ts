@@ -159,3 +159,14 @@ export function validViewChangeQuorum(
   }
   return signers.size >= cluster.quorum && signers.size === keys.size;
 }
+
+/** The subsets of `items` with `size` elements (the spec's QuorumSubsets), in a fixed order. */
+export function subsetsOfSize<T>(items: readonly T[], size: number): T[][] {
+  if (size === 0) return [[]];
+  if (items.length < size) return [];
+  const [head, ...rest] = items as [T, ...T[]];
+  return [
+    ...subsetsOfSize(rest, size - 1).map((subset) => [head, ...subset]),
+    ...subsetsOfSize(rest, size),
+  ];
+}

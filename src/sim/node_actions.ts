@@ -17,6 +17,7 @@ import {
   sendPrePrepare,
 } from "../core/commitment.ts";
 import { acceptToken, computeStage } from "../core/computation.ts";
+import { subsetsOfSize } from "../core/_tally.ts";
 import type { NodeInput } from "../core/node_input.ts";
 import type { NodeState, SpecMessage, ViewChangeMessage } from "../core/spec_state.ts";
 import type { Enabled, Transition } from "../core/transition.ts";
@@ -34,16 +35,6 @@ export interface NamedTransition {
   readonly action: string;
   /** The enabled transition. */
   readonly transition: Enabled;
-}
-
-function subsetsOfSize<T>(items: readonly T[], size: number): T[][] {
-  if (size === 0) return [[]];
-  if (items.length < size) return [];
-  const [head, ...rest] = items as [T, ...T[]];
-  return [
-    ...subsetsOfSize(rest, size - 1).map((subset) => [head, ...subset]),
-    ...subsetsOfSize(rest, size),
-  ];
 }
 
 function messageActions(node: NodeState, input: NodeInput, add: Add): void {
