@@ -10,16 +10,17 @@ import type {
 } from "./spec_state.ts";
 import { isReplica } from "./spec_state.ts";
 import { messageKey } from "./message_key.ts";
+import { ofType } from "./_received.ts";
 
 /** Tally of the distinct signers (minus the node's exclusions) of the messages matching. */
-export function tallyWhere(
+export function tallyWhere<M extends SpecMessage>(
   node: NodeState,
   cluster: ClusterConfig,
-  received: readonly SpecMessage[],
-  matches: (message: SpecMessage) => boolean,
+  messages: readonly M[],
+  matches: (message: M) => boolean,
 ): number {
   const signers = new Set<NodeIndex>();
-  for (const message of received) {
+  for (const message of messages) {
     if (matches(message) && !node.excluded.includes(message.from)) signers.add(message.from);
   }
   return cluster.rules.tally(signers, node.id);
@@ -37,8 +38,8 @@ export function voteCount(
   return tallyWhere(
     node,
     cluster,
-    received,
-    (m) => m.type === type && m.view === view && m.value === value,
+    ofType(received, type),
+    (m) => m.view === view && m.value === value,
   );
 }
 
@@ -54,9 +55,9 @@ export function isCertifiedOutput(
   const count = tallyWhere(
     node,
     cluster,
-    received,
+    ofType(received, "StageOutput"),
     (m) =>
-      m.type === "StageOutput" && m.view === node.view && m.seed === node.seed &&
+      m.view === node.view && m.seed === node.seed &&
       m.token === token && m.stage === stage && m.value === value &&
       isReplica(m.from, node.view, stage, cluster),
   );
@@ -86,8 +87,8 @@ export function preparedCertificate(
   value: number,
 ): boolean {
   const signers = new Set<NodeIndex>();
-  for (const m of received) {
-    if (m.type === "Prepare" && m.view === view && m.value === value) signers.add(m.from);
+  for (const m of ofType(received, "Prepare")) {
+    if (m.view === view && m.value === value) signers.add(m.from);
   }
   return cluster.rules.tally(signers, node.id) >= cluster.quorum;
 }
@@ -146,8 +147,8 @@ export function validViewChangeQuorum(
     signers.add(vc.from);
   }
   const receivedKeys = new Set<string>();
-  for (const m of received) {
-    if (m.type === "ViewChange" && m.view === view && signers.has(m.from)) {
+  for (const m of ofType(received, "ViewChange")) {
+    if (m.view === view && signers.has(m.from)) {
       receivedKeys.add(messageKey(m));
     }
   }

@@ -5,6 +5,7 @@
  */
 
 import type { MessageInput, NodeInput } from "./node_input.ts";
+import { ofType } from "./_received.ts";
 import { NO_SEED, type NodeState, primaryOf, type SpecMessage } from "./spec_state.ts";
 import { disabled, enabled, type Transition } from "./transition.ts";
 
@@ -38,7 +39,7 @@ export function sendAssign(node: NodeState, input: SendAssignInput): Transition 
   if (!cluster.seeds.includes(seed)) return disabled(`seed ${seed} is not a sampling seed`);
   if (node.view !== 0) return disabled("the node is past view 0");
   if (node.id !== primaryOf(0, cluster)) return disabled("the node is not the primary of view 0");
-  if (received.some((m) => m.type === "Assign" && m.from === node.id)) {
+  if (ofType(received, "Assign").some((m) => m.from === node.id)) {
     return disabled("the node already assigned the inference");
   }
   return enabled(node, [{

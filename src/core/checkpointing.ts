@@ -5,7 +5,7 @@
  */
 
 import { tallyWhere } from "./_tally.ts";
-import { messageKey } from "./message_key.ts";
+import { ofType } from "./_received.ts";
 import type { MessageInput, NodeInput } from "./node_input.ts";
 import { type CheckpointMessage, NO_SEED, type NodeState, type SpecMessage } from "./spec_state.ts";
 import { disabled, enabled, type Transition } from "./transition.ts";
@@ -49,11 +49,21 @@ export function takeCheckpoint(node: NodeState, input: TakeCheckpointInput): Tra
     digest: node.tokens.slice(0, position),
     from: node.id,
   };
-  const key = messageKey(message);
-  if (received.some((m) => m.type === "Checkpoint" && messageKey(m) === key)) {
+  if (
+    ofType(received, "Checkpoint").some((m) =>
+      m.from === node.id && m.seed === message.seed &&
+      m.position === position && sameDigest(m.digest, message.digest)
+    )
+  ) {
     return disabled("the node already signed this checkpoint");
   }
   return enabled(node, [{ kind: "send", message }]);
+}
+
+function sameDigest(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false;
+  return true;
 }
 
 /**
@@ -83,20 +93,18 @@ export function takeCheckpoint(node: NodeState, input: TakeCheckpointInput): Tra
 export function handleCheckpoint(node: NodeState, input: MessageInput<SpecMessage>): Transition {
   const { cluster, received, message: m } = input;
   if (m.type !== "Checkpoint") return disabled("the message is not a Checkpoint");
-  const digest = m.digest.join(",");
-  const count = tallyWhere(
-    node,
-    cluster,
-    received,
-    (c) =>
-      c.type === "Checkpoint" && c.seed === m.seed && c.position === m.position &&
-      c.digest.join(",") === digest,
-  );
-  if (count < cluster.checkpointQuorum) return disabled("too few matching checkpoint digests");
+  // The spec's conjuncts in the cheaper order (the tally reads every received Checkpoint).
   const current = node.stableCheckpoint;
   if (m.seed === current.seed && m.position <= current.position) {
     return disabled("the node holds this checkpoint or a later one");
   }
+  const count = tallyWhere(
+    node,
+    cluster,
+    ofType(received, "Checkpoint"),
+    (c) => c.seed === m.seed && c.position === m.position && sameDigest(c.digest, m.digest),
+  );
+  if (count < cluster.checkpointQuorum) return disabled("too few matching checkpoint digests");
   return enabled(
     { ...node, stableCheckpoint: { seed: m.seed, position: m.position, tokens: m.digest } },
     [{ kind: "persist", fields: ["stableCheckpoint"] }],

@@ -7,6 +7,7 @@
  */
 
 import { voteCount } from "./_tally.ts";
+import { ofType } from "./_received.ts";
 import type { MessageInput, NodeInput } from "./node_input.ts";
 import { NO_VALUE, type NodeState, primaryOf, type SpecMessage } from "./spec_state.ts";
 import { disabled, enabled, type Transition } from "./transition.ts";
@@ -35,7 +36,7 @@ export function sendPrePrepare(node: NodeState, input: NodeInput): Transition {
   if (node.id !== primaryOf(node.view, cluster)) return disabled("the node is not the primary");
   if (node.tokens.length !== cluster.tokenCount) return disabled("the node lacks tokens");
   if (
-    received.some((m) => m.type === "PrePrepare" && m.view === node.view && m.from === node.id)
+    ofType(received, "PrePrepare").some((m) => m.view === node.view && m.from === node.id)
   ) {
     return disabled("the node already proposed in this view");
   }

@@ -28,6 +28,20 @@ function voteKey(vote: Vote): string {
  * ```
  */
 export function messageKey(message: SpecMessage): string {
+  let key = KEYS.get(message);
+  if (key === undefined) {
+    key = computeKey(message);
+    KEYS.set(message, key);
+  }
+  return key;
+}
+
+// Keys of the messages seen so far, by identity: a message is immutable (its fields are
+// read-only), so its key is computed once however often guards and replays ask for it. Held
+// weakly, so a message no longer referenced elsewhere is collected with its key.
+const KEYS = new WeakMap<SpecMessage, string>();
+
+function computeKey(message: SpecMessage): string {
   switch (message.type) {
     case "Assign":
       return `A|${message.view}|${message.seed}|${message.from}`;

@@ -13,7 +13,11 @@ import type { ClusterConfig, SpecMessage } from "./spec_state.ts";
 export interface NodeInput {
   /** The cluster's constants and rules. */
   readonly cluster: ClusterConfig;
-  /** The signed messages the node has received (and sent), without duplicates. */
+  /**
+   * The signed messages the node has received (and sent), without duplicates. It only grows:
+   * append to one array, do not change or remove its entries. Guards read it by type through
+   * an index kept per array (`src/core/_received.ts`), extended as it grows.
+   */
   readonly received: readonly SpecMessage[];
 }
 

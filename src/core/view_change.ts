@@ -8,6 +8,7 @@
 
 import { allowedSeeds, tallyWhere, validViewChangeQuorum } from "./_tally.ts";
 import { conflicting } from "./conflicting.ts";
+import { ofType } from "./_received.ts";
 import type { MessageInput, NodeInput } from "./node_input.ts";
 import {
   NO_SEED,
@@ -187,8 +188,8 @@ export function joinViewChange(node: NodeState, input: JoinViewChangeInput): Tra
   const count = tallyWhere(
     node,
     cluster,
-    received,
-    (m) => m.type === "ViewChange" && m.view === view,
+    ofType(received, "ViewChange"),
+    (m) => m.view === view,
   );
   if (count < cluster.faultsMax + 1) return disabled(`${count} view changes are short of F + 1`);
   return moveToView(node, view);
@@ -252,7 +253,7 @@ export function sendNewView(node: NodeState, input: SendNewViewInput): Transitio
   const { cluster, received, viewChanges, seed } = input;
   if (node.view === 0) return disabled("view 0 has no view change");
   if (node.id !== primaryOf(node.view, cluster)) return disabled("the node is not the primary");
-  if (received.some((m) => m.type === "NewView" && m.view === node.view && m.from === node.id)) {
+  if (ofType(received, "NewView").some((m) => m.view === node.view && m.from === node.id)) {
     return disabled("the node already sent a NewView for this view");
   }
   if (!validViewChangeQuorum(cluster, received, viewChanges, node.view)) {
