@@ -41,13 +41,14 @@ import {
   byzantineSend,
   crash,
   isUp,
-  liftSystem,
+  liftVariable,
   mayHeartbeat,
   maySuspect,
   recover,
   type SystemState,
 } from "../src/sim/system.ts";
 import { messageKey } from "../src/core/message_key.ts";
+import { indexOnly, MESSAGE_TYPES, ofType, readsOf } from "../src/core/_received.ts";
 import { subsetsOfSize } from "../src/core/_tally.ts";
 import { arrayElements, type RawState } from "./raw_state.ts";
 import { messageSchema, setOf, VARIABLE_MAP } from "./variable_map.ts";
@@ -73,6 +74,9 @@ export const PROTOCOL_ACTIONS = [
   "SendNewView",
   "HandleNewView",
 ] as const;
+
+/** A protocol action's name. */
+export type ProtocolAction = typeof PROTOCOL_ACTIONS[number];
 
 /** Every action of the spec's `Next`. */
 export const ALL_ACTIONS: readonly string[] = [
@@ -129,7 +133,7 @@ function inNetwork(system: SystemState, m: SpecMessage): boolean {
  */
 export function applyAction(system: SystemState, name: string, params: Params): StepOutcome {
   const cluster = system.cluster;
-  const received = system.messages;
+  const received = receivedOf(system);
   if (name === "Crash" || name === "Recover") {
     const result = (name === "Crash" ? crash : recover)(system, int(params, "i"));
     return result.ok ? result : { ok: false, reason: result.reason };
@@ -244,16 +248,38 @@ const HANDLERS = {
   HandleNewView: handleNewView,
 } as const;
 
+/** The message type each handler handles. */
+export const HANDLED_TYPE = {
+  HandleAssign: "Assign",
+  HandleCheckpoint: "Checkpoint",
+  HandlePrePrepare: "PrePrepare",
+  HandleNewView: "NewView",
+} as const;
+
+/**
+ * The handler of each `Handle*` action, for tests.
+ */
+export { HANDLERS };
+
+// The received set the replay gives the core: the system's network behind a facade that only
+// `ofType` may read, so that every read of a guard is seen by `readsOf`.
+const FACADES = new WeakMap<SystemState, readonly SpecMessage[]>();
+
+function receivedOf(system: SystemState): readonly SpecMessage[] {
+  let facade = FACADES.get(system);
+  if (facade === undefined) {
+    facade = indexOnly(system.messages);
+    FACADES.set(system, facade);
+  }
+  return facade;
+}
+
 // Whether any parameters enable `action` for `node`. Every candidate the spec quantifies over is
 // tried (the inputs are built as literals: this runs for every node whose state, status or
 // network changed, at every step).
-function anyEnabled(
-  system: SystemState,
-  node: NodeState,
-  action: typeof PROTOCOL_ACTIONS[number],
-): boolean {
+function anyEnabled(system: SystemState, node: NodeState, action: ProtocolAction): boolean {
   const cluster: ClusterConfig = system.cluster;
-  const received = system.messages;
+  const received = receivedOf(system);
   const input = { cluster, received };
   const seeds = cluster.seeds;
   switch (action) {
@@ -314,8 +340,10 @@ function anyEnabled(
     case "HandleCheckpoint":
     case "HandlePrePrepare":
     case "HandleNewView": {
+      // Each handler on the messages of its type: on any other it is disabled (the spec's
+      // `m.type = ...` conjunct; replay_test.ts checks every handler against every type).
       const handler = HANDLERS[action];
-      for (const message of received) {
+      for (const message of ofType(received, HANDLED_TYPE[action])) {
         if (handler(node, { cluster, received, message }).enabled) return true;
       }
       return false;
@@ -323,7 +351,7 @@ function anyEnabled(
     case "ExcludeNode":
       // Every ordered pair of distinct messages with one sender and one type, the sender
       // neither this node nor excluded by it.
-      for (const group of sameSenderAndType(received)) {
+      for (const group of sameSenderAndType(system.messages)) {
         const from = (group[0] as SpecMessage).from;
         if (from === node.id || node.excluded.includes(from)) continue;
         for (let a = 0; a < group.length; a++) {
@@ -337,9 +365,7 @@ function anyEnabled(
       }
       return false;
     case "SendNewView": {
-      const viewChanges = received.filter((m): m is ViewChangeMessage =>
-        m.type === "ViewChange" && m.view === node.view
-      );
+      const viewChanges = ofType(received, "ViewChange").filter((m) => m.view === node.view);
       return subsetsOfSize(viewChanges, cluster.quorum).some((subset) =>
         seeds.some((seed) =>
           sendNewView(node, { cluster, received, viewChanges: subset, seed }).enabled
@@ -373,43 +399,115 @@ function sameSenderAndType(received: readonly SpecMessage[]): readonly SpecMessa
   return groups;
 }
 
-/** One node's enabled protocol actions and the inputs they were computed from. */
-interface EnabledEntry {
+/** One action's enabledness for one node, and what it was computed from. */
+interface ActionEntry {
+  /** The node's state (replaced, never mutated, when it changes). */
   readonly state: NodeState;
-  readonly messageCount: number;
+  /** Whether the node was up. */
   readonly up: boolean;
-  readonly actions: ReadonlySet<string>;
+  /** The message types the guards and the candidates read, a mask over MESSAGE_TYPES. */
+  readonly reads: number;
+  /** The count of each message type then (the network only grows). */
+  readonly counts: readonly number[];
+  /** Whether some parameters enabled the action. */
+  readonly enabled: boolean;
 }
 
 /**
- * Remembers each node's enabled actions between steps of one behaviour. A node's enabledness
- * depends only on its state (replaced, never mutated, when it changes), the network (which only
- * grows) and whether it is up; most steps (suspicions, heartbeats, local steps) change one node
- * and send nothing, so only that node is computed again.
+ * Remembers, between steps of one behaviour, each node's enabledness of each action with what it
+ * was computed from, and the last enabled sets as TLC writes them. An action's enabledness
+ * depends only on the node's state, whether it is up, and the messages of the types its guard
+ * reads (through `ofType`, the only way the replay lets a guard read the network): it is
+ * computed again only when one of them changed. Most steps change one node or send one
+ * message, so most actions of most nodes are not. Create one per behaviour with
+ * {@linkcode newEnabledCache}.
  */
-export type EnabledCache = Map<NodeIndex, EnabledEntry>;
+export interface EnabledCache {
+  /** Per node, per action (in PROTOCOL_ACTIONS order), the last computation. */
+  readonly entries: Map<NodeIndex, (ActionEntry | undefined)[]>;
+  /** The message count for which `counts` was computed. */
+  countsAt: number;
+  /** The count of each message type (MESSAGE_TYPES order) at `countsAt`. */
+  counts: readonly number[];
+  /** The nodes' masks at the last {@linkcode enabledText}. */
+  masks: readonly number[];
+  /** The text for `masks`. */
+  text: string;
+  /** Whether to ignore what was remembered and compute every action (the cache's own test). */
+  readonly recomputeAll: boolean;
+}
 
-function nodeEnabled(
-  system: SystemState,
+/**
+ * An empty enabledness cache, for a new behaviour.
+ *
+ * @param recomputeAll Compute every action of every node at every step (slow; for tests).
+ * @returns The cache.
+ */
+export function newEnabledCache(recomputeAll = false): EnabledCache {
+  return { entries: new Map(), countsAt: -1, counts: [], masks: [], text: "", recomputeAll };
+}
+
+const ALL_TYPES = (1 << MESSAGE_TYPES.length) - 1;
+
+// The count of each message type in the network, computed once per network size.
+function typeCounts(system: SystemState, cache: EnabledCache): readonly number[] {
+  if (cache.countsAt !== system.messages.length) {
+    cache.counts = MESSAGE_TYPES.map((type) => ofType(system.messages, type).length);
+    cache.countsAt = system.messages.length;
+  }
+  return cache.counts;
+}
+
+function stillValid(
+  entry: ActionEntry | undefined,
   node: NodeState,
-  cache?: EnabledCache,
-): ReadonlySet<string> {
+  up: boolean,
+  counts: readonly number[],
+): boolean {
+  if (entry === undefined || entry.state !== node || entry.up !== up) return false;
+  if (entry.counts === counts) return true;
+  for (let type = 0; type < counts.length; type++) {
+    if ((entry.reads & (1 << type)) !== 0 && entry.counts[type] !== counts[type]) return false;
+  }
+  return true;
+}
+
+// The actions `node` has enabled, as a bit mask over PROTOCOL_ACTIONS.
+function nodeEnabledMask(system: SystemState, node: NodeState, cache?: EnabledCache): number {
   const up = isUp(system, node.id);
-  const cached = cache?.get(node.id);
-  if (
-    cached !== undefined && cached.state === node && cached.up === up &&
-    cached.messageCount === system.messages.length
-  ) {
-    return cached.actions;
+  if (!up) return 0;
+  if (cache === undefined) {
+    let mask = 0;
+    PROTOCOL_ACTIONS.forEach((action, index) => {
+      if (anyEnabled(system, node, action)) mask |= 1 << index;
+    });
+    return mask;
   }
-  const actions = new Set<string>();
-  if (up) {
-    for (const action of PROTOCOL_ACTIONS) {
-      if (anyEnabled(system, node, action)) actions.add(action);
+  const counts = typeCounts(system, cache);
+  let entries = cache.entries.get(node.id);
+  if (entries === undefined) {
+    entries = new Array(PROTOCOL_ACTIONS.length);
+    cache.entries.set(node.id, entries);
+  }
+  let mask = 0;
+  for (let index = 0; index < PROTOCOL_ACTIONS.length; index++) {
+    let entry = entries[index];
+    if (cache.recomputeAll || !stillValid(entry, node, up, counts)) {
+      const action = PROTOCOL_ACTIONS[index] as ProtocolAction;
+      const { result, mask: reads } = readsOf(() => anyEnabled(system, node, action));
+      entry = {
+        state: node,
+        up,
+        // ExcludeNode's candidates are every pair of the network's messages.
+        reads: action === "ExcludeNode" ? ALL_TYPES : reads,
+        counts,
+        enabled: result,
+      };
+      entries[index] = entry;
     }
+    if ((entry as ActionEntry).enabled) mask |= 1 << index;
   }
-  cache?.set(node.id, { state: node, messageCount: system.messages.length, up, actions });
-  return actions;
+  return mask;
 }
 
 /**
@@ -423,9 +521,47 @@ export function enabledNodes(system: SystemState, cache?: EnabledCache): Record<
   const out: Record<string, number[]> = {};
   for (const action of PROTOCOL_ACTIONS) out[action] = [];
   for (const node of system.nodes) {
-    for (const action of nodeEnabled(system, node, cache)) out[action]?.push(node.id);
+    const mask = nodeEnabledMask(system, node, cache);
+    PROTOCOL_ACTIONS.forEach((action, index) => {
+      if ((mask & (1 << index)) !== 0) out[action]?.push(node.id);
+    });
   }
   return out;
+}
+
+/**
+ * The enabled sets as TLC's trace module writes them, `{"SendAssign":[1],"HandleAssign":[],...}`
+ * (actions in {@linkcode PROTOCOL_ACTIONS} order, nodes ascending), so that one comparison of
+ * texts checks every set; built again only when a node's enabled actions changed.
+ *
+ * @param system The system.
+ * @param cache The behaviour's cache.
+ * @returns The text.
+ */
+export function enabledText(system: SystemState, cache: EnabledCache): string {
+  const nodes = system.nodes;
+  let same = cache.masks.length === nodes.length;
+  const masks: number[] = new Array(nodes.length);
+  for (let index = 0; index < nodes.length; index++) {
+    const mask = nodeEnabledMask(system, nodes[index] as NodeState, cache);
+    masks[index] = mask;
+    if (mask !== cache.masks[index]) same = false;
+  }
+  if (same) return cache.text;
+  let text = "{";
+  for (let action = 0; action < PROTOCOL_ACTIONS.length; action++) {
+    text += `${action === 0 ? "" : ","}"${PROTOCOL_ACTIONS[action]}":[`;
+    let first = true;
+    for (let index = 0; index < nodes.length; index++) {
+      if (((masks[index] as number) & (1 << action)) === 0) continue;
+      text += first ? `${(nodes[index] as NodeState).id}` : `,${(nodes[index] as NodeState).id}`;
+      first = false;
+    }
+    text += "]";
+  }
+  cache.masks = masks;
+  cache.text = text + "}";
+  return cache.text;
 }
 
 /**
@@ -451,6 +587,8 @@ export interface DiffCache {
   readonly messageKeys: Map<string, string>;
   /** Parses of short TLC value texts (any behaviour may share it; the values are not changed). */
   readonly parsed: Map<string, unknown>;
+  /** Each variable's TLC text and our parts at its last equal comparison. */
+  readonly agreed: Map<string, Agreed>;
 }
 
 /**
@@ -473,6 +611,7 @@ export function newDiffCache(
     ourKeySet: new Set(),
     messageKeys,
     parsed,
+    agreed: new Map(),
   };
 }
 
@@ -563,7 +702,6 @@ function diffMessages(system: SystemState, text: string, cache: DiffCache): stri
  * @returns One line per differing variable: name, TypeScript value, TLC value.
  */
 export function diffState(system: SystemState, expected: RawState, cache: DiffCache): string[] {
-  const lifted = liftSystem(system) as unknown as Record<string, unknown>;
   const diffs: string[] = [];
   for (const { variable, schema } of VARIABLE_MAP) {
     if (variable === "msgs") {
@@ -573,19 +711,74 @@ export function diffState(system: SystemState, expected: RawState, cache: DiffCa
       if (diff !== undefined) diffs.push(diff);
       continue;
     }
+    const text = expected.get(variable);
+    const agreed = cache.agreed.get(variable);
+    // TLC's text and our parts both as at the last equal comparison: equal again.
+    if (agreed !== undefined && agreed.text === text && samePartsAs(system, variable, agreed)) {
+      continue;
+    }
     const json = rawField(expected, variable, cache);
+    const ours = liftVariable(system, variable);
     // Structurally identical JSON is the same value; only otherwise decode and compare
     // canonically (a set may come in another order).
-    if (sameJson(lifted[variable], json)) continue;
-    const tlc = schema.decode(json, variable);
-    const ours = lifted[variable];
-    if (schema.key(tlc) !== schema.key(ours)) {
-      diffs.push(
-        `  ${variable}:\n    TypeScript ${schema.key(ours)}\n    TLC        ${schema.key(tlc)}`,
-      );
+    if (!sameJson(ours, json)) {
+      const tlc = schema.decode(json, variable);
+      if (schema.key(tlc) !== schema.key(ours)) {
+        diffs.push(
+          `  ${variable}:\n    TypeScript ${schema.key(ours)}\n    TLC        ${schema.key(tlc)}`,
+        );
+        cache.agreed.delete(variable);
+        continue;
+      }
     }
+    cache.agreed.set(variable, { text: text as string, parts: partsOf(variable, ours) });
   }
   return diffs;
+}
+
+/**
+ * What a variable's lifted value (`ours`) is made of: each node's field of that name (node
+ * states are immutable, replaced when they change, so the same parts make the same value), the
+ * status entries (copied: the system changes them in place) or the counter.
+ */
+function partsOf(variable: string, ours: unknown): readonly unknown[] {
+  if (variable === "status") return [...(ours as readonly unknown[])];
+  return Array.isArray(ours) ? ours : [ours];
+}
+
+// Whether the system's parts of `variable` are `agreed.parts`, element for element.
+function samePartsAs(system: SystemState, variable: string, agreed: Agreed): boolean {
+  const parts = agreed.parts;
+  switch (variable) {
+    case "status":
+      return sameElements(system.status, parts);
+    case "byzantineSent":
+      return parts[0] === system.byzantineSent;
+    case "crashes":
+      return parts[0] === system.crashes;
+    default: {
+      const nodes = system.nodes;
+      if (nodes.length !== parts.length) return false;
+      for (let index = 0; index < nodes.length; index++) {
+        if ((nodes[index] as NodeState)[variable as keyof NodeState] !== parts[index]) {
+          return false;
+        }
+      }
+      return true;
+    }
+  }
+}
+
+function sameElements(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false;
+  return true;
+}
+
+/** A variable's TLC text and our parts at its last equal comparison. */
+interface Agreed {
+  readonly text: string;
+  readonly parts: readonly unknown[];
 }
 
 // Deep equality of JSON-like values: same arrays in the same order, same record keys.

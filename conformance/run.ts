@@ -11,9 +11,10 @@ import {
   ALL_ACTIONS,
   applyAction,
   diffState,
-  type EnabledCache,
   enabledNodes,
+  enabledText,
   newDiffCache,
+  newEnabledCache,
   parseShared,
   PROTOCOL_ACTIONS,
   rawField,
@@ -122,16 +123,6 @@ function sameEnabled(ours: Record<string, number[]>, tlc: Record<string, number[
   return diffs;
 }
 
-// The enabled sets as TLC writes them: `{"SendAssign":[1,2],"HandleAssign":[],...}`.
-function enabledText(ours: Record<string, number[]>): string {
-  let text = "{";
-  for (let index = 0; index < PROTOCOL_ACTIONS.length; index++) {
-    const action = PROTOCOL_ACTIONS[index] as string;
-    text += `${index === 0 ? "" : ","}"${action}":[${(ours[action] ?? []).join(",")}]`;
-  }
-  return text + "}";
-}
-
 // Whether `b` is `a` (ascending) element for element: the common case, without sorting.
 function sameAscending(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
@@ -228,7 +219,7 @@ export function replayBehaviour(
   const system = initialSystem(config.cluster, config.environment);
   const where = (step: number, action: string): string =>
     `${path}: behaviour ${index + 1}, step ${step}, ${action}`;
-  const cache: EnabledCache = new Map();
+  const cache = newEnabledCache();
   const diffCache = newDiffCache(memo.messageKeys, memo.parsed);
   const initial = states[0];
   if (initial === undefined) throw new Error(`${where(0, "Init")}: no states`);
@@ -243,12 +234,12 @@ export function replayBehaviour(
       name: string;
       params: Record<string, unknown>;
     };
-    const ours = enabledNodes(system, cache);
-    // TLC writes `enabled` as our text would be (actions in order, nodes ascending): the same
-    // text is the same sets, otherwise parse it and compare as sets.
-    const diffs = next.get("enabled") === enabledText(ours)
-      ? []
-      : sameEnabled(ours, rawField(next, "enabled", diffCache) as Record<string, number[]>);
+    // TLC writes `enabled` as our text is (actions in order, nodes ascending): the same text is
+    // the same sets, otherwise parse it and compare as sets.
+    const diffs = next.get("enabled") === enabledText(system, cache) ? [] : sameEnabled(
+      enabledNodes(system, cache),
+      rawField(next, "enabled", diffCache) as Record<string, number[]>,
+    );
     const outcome = applyAction(system, action.name, action.params);
     if (!outcome.ok) diffs.push(`  TypeScript refused the step: ${outcome.reason}`);
     else diffs.push(...diffState(system, next, diffCache));

@@ -338,21 +338,49 @@ export interface SpecVariables {
  * @returns Every spec variable.
  */
 export function liftSystem(system: SystemState): SpecVariables {
-  const nodes = system.nodes;
-  return {
-    status: system.status,
-    view: nodes.map((n) => n.view),
-    seed: nodes.map((n) => n.seed),
-    progress: nodes.map((n) => n.progress),
-    tokens: nodes.map((n) => n.tokens),
-    vote: nodes.map((n) => n.vote),
-    prepared: nodes.map((n) => n.prepared),
-    committed: nodes.map((n) => n.committed),
-    stableCheckpoint: nodes.map((n) => n.stableCheckpoint),
-    suspected: nodes.map((n) => n.suspected),
-    excluded: nodes.map((n) => n.excluded),
-    msgs: system.messages,
-    byzantineSent: system.byzantineSent,
-    crashes: system.crashes,
-  };
+  const out: Partial<Record<keyof SpecVariables, unknown>> = {};
+  for (const variable of SPEC_VARIABLES) out[variable] = liftVariable(system, variable);
+  return out as SpecVariables;
+}
+
+/** The spec's variables, in the spec's order. */
+export const SPEC_VARIABLES: readonly (keyof SpecVariables)[] = [
+  "status",
+  "view",
+  "seed",
+  "progress",
+  "tokens",
+  "vote",
+  "prepared",
+  "committed",
+  "stableCheckpoint",
+  "suspected",
+  "excluded",
+  "msgs",
+  "byzantineSent",
+  "crashes",
+];
+
+/**
+ * One spec variable lifted from the system: a node-local variable is each node's field of that
+ * name (entry `i - 1` is node `i`); `status` and `msgs` are the system's own arrays (not
+ * copies), the counters its counters.
+ *
+ * @param system The system.
+ * @param variable The variable.
+ * @returns Its value.
+ */
+export function liftVariable(system: SystemState, variable: keyof SpecVariables): unknown {
+  switch (variable) {
+    case "status":
+      return system.status;
+    case "msgs":
+      return system.messages;
+    case "byzantineSent":
+      return system.byzantineSent;
+    case "crashes":
+      return system.crashes;
+    default:
+      return system.nodes.map((node) => node[variable]);
+  }
 }
