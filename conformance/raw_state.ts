@@ -11,6 +11,26 @@
 /** One TLC state: each top-level field's value as JSON text, in the line's order. */
 export type RawState = ReadonlyMap<string, string>;
 
+// The elements of the long array values of each state, where `rawStates` split them.
+const ELEMENTS = new WeakMap<RawState, Map<string, readonly string[]>>();
+
+/**
+ * The elements of a field's array value, each as its JSON text, when the scan split them (long
+ * arrays that changed from the previous state: `msgs`); otherwise `undefined`, and
+ * {@linkcode arrayElements} splits the value. An element equal to one of the previous state's
+ * is the previous state's string.
+ *
+ * @param state A state from {@linkcode rawStates}.
+ * @param field The field.
+ * @returns The elements, or `undefined`.
+ */
+export function fieldElements(state: RawState, field: string): readonly string[] | undefined {
+  return ELEMENTS.get(state)?.get(field);
+}
+
+/** Array values at least this long are split element by element against the previous state's. */
+const SPLIT_LENGTH_MIN = 256;
+
 const QUOTE = 34;
 const BACKSLASH = 92;
 const OPEN_BRACKET = 91;
@@ -96,15 +116,55 @@ export function valueEnd(text: string, pos: number): number {
 }
 
 // Whether `previous`, the whole text of a field whose value is `value`, is also the field at
-// `pos` of `text`: an array, object or string ends where its text ends; a number or literal
-// must be followed by a delimiter (1 is a prefix of 12).
+// `pos` of `text`.
 function sameFieldAt(text: string, pos: number, previous: Field): boolean {
-  const whole = previous.text;
+  return sameTextAt(text, pos, previous.text, previous.value.charCodeAt(0));
+}
+
+// Whether `whole`, a text that ends with a JSON value whose first character is `first`, is at
+// `pos` of `text`: an array, object or string ends where its text ends; a number or literal must
+// be followed by a delimiter (1 is a prefix of 12).
+function sameTextAt(text: string, pos: number, whole: string, first: number): boolean {
   if (text.slice(pos, pos + whole.length) !== whole) return false;
-  const first = previous.value.charCodeAt(0);
   if (first === QUOTE || first === OPEN_BRACKET || first === OPEN_BRACE) return true;
   const after = pos + whole.length;
   return after >= text.length || endsScalar(text.charCodeAt(after));
+}
+
+/**
+ * Splits the array at `pos` of `text` into its elements, taking each of `previous` (the elements
+ * of an earlier version of the array, in order) where it recurs, so that only new elements are
+ * scanned (a set that only grows, like `msgs`, is scanned once per new message).
+ *
+ * @param text The JSON text.
+ * @param pos Where the array starts (at its `[`).
+ * @param previous Elements it probably has, in its order.
+ * @returns The index after the array and its elements.
+ */
+export function splitArrayAt(
+  text: string,
+  pos: number,
+  previous: readonly string[],
+): { readonly end: number; readonly elements: string[] } {
+  if (text.charCodeAt(pos) !== OPEN_BRACKET) malformed(text, pos, "[");
+  const elements: string[] = [];
+  let at = skipSpace(text, pos + 1);
+  if (text.charCodeAt(at) === CLOSE_BRACKET) return { end: at + 1, elements };
+  let next = 0;
+  for (;;) {
+    const candidate = previous[next];
+    let element: string;
+    if (candidate !== undefined && sameTextAt(text, at, candidate, candidate.charCodeAt(0))) {
+      element = candidate;
+      next += 1;
+    } else element = text.slice(at, valueEnd(text, at));
+    elements.push(element);
+    at = skipSpace(text, at + element.length);
+    const code = text.charCodeAt(at);
+    if (code === CLOSE_BRACKET) return { end: at + 1, elements };
+    if (code !== COMMA) malformed(text, at, ", or ]");
+    at = skipSpace(text, at + 1);
+  }
 }
 
 /**
@@ -174,13 +234,28 @@ export function rawStates(line: string): RawState[] {
           pos = skipSpace(line, nameEnd);
           if (line.charCodeAt(pos) !== COLON) malformed(line, pos, ":");
           const valueStart = skipSpace(line, pos + 1);
-          pos = valueEnd(line, valueStart);
+          let elements: string[] | undefined;
+          const earlier = guess?.name === name ? guess : undefined;
+          if (
+            earlier !== undefined && line.charCodeAt(valueStart) === OPEN_BRACKET &&
+            (earlier.elements !== undefined || earlier.value.length >= SPLIT_LENGTH_MIN)
+          ) {
+            const split = splitArrayAt(line, valueStart, earlier.elements ?? []);
+            pos = split.end;
+            elements = split.elements;
+          } else pos = valueEnd(line, valueStart);
           field = {
             name,
             nameEnd: nameEnd - start,
             text: line.slice(start, pos),
             value: line.slice(valueStart, pos),
+            elements,
           };
+          if (elements !== undefined) {
+            let split = ELEMENTS.get(state);
+            if (split === undefined) ELEMENTS.set(state, split = new Map());
+            split.set(name, elements);
+          }
         }
         fields.push(field);
         state.set(field.name, field.value);
@@ -212,4 +287,6 @@ interface Field {
   readonly text: string;
   /** The value's text. */
   readonly value: string;
+  /** The value's elements, when it is an array that was split. */
+  readonly elements: readonly string[] | undefined;
 }

@@ -48,9 +48,9 @@ import {
   type SystemState,
 } from "../src/sim/system.ts";
 import { messageKey } from "../src/core/message_key.ts";
-import { indexOnly, MESSAGE_TYPES, ofType, readsOf } from "../src/core/_received.ts";
+import { beginReads, endReads, indexOnly, MESSAGE_TYPES, ofType } from "../src/core/_received.ts";
 import { subsetsOfSize } from "../src/core/_tally.ts";
-import { arrayElements, type RawState } from "./raw_state.ts";
+import { arrayElements, fieldElements, type RawState } from "./raw_state.ts";
 import { messageSchema, setOf, VARIABLE_MAP } from "./variable_map.ts";
 
 /** The protocol actions of honest nodes whose enabledness TLC records per state. */
@@ -399,12 +399,10 @@ function sameSenderAndType(received: readonly SpecMessage[]): readonly SpecMessa
   return groups;
 }
 
-/** One action's enabledness for one node, and what it was computed from. */
+/** One action's enabledness for one (running) node, and what it was computed from. */
 interface ActionEntry {
   /** The node's state (replaced, never mutated, when it changes). */
   readonly state: NodeState;
-  /** Whether the node was up. */
-  readonly up: boolean;
   /** The message types the guards and the candidates read, a mask over MESSAGE_TYPES. */
   readonly reads: number;
   /** The count of each message type then (the network only grows). */
@@ -423,8 +421,8 @@ interface ActionEntry {
  * {@linkcode newEnabledCache}.
  */
 export interface EnabledCache {
-  /** Per node, per action (in PROTOCOL_ACTIONS order), the last computation. */
-  readonly entries: Map<NodeIndex, (ActionEntry | undefined)[]>;
+  /** Per node, the last computation. */
+  readonly entries: Map<NodeIndex, NodeEntry>;
   /** The message count for which `counts` was computed. */
   countsAt: number;
   /** The count of each message type (MESSAGE_TYPES order) at `countsAt`. */
@@ -447,6 +445,18 @@ export function newEnabledCache(recomputeAll = false): EnabledCache {
   return { entries: new Map(), countsAt: -1, counts: [], masks: [], text: "", recomputeAll };
 }
 
+/** One node's enabled actions: each action's entry, and the mask they made last. */
+interface NodeEntry {
+  /** Per action, in PROTOCOL_ACTIONS order. */
+  readonly actions: (ActionEntry | undefined)[];
+  /** The node's state at the last computation. */
+  state: NodeState | undefined;
+  /** The type counts then (the same array while no message is sent). */
+  counts: readonly number[];
+  /** The actions then enabled, bit `k` for `PROTOCOL_ACTIONS[k]`. */
+  mask: number;
+}
+
 const ALL_TYPES = (1 << MESSAGE_TYPES.length) - 1;
 
 // The count of each message type in the network, computed once per network size.
@@ -461,10 +471,9 @@ function typeCounts(system: SystemState, cache: EnabledCache): readonly number[]
 function stillValid(
   entry: ActionEntry | undefined,
   node: NodeState,
-  up: boolean,
   counts: readonly number[],
 ): boolean {
-  if (entry === undefined || entry.state !== node || entry.up !== up) return false;
+  if (entry === undefined || entry.state !== node) return false;
   if (entry.counts === counts) return true;
   for (let type = 0; type < counts.length; type++) {
     if ((entry.reads & (1 << type)) !== 0 && entry.counts[type] !== counts[type]) return false;
@@ -484,20 +493,30 @@ function nodeEnabledMask(system: SystemState, node: NodeState, cache?: EnabledCa
     return mask;
   }
   const counts = typeCounts(system, cache);
-  let entries = cache.entries.get(node.id);
-  if (entries === undefined) {
-    entries = new Array(PROTOCOL_ACTIONS.length);
-    cache.entries.set(node.id, entries);
+  let last = cache.entries.get(node.id);
+  if (last === undefined) {
+    last = { actions: new Array(PROTOCOL_ACTIONS.length), state: undefined, counts, mask: 0 };
+    cache.entries.set(node.id, last);
+  } else if (!cache.recomputeAll && last.state === node && last.counts === counts) {
+    // Neither the node nor the network changed since.
+    return last.mask;
   }
+  const entries = last.actions;
   let mask = 0;
   for (let index = 0; index < PROTOCOL_ACTIONS.length; index++) {
     let entry = entries[index];
-    if (cache.recomputeAll || !stillValid(entry, node, up, counts)) {
+    if (cache.recomputeAll || !stillValid(entry, node, counts)) {
       const action = PROTOCOL_ACTIONS[index] as ProtocolAction;
-      const { result, mask: reads } = readsOf(() => anyEnabled(system, node, action));
+      let result: boolean;
+      let reads: number;
+      beginReads();
+      try {
+        result = anyEnabled(system, node, action);
+      } finally {
+        reads = endReads();
+      }
       entry = {
         state: node,
-        up,
         // ExcludeNode's candidates are every pair of the network's messages.
         reads: action === "ExcludeNode" ? ALL_TYPES : reads,
         counts,
@@ -507,6 +526,9 @@ function nodeEnabledMask(system: SystemState, node: NodeState, cache?: EnabledCa
     }
     if ((entry as ActionEntry).enabled) mask |= 1 << index;
   }
+  last.state = node;
+  last.counts = counts;
+  last.mask = mask;
   return mask;
 }
 
@@ -657,7 +679,12 @@ export function parseShared(text: string, parsed: Map<string, unknown>): unknown
 const messagesSchema = setOf(messageSchema);
 
 // Whether the system's messages are TLC's `msgs` (as a set), else the diff line.
-function diffMessages(system: SystemState, text: string, cache: DiffCache): string | undefined {
+function diffMessages(
+  system: SystemState,
+  text: string,
+  split: readonly string[] | undefined,
+  cache: DiffCache,
+): string | undefined {
   const ours = system.messages;
   // Both sides' msgs only grow: TLC's text and our count the same as at the last equal
   // comparison means the same sets.
@@ -668,7 +695,7 @@ function diffMessages(system: SystemState, text: string, cache: DiffCache): stri
     cache.ourKeys.push(key);
     cache.ourKeySet.add(key);
   }
-  const elements = arrayElements(text);
+  const elements = split ?? arrayElements(text);
   let same = elements.length === ours.length && cache.ourKeySet.size === ours.length;
   const tlcKeys = new Set<string>();
   for (let index = 0; index < elements.length; index++) {
@@ -707,7 +734,7 @@ export function diffState(system: SystemState, expected: RawState, cache: DiffCa
     if (variable === "msgs") {
       const text = expected.get(variable);
       if (text === undefined) throw new Error(`TLC state lacks variable ${variable}`);
-      const diff = diffMessages(system, text, cache);
+      const diff = diffMessages(system, text, fieldElements(expected, variable), cache);
       if (diff !== undefined) diffs.push(diff);
       continue;
     }

@@ -25,7 +25,6 @@ import {
   lineBounds,
   parseTraceHeader,
   readTraceBytes,
-  readTraceFile,
   type TraceHeader,
   TRACES_DIR,
 } from "./trace_file.ts";
@@ -302,28 +301,30 @@ async function replayInThread(
   let steps = 0;
   let replayMs = 0;
   for (const path of paths) {
-    const file = await readTraceFile(path);
-    const stale = await staleProblem(path, file.header);
+    // The file's bytes, each behaviour decoded when its turn comes (as the workers do): a
+    // corpus file is tens of megabytes of text, better not held as strings all at once.
+    const bytes = await readTraceBytes(path);
+    const bounds = lineBounds(bytes);
+    const header = parseTraceHeader(
+      path,
+      bounds.length === 0 ? undefined : decodeLine(bytes, bounds[0] as number, bounds[1] as number),
+    );
+    const stale = await staleProblem(path, header);
     if (stale !== undefined) {
       problems.push(stale);
       continue;
     }
-    const config = fileConfig(
-      await Deno.readTextFile(`${TLA_DIR}/${file.header.config}`),
-      options,
-    );
+    const config = fileConfig(await Deno.readTextFile(`${TLA_DIR}/${header.config}`), options);
     const started = performance.now();
-    const count = Math.min(file.lines.length, options.behavioursPerFileMax ?? Infinity);
+    const count = Math.min(bounds.length / 2 - 1, options.behavioursPerFileMax ?? Infinity);
     const memo = newFileMemo();
     for (let index = 0; index < count; index++) {
-      const result = replayBehaviour(
-        file.lines[index] as string,
-        path,
-        index,
-        config,
-        memo,
-        coverage,
+      const line = decodeLine(
+        bytes,
+        bounds[2 * index + 2] as number,
+        bounds[2 * index + 3] as number,
       );
+      const result = replayBehaviour(line, path, index, config, memo, coverage);
       behaviours += 1;
       steps += result.steps;
       if (result.mismatch !== undefined) {

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { gunzipSync } from "node:zlib";
+
 /** The folder of the committed trace corpus. */
 export const TRACES_DIR: string = new URL("./traces", import.meta.url).pathname;
 
@@ -45,10 +47,12 @@ export interface TraceFile {
  * @returns The NDJSON bytes.
  */
 export async function readTraceBytes(path: string): Promise<Uint8Array> {
-  if (!path.endsWith(".gz")) return await Deno.readFile(path);
-  const file = await Deno.open(path);
-  const stream = file.readable.pipeThrough(new DecompressionStream("gzip"));
-  return await new Response(stream).bytes();
+  const bytes = await Deno.readFile(path);
+  if (!path.endsWith(".gz")) return bytes;
+  // One native call: about three times faster than a DecompressionStream here, with far less
+  // garbage left for the collector while the replay runs.
+  const inflated = gunzipSync(bytes);
+  return new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength);
 }
 
 /**

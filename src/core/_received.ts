@@ -82,15 +82,34 @@ export function ofType<T extends SpecMessage["type"]>(
 }
 
 /**
+ * Starts recording which message types {@linkcode ofType} is asked for, until
+ * {@linkcode endReads}. Not reentrant.
+ */
+export function beginReads(): void {
+  if (reads >= 0) throw new Error("beginReads() while reads are already recorded");
+  reads = 0;
+}
+
+/**
+ * Stops recording (see {@linkcode beginReads}).
+ *
+ * @returns The types read since, as a mask over {@linkcode MESSAGE_TYPES}.
+ */
+export function endReads(): number {
+  const mask = reads;
+  reads = -1;
+  return mask < 0 ? 0 : mask;
+}
+
+/**
  * Runs `f` and says which message types it read through {@linkcode ofType}, as a mask over
  * {@linkcode MESSAGE_TYPES}. Not reentrant.
  */
 export function readsOf(f: () => boolean): { readonly result: boolean; readonly mask: number } {
-  if (reads >= 0) throw new Error("readsOf() is not reentrant");
-  reads = 0;
+  beginReads();
   try {
     const result = f();
-    return { result, mask: reads };
+    return { result, mask: endReads() };
   } finally {
     reads = -1;
   }

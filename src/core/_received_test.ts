@@ -86,7 +86,7 @@ Deno.test("readsOf() reports the types read through ofType(), and nothing outsid
   assert.equal(readsOf(() => true).mask, 0);
   ofType(received, "Prepare");
   assert.equal(readsOf(() => ofType(received, "Assign").length === 0).mask, 1);
-  assert.throws(() => readsOf(() => readsOf(() => true).result), /not reentrant/);
+  assert.throws(() => readsOf(() => readsOf(() => true).result), /already recorded/);
   // A throw inside ends the tracking.
   assert.throws(() =>
     readsOf(() => {

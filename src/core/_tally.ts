@@ -19,12 +19,16 @@ export function tallyWhere<M extends SpecMessage>(
   messages: readonly M[],
   matches: (message: M) => boolean,
 ): number {
-  const signers = new Set<NodeIndex>();
+  let signers: Set<NodeIndex> | undefined;
   for (const message of messages) {
-    if (matches(message) && !node.excluded.includes(message.from)) signers.add(message.from);
+    if (matches(message) && !node.excluded.includes(message.from)) {
+      (signers ??= new Set()).add(message.from);
+    }
   }
-  return cluster.rules.tally(signers, node.id);
+  return cluster.rules.tally(signers ?? NO_SIGNERS, node.id);
 }
+
+const NO_SIGNERS: ReadonlySet<NodeIndex> = new Set();
 
 /** The spec's VoteCount(i, type, v, x). */
 export function voteCount(
@@ -35,12 +39,15 @@ export function voteCount(
   view: number,
   value: number,
 ): number {
-  return tallyWhere(
-    node,
-    cluster,
-    ofType(received, type),
-    (m) => m.view === view && m.value === value,
-  );
+  // tallyWhere() without the closure: this runs for every view and value in a replay's
+  // enabledness check.
+  let signers: Set<NodeIndex> | undefined;
+  for (const m of ofType(received, type)) {
+    if (m.view === view && m.value === value && !node.excluded.includes(m.from)) {
+      (signers ??= new Set()).add(m.from);
+    }
+  }
+  return cluster.rules.tally(signers ?? NO_SIGNERS, node.id);
 }
 
 /** Whether `value` is in the spec's CertifiedOutputs(i, t, s). */
