@@ -7,6 +7,12 @@
  * the action coverage table. The behaviours are replayed on `navigator.hardwareConcurrency` Web
  * Workers unless `--workers N` says otherwise (1: in the main thread); the report is the same.
  *
+ * The task runs V8 with `--single-threaded` (no background compiler or collector threads, which
+ * would compete with the workers for the cores) and `--no-lazy-feedback-allocation` (type
+ * feedback from a function's first call, so it is optimised sooner): a run is a few seconds, most
+ * of it V8 warming up, and together they made one-shot runs about 15% faster on a 2-core machine
+ * (medians of 5 to 6 runs each; `bench/conformance_bench.ts`, group `one-shot`).
+ *
  * @module
  */
 
