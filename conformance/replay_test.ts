@@ -7,9 +7,10 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { handleHeartbeat, suspect } from "../src/core/view_change.ts";
-import type { NodeState, SpecMessage } from "../src/core/spec_state.ts";
+import type { NodeState } from "../src/core/spec_state.ts";
 import { enabledTransitions } from "../src/sim/node_actions.ts";
 import { Prng } from "../src/sim/prng.ts";
+import { byzantineMessage } from "../src/sim/simulator.ts";
 import {
   applyTransition,
   byzantineSend,
@@ -57,34 +58,6 @@ function simulatorEnabled(system: SystemState): Record<string, number[]> {
   return out;
 }
 
-// A message a Byzantine node might sign: a vote, a proposal, an assignment or a stage output
-// with a random view, seed and value (byzantineSend refuses the ones it may not sign).
-function byzantineMessage(system: SystemState, from: number, prng: Prng): SpecMessage {
-  const { cluster } = system;
-  const view = prng.below(cluster.viewMax + 1);
-  const values = [0, ...cluster.seeds];
-  const value = values[prng.below(values.length)] as number;
-  const seed = cluster.seeds[prng.below(cluster.seeds.length)] as number;
-  switch (prng.below(4)) {
-    case 0:
-      return { type: prng.below(2) === 0 ? "Prepare" : "Commit", view, value, from };
-    case 1:
-      return { type: "PrePrepare", view, value, from };
-    case 2:
-      return { type: "Assign", view: 0, seed, from };
-    default:
-      return {
-        type: "StageOutput",
-        view,
-        seed,
-        token: 1 + prng.below(cluster.tokenCount),
-        stage: 1 + prng.below(cluster.stageCount),
-        value,
-        from,
-      };
-  }
-}
-
 // One random step: an enabled honest action, a suspicion, a heartbeat, a crash, a recovery or
 // a Byzantine message.
 function randomStep(system: SystemState, prng: Prng): void {
@@ -92,7 +65,7 @@ function randomStep(system: SystemState, prng: Prng): void {
   const received = system.messages;
   const choices: (() => void)[] = [];
   for (const sender of system.environment.byzantine) {
-    choices.push(() => byzantineSend(system, sender, byzantineMessage(system, sender, prng)));
+    choices.push(() => byzantineSend(system, sender, byzantineMessage(system, prng, sender)));
   }
   for (const node of system.nodes) {
     if (!isUp(system, node.id)) {

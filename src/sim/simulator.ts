@@ -169,23 +169,30 @@ function nodeStep(sim: Simulation, node: NodeIndex, deliverAtOnce: boolean): boo
   return true;
 }
 
-function randomVote(sim: Simulation, viewBelow: number): Vote {
-  if (viewBelow <= 0 || sim.prng.chance(0.3)) return NO_VOTE;
-  return { view: sim.prng.below(viewBelow), value: sim.prng.pick(byzantineValues(sim)) };
+function randomVote(system: SystemState, prng: Prng, viewBelow: number): Vote {
+  if (viewBelow <= 0 || prng.chance(0.3)) return NO_VOTE;
+  return { view: prng.below(viewBelow), value: prng.pick(byzantineValues(system)) };
 }
 
-function byzantineValues(sim: Simulation): number[] {
-  return [GARBAGE, ...sim.system.cluster.seeds];
+function byzantineValues(system: SystemState): number[] {
+  return [GARBAGE, ...system.cluster.seeds];
 }
 
-// A message the Byzantine node may sign (the spec's ByzantineMessages): any type, any view up to
-// the highest reached plus one, any value; never under another node's identity.
-function byzantineMessage(sim: Simulation, sender: NodeIndex): SpecMessage {
-  const { prng, system } = sim;
+/**
+ * A random message a Byzantine node might sign (the spec's ByzantineMessages): any type, any
+ * view up to the highest reached plus one, any value; never under another node's identity.
+ * `byzantineSend` refuses the few it may not sign.
+ *
+ * @param system The system.
+ * @param prng The draws.
+ * @param sender The Byzantine node.
+ * @returns The message.
+ */
+export function byzantineMessage(system: SystemState, prng: Prng, sender: NodeIndex): SpecMessage {
   const cluster = system.cluster;
   const viewHigh = Math.min(cluster.viewMax, Math.max(...system.nodes.map((n) => n.view)) + 1);
   const view = prng.below(viewHigh + 1);
-  const value = prng.pick(byzantineValues(sim));
+  const value = prng.pick(byzantineValues(system));
   const seed = prng.pick(cluster.seeds);
   switch (prng.below(7)) {
     case 0:
@@ -208,7 +215,7 @@ function byzantineMessage(sim: Simulation, sender: NodeIndex): SpecMessage {
       };
     case 5: {
       const position = 1 + prng.below(cluster.tokenCount);
-      const digest = Array.from({ length: position }, () => prng.pick(byzantineValues(sim)));
+      const digest = Array.from({ length: position }, () => prng.pick(byzantineValues(system)));
       return { type: "Checkpoint", seed, position, digest, from: sender };
     }
     default: {
@@ -216,8 +223,8 @@ function byzantineMessage(sim: Simulation, sender: NodeIndex): SpecMessage {
       return {
         type: "ViewChange",
         view: target,
-        prepared: randomVote(sim, target),
-        voted: randomVote(sim, target),
+        prepared: randomVote(system, prng, target),
+        voted: randomVote(system, prng, target),
         from: sender,
       };
     }
@@ -230,7 +237,7 @@ function byzantineStep(sim: Simulation): void {
   if (sender === undefined || system.byzantineSent >= system.environment.byzantineMessagesMax) {
     return;
   }
-  const message = byzantineMessage(sim, sender);
+  const message = byzantineMessage(system, prng, sender);
   const twin = equivocation(sim, message);
   deliver(system, message);
   system.byzantineSent += 1;
