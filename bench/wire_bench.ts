@@ -21,7 +21,7 @@ import {
 import * as ed from "@noble/ed25519";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { openFrame, sealMessage } from "../src/wire/frame.ts";
-import { Membership, MESSAGE_SIGNATURE_TAG } from "../src/wire/identity.ts";
+import { ed25519Der, Membership, MESSAGE_SIGNATURE_TAG } from "../src/wire/identity.ts";
 import { encodeMessage } from "../src/wire/message.ts";
 import { verifyCertificate } from "../src/wire/certificate.ts";
 import { sampleMessages, samplePrepare } from "../src/wire/_samples.ts";
@@ -51,12 +51,12 @@ const cryptoKey = await crypto.subtle.importKey("raw", publicKey, { name: "Ed255
   "verify",
 ]);
 const nodeKey = createPublicKey({
-  key: Buffer.from([...Buffer.from("302a300506032b6570032100", "hex"), ...publicKey]),
+  key: Buffer.from(ed25519Der("spki", publicKey)),
   format: "der",
   type: "spki",
 });
 const nodePrivateKey = createPrivateKey({
-  key: Buffer.from([...Buffer.from("302e020100300506032b657004220420", "hex"), ...secretKey]),
+  key: Buffer.from(ed25519Der("pkcs8", secretKey)),
   format: "der",
   type: "pkcs8",
 });

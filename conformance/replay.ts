@@ -241,7 +241,8 @@ export function applyAction(system: SystemState, name: string, params: Params): 
   }
 }
 
-const HANDLERS = {
+/** The core function of each `Handle*` action. */
+export const HANDLERS = {
   HandleAssign: handleAssign,
   HandleCheckpoint: handleCheckpoint,
   HandlePrePrepare: handlePrePrepare,
@@ -256,10 +257,6 @@ export const HANDLED_TYPE = {
   HandleNewView: "NewView",
 } as const;
 
-/**
- * The handler of each `Handle*` action, for tests.
- */
-export { HANDLERS };
 
 // The received set the replay gives the core: the system's network behind a facade that only
 // `ofType` may read, so that every read of a guard is seen by `readsOf`.

@@ -37,41 +37,28 @@ export const MESSAGE_SIGNATURE_TAG: Uint8Array = new TextEncoder().encode(
 /** Domain tag prefixed to a proof link body before signing and hashing. */
 export const PROOF_LINK_TAG: Uint8Array = new TextEncoder().encode("butterfly-bcp/v1/proof-link\0");
 
-// PKCS #8 wrapping of a raw ed25519 seed (RFC 8410): WebCrypto imports private keys only so.
-const PKCS8_ED25519_PREFIX = new Uint8Array([
-  0x30,
-  0x2e,
-  0x02,
-  0x01,
-  0x00,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x70,
-  0x04,
-  0x22,
-  0x04,
-  0x20,
-]);
+// The DER prefixes that wrap a raw ed25519 key (RFC 8410): PKCS #8 for a secret seed (WebCrypto
+// imports private keys only so), SubjectPublicKeyInfo for a public key (for node:crypto).
+// deno-fmt-ignore
+const DER_PREFIX = {
+  pkcs8: Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]),
+  spki: Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]),
+} as const;
 
-// SubjectPublicKeyInfo wrapping of a raw ed25519 public key (RFC 8410), for node:crypto.
-const SPKI_ED25519_PREFIX = new Uint8Array([
-  0x30,
-  0x2a,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x70,
-  0x03,
-  0x21,
-  0x00,
-]);
+/**
+ * A raw 32-byte ed25519 key wrapped in DER (RFC 8410): `pkcs8` for a secret seed, `spki` for a
+ * public key, as WebCrypto and node:crypto import them.
+ */
+export function ed25519Der(
+  kind: keyof typeof DER_PREFIX,
+  key: Uint8Array,
+): Uint8Array<ArrayBuffer> {
+  const prefix = DER_PREFIX[kind];
+  const der = new Uint8Array(prefix.length + key.length);
+  der.set(prefix);
+  der.set(key, prefix.length);
+  return der;
+}
 
 /** A node's signing capability. The private key stays inside; only signatures come out. */
 export interface NodeSigner {
@@ -122,9 +109,7 @@ export async function createNodeSigner(nodeId: NodeId, secretKey: Uint8Array): P
       `An ed25519 secret key has ${ED25519_KEY_BYTES} bytes, got ${secretKey.length}`,
     );
   }
-  const pkcs8 = new Uint8Array(PKCS8_ED25519_PREFIX.length + ED25519_KEY_BYTES);
-  pkcs8.set(PKCS8_ED25519_PREFIX);
-  pkcs8.set(secretKey, PKCS8_ED25519_PREFIX.length);
+  const pkcs8 = ed25519Der("pkcs8", secretKey);
   const privateKey = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, false, [
     "sign",
   ]);
@@ -312,9 +297,7 @@ export class Membership {
  * @returns The key object.
  */
 function importPublicKey(publicKey: Uint8Array): KeyObject {
-  const spki = new Uint8Array(SPKI_ED25519_PREFIX.length + ED25519_KEY_BYTES);
-  spki.set(SPKI_ED25519_PREFIX);
-  spki.set(publicKey, SPKI_ED25519_PREFIX.length);
+  const spki = ed25519Der("spki", publicKey);
   return createPublicKey({ key: Buffer.from(spki), format: "der", type: "spki" });
 }
 

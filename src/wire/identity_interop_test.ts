@@ -12,13 +12,11 @@ import {
 } from "node:crypto";
 import * as ed from "@noble/ed25519";
 import { sha512 } from "@noble/hashes/sha2.js";
-import { createNodeSigner, Membership, MESSAGE_SIGNATURE_TAG } from "./identity.ts";
+import { createNodeSigner, ed25519Der, Membership, MESSAGE_SIGNATURE_TAG } from "./identity.ts";
 import { testSecretKey } from "./_test_keys.ts";
 
 ed.hashes.sha512 = sha512;
 
-const PKCS8_PREFIX = "302e020100300506032b657004220420";
-const SPKI_PREFIX = "302a300506032b6570032100";
 const ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
 
 type Verifier = (
@@ -31,7 +29,7 @@ const verifiers: Record<string, Verifier> = {
   // deno-lint-ignore require-await
   "node:crypto": async (publicKey, message, signature) => {
     const key = createPublicKey({
-      key: Buffer.concat([Buffer.from(SPKI_PREFIX, "hex"), publicKey]),
+      key: Buffer.from(ed25519Der("spki", publicKey)),
       format: "der",
       type: "spki",
     });
@@ -60,7 +58,7 @@ const signers: Record<string, Signer> = {
   // deno-lint-ignore require-await
   "node:crypto": async (secretKey, message) => {
     const key = createPrivateKey({
-      key: Buffer.concat([Buffer.from(PKCS8_PREFIX, "hex"), secretKey]),
+      key: Buffer.from(ed25519Der("pkcs8", secretKey)),
       format: "der",
       type: "pkcs8",
     });
