@@ -257,7 +257,6 @@ export const HANDLED_TYPE = {
   HandleNewView: "NewView",
 } as const;
 
-
 // The received set the replay gives the core: the system's network behind a facade that only
 // `ofType` may read, so that every read of a guard is seen by `readsOf`.
 const FACADES = new WeakMap<SystemState, readonly SpecMessage[]>();
