@@ -17,7 +17,8 @@
 (*   Commitment   - modified PBFT on the result: PrePrepare, Prepare, Commit with votes *)
 (*                  attributed to their signer, plus a fast path: N matching prepares   *)
 (*                  commit at once. A view change replaces a crashed or Byzantine        *)
-(*                  coordinator and carries prepared results and fast-path votes.       *)
+(*                  coordinator and carries prepared results and fast-path votes; a     *)
+(*                  node's view-change timer starts one when its view is stuck.          *)
 (* Checkpoints every K tokens become stable on a quorum of matching digests; a crashed  *)
 (* node, or a node newly assigned by a view change, restores the latest stable          *)
 (* checkpoint and recomputes the tokens after it.                                       *)
@@ -158,6 +159,33 @@ Conflicting(m1, m2) ==
        \/ m1.type = "Checkpoint" /\ m1.seed = m2.seed /\ m1.position = m2.position
        \/ m1.type \in {"ViewChange", "NewView"} /\ m1.view = m2.view
 
+\* A commit certificate for (v, x) in the network: a quorum of Commit votes, or FastQuorum
+\* Prepare votes. It is judged by its signatures alone, not by whom a node excludes now: any
+\* quorum holds F + 1 honest signers, and Agreement allows at most one certified value.
+CommitCertificate(v, x) ==
+    \/ Cardinality({m.from : m \in {m \in msgs : m.type = "Commit" /\ m.view = v
+                                                /\ m.value = x}}) >= Quorum
+    \/ Cardinality({m.from : m \in {m \in msgs : m.type = "Prepare" /\ m.view = v
+                                                /\ m.value = x}}) >= FastQuorum
+
+\* What node i accepts as a commit certificate for state transfer (LearnCommit): the
+\* certificate's signatures, whoever i excludes since. A node that excluded one of the signers
+\* after they signed would otherwise never learn a result the others committed
+\* (MCBugCertificateHonorsExclusion).
+Certified(i, v, x) == CommitCertificate(v, x)
+
+\* The checkpoints signed with the same seed, position and digest as m.
+MatchingCheckpoints(m) ==
+    {c \in msgs : c.type = "Checkpoint" /\ c.seed = m.seed /\ c.position = m.position
+                  /\ c.digest = m.digest}
+
+\* Whether node i takes checkpoint m as stable: CheckpointQuorum matching signatures, whoever
+\* signed them. A quorum holds F + 1 honest signers, which sign only correct tokens; a node that
+\* excluded a signer after it signed would otherwise never restore what the others restored, and
+\* the tokens they skip recomputing would be missing its F + 1 stage outputs
+\* (MCBugCheckpointHonorsExclusion).
+CheckpointStable(i, m) == Cardinality({c.from : c \in MatchingCheckpoints(m)}) >= CheckpointQuorum
+
 \* A prepared certificate for (v, x): a quorum of signed Prepare votes. A view-change claim is
 \* checked against the signatures, which the model represents as the messages sent.
 PreparedCertificate(v, x) ==
@@ -275,14 +303,16 @@ TakeCheckpoint(i, p) ==
           /\ Send(m)
     /\ UNCHANGED <<nodeVars, byzantineSent, crashes>>
 
-\* A checkpoint signed with matching digests by CheckpointQuorum nodes is stable; node i keeps
-\* it on disk when it is newer than the one there.
+\* A checkpoint of node i's seed signed with matching digests by CheckpointQuorum nodes is
+\* stable; node i keeps it on disk when it is newer than the one there, or the one there is of
+\* another seed. Only checkpoints of the node's own seed: one of another seed cannot be
+\* restored, and accepting any seed would let a node swap two stable checkpoints back and
+\* forth forever, a step always enabled that is no progress.
 HandleCheckpoint(i, m) ==
     /\ Up(i) /\ m \in msgs /\ m.type = "Checkpoint"
-    /\ Cardinality(Signers(i, {c \in msgs : c.type = "Checkpoint" /\ c.seed = m.seed
-                                          /\ c.position = m.position /\ c.digest = m.digest}))
-           >= CheckpointQuorum
+    /\ m.seed = seed[i]
     /\ m.seed # stableCheckpoint[i].seed \/ m.position > stableCheckpoint[i].position
+    /\ CheckpointStable(i, m)
     /\ stableCheckpoint' = [stableCheckpoint EXCEPT ![i] =
                               [seed |-> m.seed, position |-> m.position, tokens |-> m.digest]]
     /\ UNCHANGED <<status, view, seed, progress, tokens, vote, prepared, committed, suspected,
@@ -351,16 +381,16 @@ CommitFast(i) ==
                    suspected, excluded, msgs, byzantineSent, crashes>>
 
 \* State transfer: a node that has not committed adopts a result that carries a commit
-\* certificate, in any view, signed by nodes it does not exclude: a quorum of Commit votes, or
-\* Prepare votes from every node (the fast path). A node left alone in a later view (it
+\* certificate, in any view: a quorum of Commit votes, or Prepare votes from every node (the
+\* fast path), judged by their signatures (Certified). A node left alone in a later view (it
 \* suspected a coordinator that then recovered, and the others committed without it) learns
 \* the result this way; it plays the part of PBFT's state transfer. Safe because at most one
 \* value ever has such a certificate with an honest signer (Agreement), and a quorum always
-\* has one.
+\* has one. Every commit leaves such a certificate in the network, so once one honest node
+\* committed, every running one can.
 LearnCommit(i, v, x) ==
     /\ Up(i) /\ committed[i] = NoValue
-    /\ \/ VoteCount(i, "Commit", v, x) >= Quorum
-       \/ VoteCount(i, "Prepare", v, x) >= FastQuorum
+    /\ Certified(i, v, x)
     /\ committed' = [committed EXCEPT ![i] = x]
     /\ UNCHANGED <<status, view, seed, progress, tokens, vote, prepared, stableCheckpoint,
                    suspected, excluded, msgs, byzantineSent, crashes>>
@@ -518,6 +548,23 @@ ProtocolStep(i) ==
            SendNewView(i, vcs, x)
     \/ \E m \in msgs : HandleNewView(i, m)
 
+\* PBFT's view-change timer. A node that has not committed starts a timer when it enters a
+\* view; when it expires the node moves to the next view. The timer lives in the node, so it
+\* needs no suspicion of anyone: a coordinator that is up and honest but whose view cannot
+\* commit (it crashed and recovered, the others moved on, a Byzantine node withholds its vote)
+\* is replaced all the same. While timeouts may be premature (FalseSuspicions), it may expire
+\* at any time; once they are accurate (the liveness configurations: after stabilisation a
+\* timeout is long enough), only when the view is stuck: no honest running node can take a
+\* protocol step. It is per view: moving to a view restarts it.
+ViewStuck == ~\E j \in Honest : status[j] = "up" /\ ENABLED ProtocolStep(j)
+
+ViewTimerExpired == FalseSuspicions \/ ViewStuck
+
+ViewTimeout(i) ==
+    /\ Up(i) /\ committed[i] = NoValue /\ view[i] < MaxView
+    /\ ViewTimerExpired
+    /\ MoveToView(i, view[i] + 1)
+
 Next ==
     \/ \E i \in Honest, x \in Seeds : SendAssign(i, x)
     \/ \E i \in Honest, m \in msgs : HandleAssign(i, m)
@@ -537,6 +584,7 @@ Next ==
     \/ \E i \in Honest, v \in 1..MaxView : \E vcs \in QuorumSubsets(ViewChangesFor(v)), x \in Seeds :
            SendNewView(i, vcs, x)
     \/ \E i \in Honest, m \in msgs : HandleNewView(i, m)
+    \/ \E i \in Honest : ViewTimeout(i)
     \/ \E i \in Honest, j \in Node : Suspect(i, j)
     \/ \E i \in Honest, j \in Node : HandleHeartbeat(i, j)
     \/ \E i \in Honest, m1, m2 \in msgs : ExcludeNode(i, m1, m2)
@@ -564,14 +612,6 @@ TypeOK ==
     /\ msgs \subseteq Message
     /\ byzantineSent \in 0..MaxByzantineMessages
     /\ crashes \in 0..MaxCrashes
-
-\* A commit certificate for (v, x) in the network: a quorum of Commit votes, or FastQuorum
-\* Prepare votes.
-CommitCertificate(v, x) ==
-    \/ Cardinality({m.from : m \in {m \in msgs : m.type = "Commit" /\ m.view = v
-                                                /\ m.value = x}}) >= Quorum
-    \/ Cardinality({m.from : m \in {m \in msgs : m.type = "Prepare" /\ m.view = v
-                                                /\ m.value = x}}) >= FastQuorum
 
 \* Agreement: for this inference at most one result is committed: at most one value has a
 \* commit certificate that an honest node signed part of, in any view.
@@ -618,21 +658,30 @@ CommitStable == [][\A i \in Honest : committed[i] # NoValue => committed'[i] = c
 -------------------------------------------------------------------------------------------
 (* Liveness, under these assumptions (stated as fairness):                               *)
 (*  - eventual synchrony: every honest node that is up eventually takes a protocol step   *)
-(*    that stays enabled (weak fairness per node);                                        *)
-(*  - eventually accurate failure detection: a crashed or Byzantine node is eventually    *)
-(*    suspected (weak fairness of Suspect); liveness configurations set                   *)
-(*    FalseSuspicions = FALSE, so an honest running node is not suspected;                *)
-(*  - at most F nodes are faulty (Byzantine or crashed), and crashed nodes may stay down. *)
+(*    that stays enabled (weak fairness per node), and its view-change timer expires when *)
+(*    its view is stuck (weak fairness of ViewTimeout); liveness configurations set       *)
+(*    FalseSuspicions = FALSE, so neither a timer nor a failure detector fires early;     *)
+(*  - eventually accurate failure detection: a crashed node is eventually suspected       *)
+(*    (weak fairness of Suspect). Nothing is assumed of a Byzantine node that runs: it    *)
+(*    may answer heartbeats and still withhold, and the view-change timer replaces it;    *)
+(*  - at most F nodes are faulty (Byzantine or crashed), and crashed nodes may stay down; *)
+(*    where a Byzantine node and a crash come together (more than F faults for a while),  *)
+(*    the crashed node restarts eventually (LiveRecoverySpec).                            *)
 
-\* Suspicions a node's failure detector eventually raises: of crashed and Byzantine nodes.
+\* Suspicions a node's failure detector eventually raises: of crashed nodes.
 AccurateSuspicion(i) ==
-    \E j \in Node : (status[j] = "crashed" \/ j \in Byzantine) /\ Suspect(i, j)
+    \E j \in Node : status[j] = "crashed" /\ Suspect(i, j)
 
 Fairness ==
     /\ \A i \in Honest : WF_vars(ProtocolStep(i))
+    /\ \A i \in Honest : WF_vars(ViewTimeout(i))
     /\ \A i \in Honest : WF_vars(AccurateSuspicion(i))
 
 LiveSpec == Spec /\ Fairness
+
+\* LiveSpec, and a crashed node restarts eventually: with a Byzantine node as well, a crash that
+\* stayed down would make F + 1 faults, more than the protocol is sized for.
+LiveRecoverySpec == LiveSpec /\ \A i \in Honest : WF_vars(Recover(i))
 
 Running(i) == i \in Honest /\ status[i] = "up"
 

@@ -31,11 +31,41 @@ BugConflicting(m1, m2) == m1.from = m2.from /\ m1.type = m2.type /\ m1 # m2
 \* No state transfer: a node learns a result only by voting for it in its own view.
 BugLearnCommit(i, v, x) == FALSE
 
+\* A commit certificate judged by the signers node i does not exclude now: a node that excluded
+\* a signer after it signed never learns the result (the spec before state transfer judged
+\* certificates by their signatures).
+BugCertified(i, v, x) ==
+    \/ VoteCount(i, "Commit", v, x) >= Quorum
+    \/ VoteCount(i, "Prepare", v, x) >= FastQuorum
+
+\* A checkpoint stable only on signers node i does not exclude now.
+BugCheckpointStable(i, m) == Cardinality(Signers(i, MatchingCheckpoints(m))) >= CheckpointQuorum
+
+\* No view-change timer: a view whose coordinator is up and honest is never left.
+BugViewTimeout(i) == FALSE
+
 \* A search restriction for the crash-recovery liveness models (a state constraint): only the
 \* first coordinator crashes, which is the case that strands a node alone in view 1. Crashes are
 \* not under fairness, so cutting the others leaves fewer behaviours to check, never a spurious
 \* one.
 OnlyCoordinatorCrashes == \A i \in Honest \ {Primary(0)} : status[i] = "up"
+
+\* Search restrictions for the exclusion liveness models (state constraints). Each prunes only
+\* steps that no fairness condition covers (crashes, Byzantine messages, suspicions of nodes
+\* that are up), so a fair behaviour stays fair and a violation found is a real behaviour.
+\* ExclusionSearch: only the first coordinator crashes, and the Byzantine node signs only Commits
+\* of view 0 (one that completes a quorum, and one that conflicts with it and gets it excluded).
+ExclusionSearch ==
+    /\ OnlyCoordinatorCrashes
+    /\ \A m \in msgs : m.from \in Byzantine => m.type = "Commit" /\ m.view = 0
+    /\ \A i \in Honest : suspected[i] \subseteq {Primary(0)}
+
+\* CheckpointExclusionSearch: only the first coordinator crashes, and the Byzantine node signs
+\* only checkpoints (one that completes a quorum, and one that conflicts with it).
+CheckpointExclusionSearch ==
+    /\ OnlyCoordinatorCrashes
+    /\ \A m \in msgs : m.from \in Byzantine => m.type = "Checkpoint"
+    /\ \A i \in Honest : suspected[i] \subseteq {Primary(0)}
 
 \* A search restriction for the mutants whose counterexamples need a view change (a state
 \* constraint, not a change of the spec): Byzantine nodes only vote for real results and lie in

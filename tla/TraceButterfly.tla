@@ -74,6 +74,7 @@ TraceNext ==
           SendNewView(i, vcs, x) /\ Did("SendNewView", [i |-> i, vcs |-> vcs, x |-> x])
     \/ \E i \in Honest, m \in msgs :
           HandleNewView(i, m) /\ Did("HandleNewView", [i |-> i, m |-> m])
+    \/ \E i \in Honest : ViewTimeout(i) /\ Did("ViewTimeout", [i |-> i])
     \/ \E i \in Honest, j \in Node : Suspect(i, j) /\ Did("Suspect", [i |-> i, j |-> j])
     \/ \E i \in Honest, j \in Node :
           HandleHeartbeat(i, j) /\ Did("HandleHeartbeat", [i |-> i, j |-> j])
