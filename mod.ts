@@ -112,6 +112,7 @@ export {
   type SendNewViewInput,
   startViewChange,
   suspect,
+  viewTimeout,
 } from "./src/core/view_change.ts";
 
 // The deterministic system (src/sim/): the environment's actions and the lift to the spec.
@@ -128,6 +129,7 @@ export {
   liftSystem,
   mayHeartbeat,
   maySuspect,
+  mayTimeOut,
   type NodeStatus,
   recover,
   type SpecVariables,

@@ -85,6 +85,26 @@ export function isStageInput(
   return node.tokens.length >= token - 1 && node.tokens[token - 2] === value;
 }
 
+/**
+ * The distinct signers of the `type` votes for `value` in `view`, whoever the node excludes: a
+ * certificate is judged by its signatures (the spec's `CommitCertificate` and
+ * `PreparedCertificate` count `{m.from : ...}`, not `Signers(i, ...)`).
+ */
+export function certificateCount(
+  node: NodeState,
+  cluster: ClusterConfig,
+  received: readonly SpecMessage[],
+  type: "Prepare" | "Commit",
+  view: number,
+  value: number,
+): number {
+  let signers: Set<NodeIndex> | undefined;
+  for (const m of ofType(received, type)) {
+    if (m.view === view && m.value === value) (signers ??= new Set()).add(m.from);
+  }
+  return cluster.rules.tally(signers ?? NO_SIGNERS, node.id);
+}
+
 /** The spec's PreparedCertificate(v, x): a quorum of signed Prepare votes, nobody excluded. */
 export function preparedCertificate(
   node: NodeState,
@@ -93,11 +113,7 @@ export function preparedCertificate(
   view: number,
   value: number,
 ): boolean {
-  const signers = new Set<NodeIndex>();
-  for (const m of ofType(received, "Prepare")) {
-    if (m.view === view && m.value === value) signers.add(m.from);
-  }
-  return cluster.rules.tally(signers, node.id) >= cluster.quorum;
+  return certificateCount(node, cluster, received, "Prepare", view, value) >= cluster.quorum;
 }
 
 function highestView(views: readonly number[]): number {

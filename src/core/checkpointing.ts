@@ -4,10 +4,15 @@
  * @module
  */
 
-import { tallyWhere } from "./_tally.ts";
 import { ofType } from "./_received.ts";
 import type { MessageInput, NodeInput } from "./node_input.ts";
-import { type CheckpointMessage, NO_SEED, type NodeState, type SpecMessage } from "./spec_state.ts";
+import {
+  type CheckpointMessage,
+  NO_SEED,
+  type NodeIndex,
+  type NodeState,
+  type SpecMessage,
+} from "./spec_state.ts";
 import { disabled, enabled, type Transition } from "./transition.ts";
 
 /** Input of {@linkcode takeCheckpoint}. */
@@ -67,8 +72,11 @@ function sameDigest(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /**
- * `HandleCheckpoint(i, m)`: a checkpoint signed with matching digests by a quorum is stable;
- * the node keeps it when it is for another seed or further than the one on disk.
+ * `HandleCheckpoint(i, m)`: a checkpoint of the node's seed signed with matching digests by a
+ * quorum is stable (`CheckpointStable`: its signatures, whoever the node excludes now); the
+ * node keeps it when the one on disk is of another seed or not as far. Only the node's own
+ * seed: a checkpoint of another seed cannot be restored, and two seeds' checkpoints could be
+ * swapped back and forth forever.
  *
  * @param node The node's state.
  * @param input The cluster, the received messages and the Checkpoint.
@@ -84,26 +92,28 @@ function sameDigest(a: readonly number[], b: readonly number[]): boolean {
  * });
  * const base = { type: "Checkpoint", seed: 1, position: 1, digest: [1] } as const;
  * const received = [1, 2, 3].map((from) => ({ ...base, from }));
- * const next = handleCheckpoint(initialNodeState(4, cluster), {
- *   cluster, received, message: received[0]!,
- * });
+ * const node = { ...initialNodeState(4, cluster), seed: 1 };
+ * const next = handleCheckpoint(node, { cluster, received, message: received[0]! });
  * assert.ok(next.enabled && next.state.stableCheckpoint.position === 1);
  * ```
  */
 export function handleCheckpoint(node: NodeState, input: MessageInput<SpecMessage>): Transition {
   const { cluster, received, message: m } = input;
   if (m.type !== "Checkpoint") return disabled("the message is not a Checkpoint");
+  if (m.seed !== node.seed) return disabled("the checkpoint is not of the node's seed");
   // The spec's conjuncts in the cheaper order (the tally reads every received Checkpoint).
   const current = node.stableCheckpoint;
   if (m.seed === current.seed && m.position <= current.position) {
     return disabled("the node holds this checkpoint or a later one");
   }
-  const count = tallyWhere(
-    node,
-    cluster,
-    ofType(received, "Checkpoint"),
-    (c) => c.seed === m.seed && c.position === m.position && sameDigest(c.digest, m.digest),
-  );
+  // Every signer counts, excluded or not: a quorum holds F + 1 honest signers.
+  const signers = new Set<NodeIndex>();
+  for (const c of ofType(received, "Checkpoint")) {
+    if (c.seed === m.seed && c.position === m.position && sameDigest(c.digest, m.digest)) {
+      signers.add(c.from);
+    }
+  }
+  const count = cluster.rules.tally(signers, node.id);
   if (count < cluster.checkpointQuorum) return disabled("too few matching checkpoint digests");
   return enabled(
     { ...node, stableCheckpoint: { seed: m.seed, position: m.position, tokens: m.digest } },

@@ -32,31 +32,50 @@ Deno.test("takeCheckpoint() refuses to sign the same checkpoint twice", () => {
   assert.ok(!takeCheckpoint(node, { cluster, received, position: 1 }).enabled);
 });
 
+const assigned = { ...initialNodeState(4, cluster), seed: 1 };
+
 Deno.test("handleCheckpoint() refuses a digest that fewer than a quorum signed", () => {
   // Three signers, but node 3 signed another digest: two matching are short of the quorum 3.
   const received = [checkpoint([1], 1), checkpoint([1], 2), checkpoint([0], 3)];
-  const next = handleCheckpoint(initialNodeState(4, cluster), {
+  const next = handleCheckpoint(assigned, {
     cluster,
     received,
     message: received[0] as CheckpointMessage,
   });
   assert.ok(!next.enabled);
+  assert.match(next.reason, /too few matching checkpoint digests/);
 });
 
-Deno.test("handleCheckpoint() does not count an excluded signer", () => {
+Deno.test("handleCheckpoint() counts a signer the node excluded after it signed", () => {
+  // A quorum of matching signatures holds F + 1 honest signers, whoever signed the rest; a node
+  // that excluded a signer and refused the checkpoint the others restored could not gather the
+  // stage outputs they skip recomputing (MCBugCheckpointHonorsExclusion in TLC).
   const received = [checkpoint([1], 1), checkpoint([1], 2), checkpoint([1], 3)];
-  const node = { ...initialNodeState(4, cluster), excluded: [1] };
+  const node = { ...assigned, excluded: [1] };
   const message = received[1] as CheckpointMessage;
-  assert.ok(!handleCheckpoint(node, { cluster, received, message }).enabled);
-  assert.ok(handleCheckpoint(initialNodeState(4, cluster), { cluster, received, message }).enabled);
+  const next = handleCheckpoint(node, { cluster, received, message });
+  assert.ok(next.enabled);
+  assert.deepEqual(next.state.stableCheckpoint, { seed: 1, position: 1, tokens: [1] });
+  assert.deepEqual(next.effects, [{ kind: "persist", fields: ["stableCheckpoint"] }]);
+});
+
+Deno.test("handleCheckpoint() refuses a checkpoint of a seed other than the node's", () => {
+  // Another seed's checkpoint cannot be restored, and taking every seed's would let a node swap
+  // two stable checkpoints back and forth forever.
+  const received = [checkpoint([1], 1), checkpoint([1], 2), checkpoint([1], 3)];
+  const message = received[0] as CheckpointMessage;
+  for (const seed of [0, 2]) {
+    const next = handleCheckpoint({ ...assigned, seed }, { cluster, received, message });
+    assert.ok(!next.enabled);
+    assert.match(next.reason, /not of the node's seed/);
+  }
+  const other = { ...assigned, stableCheckpoint: { seed: 2, position: 2, tokens: [2, 2] } };
+  assert.ok(handleCheckpoint(other, { cluster, received, message }).enabled);
 });
 
 Deno.test("handleCheckpoint() refuses a checkpoint no later than the one on disk", () => {
   const received = [checkpoint([1], 1), checkpoint([1], 2), checkpoint([1], 3)];
-  const node = {
-    ...initialNodeState(4, cluster),
-    stableCheckpoint: { seed: 1, position: 2, tokens: [1, 1] },
-  };
+  const node = { ...assigned, stableCheckpoint: { seed: 1, position: 2, tokens: [1, 1] } };
   const message = received[0] as CheckpointMessage;
   assert.ok(!handleCheckpoint(node, { cluster, received, message }).enabled);
 });

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { voteCount } from "./_tally.ts";
+import { certificateCount, voteCount } from "./_tally.ts";
 import { ofType } from "./_received.ts";
 import type { MessageInput, NodeInput } from "./node_input.ts";
 import { NO_VALUE, type NodeState, primaryOf, type SpecMessage } from "./spec_state.ts";
@@ -199,10 +199,12 @@ export interface LearnCommitInput extends NodeInput {
 
 /**
  * `LearnCommit(i, v, x)`: state transfer. A node that has not committed adopts a result with a
- * commit certificate signed by nodes it does not exclude, in any view: a quorum of Commit
- * votes, or Prepare votes from every node. A node left alone in a later view (it suspected a
- * coordinator that then recovered) learns the result this way. Safe because at most one value
- * ever has such a certificate with an honest signer, and a quorum always has one.
+ * commit certificate in any view: a quorum of Commit votes, or Prepare votes from every node.
+ * A node left alone in a later view (it suspected a coordinator that then recovered) learns the
+ * result this way. The certificate is judged by its signatures (the spec's `Certified`), not by
+ * whom the node excludes now: a node that excluded a signer after it signed would otherwise
+ * never learn what the others committed. Safe because at most one value ever has such a
+ * certificate with an honest signer, and a quorum always has one.
  *
  * @param node The node's state.
  * @param input The cluster, the received messages, and the certificate's view and value.
@@ -226,9 +228,9 @@ export interface LearnCommitInput extends NodeInput {
 export function learnCommit(node: NodeState, input: LearnCommitInput): Transition {
   const { cluster, received, view, value } = input;
   if (node.committed !== NO_VALUE) return disabled("the node already committed");
-  const commits = voteCount(node, cluster, received, "Commit", view, value);
+  const commits = certificateCount(node, cluster, received, "Commit", view, value);
   if (commits < cluster.quorum) {
-    const prepares = voteCount(node, cluster, received, "Prepare", view, value);
+    const prepares = certificateCount(node, cluster, received, "Prepare", view, value);
     if (prepares < cluster.fastQuorum) {
       return disabled(
         `${commits} Commit votes are short of a quorum and ${prepares} Prepare votes of all nodes`,

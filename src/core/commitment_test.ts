@@ -108,16 +108,35 @@ Deno.test("learnCommit() refuses a certificate short of a quorum, for another va
   assert.ok(!learnCommit(alone, { cluster, received: twice, view: 0, value: 1 }).enabled);
 });
 
-Deno.test("learnCommit() does not count the signers the node excluded", () => {
+Deno.test("learnCommit() judges a certificate by its signatures, excluded signers included", () => {
+  // Node 3 signed, then was excluded (it equivocated): its Commit is still a signature of the
+  // certificate, and a quorum of 3 holds F + 1 = 2 honest signers whoever node 3 is. Counting
+  // only the non-excluded signers left a node in view 1 that never committed
+  // (MCBugCertificateHonorsExclusion in TLC).
   const node = { ...initialNodeState(4, cluster), view: 1, excluded: [3] };
-  const next = learnCommit(node, {
+  const received = votes("Commit", 1, [1, 2, 3]);
+  const next = learnCommit(node, { cluster, received, view: 0, value: 1 });
+  assert.ok(next.enabled);
+  assert.equal(next.state.committed, 1);
+  const fast = learnCommit(node, {
     cluster,
-    received: votes("Commit", 1, [1, 2, 3]),
+    received: votes("Prepare", 1, [1, 2, 3, 4]),
     view: 0,
     value: 1,
   });
-  assert.ok(!next.enabled);
-  assert.match(next.reason, /2 Commit votes are short of a quorum/);
+  assert.ok(fast.enabled);
+  const short = learnCommit(node, { cluster, received: received.slice(1), view: 0, value: 1 });
+  assert.ok(!short.enabled);
+  assert.match(short.reason, /2 Commit votes are short of a quorum/);
+});
+
+Deno.test("commitStandard() still counts only the Commits of signers the node does not exclude", () => {
+  // Committing by voting uses the node's own tally; only state transfer judges a certificate
+  // by its signatures (the node can still learn the result with learnCommit()).
+  const node = { ...initialNodeState(2, cluster), prepared: { view: 0, value: 1 }, excluded: [3] };
+  const received = votes("Commit", 1, [1, 2, 3]);
+  assert.ok(!commitStandard(node, { cluster, received }).enabled);
+  assert.ok(learnCommit(node, { cluster, received, view: 0, value: 1 }).enabled);
 });
 
 Deno.test("learnCommit() accepts Prepare votes from every node (the fast path)", () => {

@@ -1,7 +1,7 @@
 /**
  * Failure detection inputs, exclusion and view change: the spec's `Suspect`, `HandleHeartbeat`
  * (the node's side; whether a suspicion may be false is the environment's), `ExcludeNode`,
- * `StartViewChange`, `SendNewView` and `HandleNewView`.
+ * `StartViewChange`, `ViewTimeout`, `JoinViewChange`, `SendNewView` and `HandleNewView`.
  *
  * @module
  */
@@ -12,6 +12,7 @@ import { ofType } from "./_received.ts";
 import type { MessageInput, NodeInput } from "./node_input.ts";
 import {
   NO_SEED,
+  NO_VALUE,
   type NodeIndex,
   type NodeState,
   primaryOf,
@@ -150,6 +151,38 @@ export function startViewChange(node: NodeState, input: NodeInput): Transition {
   if (!node.suspected.includes(primary) && !node.excluded.includes(primary)) {
     return disabled("the node neither suspects nor excluded its primary");
   }
+  return moveToView(node, node.view + 1);
+}
+
+/**
+ * `ViewTimeout(i)`: PBFT's view-change timer expired. A node that has not committed moves to
+ * the next view, whoever its primary is and whether or not it suspects anyone: a view whose
+ * coordinator is up and honest can still be stuck (it crashed and recovered while the others
+ * moved on, and a Byzantine node withholds its vote). When the timer may expire is the
+ * environment's (the spec's `ViewTimerExpired`: at any time while timeouts may be premature,
+ * otherwise only when no honest running node can take a step); the runtime restarts the timer
+ * whenever the node enters a view.
+ *
+ * @param node The node's state.
+ * @param input The cluster.
+ * @returns The node in the next view and the ViewChange to send, or why not.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, initialNodeState, viewTimeout } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * const next = viewTimeout(initialNodeState(3, cluster), { cluster, received: [] });
+ * assert.ok(next.enabled && next.state.view === 1);
+ * assert.ok(!viewTimeout(next.state, { cluster, received: [] }).enabled);
+ * ```
+ */
+export function viewTimeout(node: NodeState, input: NodeInput): Transition {
+  if (node.committed !== NO_VALUE) return disabled("the node already committed");
+  if (node.view >= input.cluster.viewMax) return disabled("the node is at the last view");
   return moveToView(node, node.view + 1);
 }
 

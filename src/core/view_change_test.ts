@@ -15,6 +15,7 @@ import {
   sendNewView,
   startViewChange,
   suspect,
+  viewTimeout,
 } from "./view_change.ts";
 import { TEST_CLUSTER } from "./_test_cluster.ts";
 
@@ -55,6 +56,40 @@ Deno.test("startViewChange() drops the view's work and reports the vote", () => 
     kind: "send",
     message: { type: "ViewChange", view: 1, prepared: NO_VOTE, voted: node.vote, from: 2 },
   });
+});
+
+Deno.test("viewTimeout() moves an uncommitted node on whoever it suspects", () => {
+  // The coordinator is up and trusted, yet the view cannot commit: the timer, not the failure
+  // detector, replaces it.
+  const node = {
+    ...initialNodeState(3, cluster),
+    seed: 1,
+    tokens: [1],
+    vote: { view: 0, value: 1 },
+  };
+  const next = viewTimeout(node, { cluster, received: [] });
+  assert.ok(next.enabled);
+  assert.equal(next.state.view, 1);
+  assert.equal(next.state.seed, 0);
+  assert.deepEqual(next.state.tokens, []);
+  assert.deepEqual(next.state.suspected, []);
+  assert.deepEqual(next.effects, [
+    { kind: "persist", fields: ["view", "seed"] },
+    {
+      kind: "send",
+      message: { type: "ViewChange", view: 1, prepared: NO_VOTE, voted: node.vote, from: 3 },
+    },
+  ]);
+});
+
+Deno.test("viewTimeout() refuses a committed node and the last view", () => {
+  const committed = { ...initialNodeState(3, cluster), committed: 1 };
+  const done = viewTimeout(committed, { cluster, received: [] });
+  assert.ok(!done.enabled);
+  assert.match(done.reason, /already committed/);
+  const last = viewTimeout({ ...initialNodeState(3, cluster), view: 1 }, { cluster, received: [] });
+  assert.ok(!last.enabled);
+  assert.match(last.reason, /last view/);
 });
 
 Deno.test("joinViewChange() refuses F view changes and counts a signer once", () => {
