@@ -1,45 +1,149 @@
 /**
- * `deno task simulate --seed S --steps N [--seeds COUNT]`: runs the deterministic simulator on
- * seeds `S .. S + COUNT - 1` (a random seed when `--seed` is absent), each with a safety phase
- * of `N` steps and a liveness phase, and prints the command that reproduces the first failure.
+ * `deno task simulate --seed S --steps N [--seeds COUNT] [--nodes 4|7] [--sweep]`: runs the
+ * deterministic simulator on seeds `S .. S + COUNT - 1` (a random seed when `--seed` is absent),
+ * each with a safety phase of `N` steps and a liveness phase. Without `--sweep` it stops at the
+ * first failure and prints the command that reproduces it; with `--sweep` it runs every seed,
+ * prints each failure with its command, and ends with the failures counted per kind (the phase
+ * and the invariant, or the liveness failure).
  *
  * @module
  */
 
-import { simulate } from "./simulator.ts";
+import { parseArgs } from "node:util";
+import { simulate, SIMULATION_NODE_COUNTS, type SimulationReport } from "./simulator.ts";
 
 /** Safety-phase steps when `--steps` is absent. */
 const STEPS_DEFAULT = 500;
+/** Failures a sweep prints one by one; past it only the counts per kind grow. */
+const SWEEP_FAILURES_PRINTED_MAX = 100;
 
-function flag(args: readonly string[], name: string): number | undefined {
-  const index = args.indexOf(`--${name}`);
-  if (index < 0) return undefined;
-  const value = Number(args[index + 1]);
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`--${name} needs an integer`);
+const USAGE = "usage: deno task simulate [--seed S] [--steps N] [--seeds COUNT] [--nodes " +
+  `${SIMULATION_NODE_COUNTS.join("|")}] [--sweep]`;
+
+/** The parsed command line. */
+interface Options {
+  readonly first: number;
+  readonly steps: number;
+  readonly count: number;
+  readonly nodeCount: number;
+  readonly sweep: boolean;
+}
+
+function integer(name: string, text: string | undefined, fallback: number, min: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min) {
+    throw new RangeError(`--${name} needs an integer of at least ${min}, got "${text}"`);
+  }
   return value;
 }
 
-function main(args: readonly string[]): number {
-  const first = flag(args, "seed") ?? crypto.getRandomValues(new Uint32Array(1))[0] as number;
-  const steps = flag(args, "steps") ?? STEPS_DEFAULT;
-  const count = flag(args, "seeds") ?? 1;
+function parse(args: readonly string[]): Options {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      seed: { type: "string" },
+      steps: { type: "string" },
+      seeds: { type: "string" },
+      nodes: { type: "string" },
+      sweep: { type: "boolean" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const random = crypto.getRandomValues(new Uint32Array(1))[0] as number;
+  const nodeCount = integer("nodes", values.nodes, SIMULATION_NODE_COUNTS[0] as number, 1);
+  if (!SIMULATION_NODE_COUNTS.includes(nodeCount)) {
+    throw new RangeError(`--nodes must be one of ${SIMULATION_NODE_COUNTS.join(", ")}`);
+  }
+  return {
+    first: integer("seed", values.seed, random, 0),
+    steps: integer("steps", values.steps, STEPS_DEFAULT, 0),
+    count: integer("seeds", values.seeds, 1, 1),
+    nodeCount,
+    sweep: values.sweep ?? false,
+  };
+}
+
+/**
+ * The kind of a failure, for a sweep's counts: the phase and the invariants that failed, or
+ * the liveness failure.
+ *
+ * @param failure A report's failure text.
+ * @returns For example `safety: Agreement` or `liveness: never committed`.
+ */
+export function failureKind(failure: string): string {
+  const invariant = /^(safety|liveness) step \d+: (.*)$/.exec(failure);
+  if (invariant !== null) {
+    const names = (invariant[2] as string).split("; ").map((part) => part.split(":")[0]);
+    return `${invariant[1]}: ${[...new Set(names)].sort().join(", ")}`;
+  }
+  if (failure.startsWith("liveness:")) return "liveness: never committed";
+  return failure;
+}
+
+function reproduce(options: Options, seed: number): string {
+  const nodes = options.nodeCount === SIMULATION_NODE_COUNTS[0]
+    ? ""
+    : ` --nodes ${options.nodeCount}`;
+  return `deno task simulate --seed ${seed} --steps ${options.steps}${nodes}`;
+}
+
+function run(options: Options): number {
   const started = performance.now();
+  const kinds = new Map<string, number>();
+  let failures = 0;
   let learned = 0;
-  for (let seed = first; seed < first + count; seed++) {
-    const report = simulate({ seed, steps });
+  let timeouts = 0;
+  for (let seed = options.first; seed < options.first + options.count; seed++) {
+    const report: SimulationReport = simulate({
+      seed,
+      steps: options.steps,
+      nodeCount: options.nodeCount,
+    });
     learned += report.learned;
-    if (!report.ok) {
+    timeouts += report.timeouts;
+    if (report.ok) continue;
+    failures += 1;
+    const kind = failureKind(report.failure);
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    if (!options.sweep) {
       console.error(`seed ${seed} failed: ${report.failure}`);
-      console.error(`reproduce: deno task simulate --seed ${seed} --steps ${steps}`);
+      console.error(`reproduce: ${reproduce(options, seed)}`);
       return 1;
+    }
+    if (failures <= SWEEP_FAILURES_PRINTED_MAX) {
+      console.error(`seed ${seed} failed: ${report.failure}`);
+      console.error(`  reproduce: ${reproduce(options, seed)}`);
     }
   }
   const seconds = (performance.now() - started) / 1000;
-  console.log(
-    `${count} seeds from ${first}, ${steps} safety steps each: all invariants held and every run ` +
-      `committed (${learned} honest nodes by state transfer) in ${seconds.toFixed(1)} s`,
-  );
-  return 0;
+  const what = `${options.count} seeds from ${options.first}, n = ${options.nodeCount}, ` +
+    `${options.steps} safety steps each`;
+  if (failures === 0) {
+    console.log(
+      `${what}: all invariants held and every run committed (${learned} honest nodes by state ` +
+        `transfer, ${timeouts} view-change timeouts) in ${seconds.toFixed(1)} s`,
+    );
+    return 0;
+  }
+  console.error(`${what}: ${failures} failed in ${seconds.toFixed(1)} s`);
+  for (const [kind, count] of [...kinds].sort((a, b) => b[1] - a[1])) {
+    console.error(`  ${count} ${kind}`);
+  }
+  return 1;
+}
+
+function main(args: readonly string[]): number {
+  let options: Options;
+  try {
+    options = parse(args);
+  } catch (error) {
+    console.error(`simulate: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(USAGE);
+    return 2;
+  }
+  return run(options);
 }
 
 if (import.meta.main) Deno.exit(main(Deno.args));

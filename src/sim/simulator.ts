@@ -1,11 +1,25 @@
 /**
  * The deterministic simulator (after TigerBeetle's VOPR): one seed chooses the cluster, the
- * Byzantine node and every fault (loss, duplication, reordering, crashes, false suspicions,
- * Byzantine messages: equivocation, wrong votes, garbage outputs, lies in view changes). Each
- * honest node has its own inbox; its actions are the core's pure functions. After every step
- * the spec's safety invariants are checked. A safety phase with faults is followed by a liveness
- * phase in which the faults stop (crashed nodes recover, lost messages are sent again, the
- * failure detector becomes accurate) and every honest node must commit.
+ * Byzantine nodes and every fault (loss, duplication, reordering, crashes, false suspicions,
+ * premature view-change timeouts, Byzantine messages: equivocation, wrong votes, garbage
+ * outputs, lies in view changes). Each honest node has its own inbox; its actions are the
+ * core's pure functions. After every step the spec's safety invariants are checked. A safety
+ * phase with faults is followed by a liveness phase in which the faults stop and every honest
+ * node must commit. Each rule of the liveness phase stands for a runtime mechanism:
+ *
+ * - crashed nodes recover: a supervisor restarts a node process from its durable state;
+ * - every message sent reaches every honest node: the transport retransmits until acknowledged
+ *   (and a node that was down fetches what it missed);
+ * - false suspicions clear: heartbeats from running nodes reach the failure detector;
+ * - a node that has not committed and whose view is stuck moves to the next view
+ *   (`ViewTimeout`): its view-change timer, started when it entered the view, expires. Stuck is
+ *   the spec's `ViewStuck` (no honest node has a step enabled), which is what a timeout long
+ *   enough for the network means after stabilisation. The nodes in the lowest such view time
+ *   out first, as PBFT's timers do, which double with each view a node moves through; a node
+ *   in a later view waits longer.
+ *
+ * The failure detector is not needed in the liveness phase: nothing is assumed of a Byzantine
+ * primary that runs (it may heartbeat and still withhold); the timer replaces it.
  *
  * @module
  */
@@ -20,11 +34,11 @@ import {
   NO_VOTE,
   type NodeIndex,
   type NodeState,
-  primaryOf,
   type SpecMessage,
   type Vote,
 } from "../core/spec_state.ts";
-import { handleHeartbeat, suspect } from "../core/view_change.ts";
+import type { Effect } from "../core/transition.ts";
+import { handleHeartbeat, suspect, viewTimeout } from "../core/view_change.ts";
 import { enabledTransitions } from "./node_actions.ts";
 import { Prng } from "./prng.ts";
 import {
@@ -34,17 +48,25 @@ import {
   type EnvironmentConfig,
   initialSystem,
   isUp,
+  mayTimeOut,
   recover,
   type SystemState,
 } from "./system.ts";
 
-/** Nodes in a simulated cluster (3f + 1 with f = 1). */
+/** Nodes in a simulated cluster by default (3f + 1 with f = 1). */
 export const SIMULATION_NODE_COUNT = 4;
-/** The last view: above what crashes, Byzantine primaries and false suspicions can use up. */
+/** The cluster sizes the simulator runs: 3f + 1 for f = 1 and f = 2. */
+export const SIMULATION_NODE_COUNTS: readonly number[] = [4, 7];
+/**
+ * The last view, per f: above what crashes, Byzantine primaries, false suspicions and premature
+ * timeouts can use up (each moves some nodes on by one view).
+ */
 export const SIMULATION_VIEW_MAX = 8;
+/** The last view with f = 2: two Byzantine primaries in a row can cost two views more. */
+export const SIMULATION_VIEW_MAX_SEVEN_NODES = 12;
 /** The most crashes in a run. */
 export const SIMULATION_CRASHES_MAX = 3;
-/** The most false suspicions in a run (each may start a view change). */
+/** The most false suspicions and premature view-change timeouts in a run (each may start a view change). */
 export const SIMULATION_FALSE_SUSPICIONS_MAX = 2;
 /** The most messages the Byzantine node signs in a run. */
 export const SIMULATION_BYZANTINE_MESSAGES_MAX = 40;
@@ -59,6 +81,8 @@ export interface SimulateOptions {
   readonly seed: number;
   /** Steps of the safety phase. */
   readonly steps: number;
+  /** Nodes: 4 (f = 1, the default) or 7 (f = 2); one of {@linkcode SIMULATION_NODE_COUNTS}. */
+  readonly nodeCount?: number;
   /** A change to the cluster (the tests switch in a core bug to see the simulator catch it). */
   readonly adjustCluster?: (cluster: ClusterConfig) => ClusterConfig;
 }
@@ -73,7 +97,7 @@ export interface SimulationReport {
   readonly failure: string;
   /** Steps taken in both phases. */
   readonly steps: number;
-  /** The Byzantine node, if any. */
+  /** The Byzantine nodes, if any. */
   readonly byzantine: readonly NodeIndex[];
   /** The highest view an honest node reached. */
   readonly viewReached: number;
@@ -81,6 +105,8 @@ export interface SimulationReport {
   readonly committed: number;
   /** Honest nodes that committed by state transfer (`LearnCommit`) rather than by voting. */
   readonly learned: number;
+  /** View-change timeouts in the liveness phase (`ViewTimeout` on a stuck view). */
+  readonly timeouts: number;
 }
 
 interface Packet {
@@ -98,6 +124,8 @@ interface Faults {
 
 interface Simulation {
   readonly prng: Prng;
+  /** Draws for premature view-change timeouts. */
+  readonly timerPrng: Prng;
   readonly system: SystemState;
   readonly faults: Faults;
   readonly inboxes: SpecMessage[][];
@@ -106,6 +134,7 @@ interface Simulation {
   falseSuspicions: number;
   steps: number;
   learned: number;
+  timeouts: number;
 }
 
 class SimulationFailure extends Error {}
@@ -233,10 +262,11 @@ export function byzantineMessage(system: SystemState, prng: Prng, sender: NodeIn
 
 function byzantineStep(sim: Simulation): void {
   const { system, prng } = sim;
-  const [sender] = system.environment.byzantine;
-  if (sender === undefined || system.byzantineSent >= system.environment.byzantineMessagesMax) {
+  const byzantine = system.environment.byzantine;
+  if (byzantine.length === 0 || system.byzantineSent >= system.environment.byzantineMessagesMax) {
     return;
   }
+  const sender = prng.pick(byzantine);
   const message = byzantineMessage(system, prng, sender);
   const twin = equivocation(sim, message);
   deliver(system, message);
@@ -288,6 +318,12 @@ function detectorStep(sim: Simulation): void {
   const { prng, system } = sim;
   const node = prng.pick(honestNodes(sim));
   if (!isUp(system, node)) return;
+  // Drawn from the second stream: the first one's draws, and so a seed's fault schedule, stay
+  // those of the simulator before view-change timers.
+  if (sim.timerPrng.chance(0.25)) {
+    prematureTimeout(sim, node);
+    return;
+  }
   const peer = prng.pick(system.nodes.map((n) => n.id).filter((j) => j !== node));
   const state = system.nodes[node - 1] as NodeState;
   const input = { cluster: system.cluster, received: [], peer };
@@ -302,6 +338,27 @@ function detectorStep(sim: Simulation): void {
     sim.falseSuspicions += 1;
   }
   applyTransition(system, node, suspect(state, input));
+}
+
+// A view-change timer that expires while the view could still commit (timeouts are premature
+// before stabilisation: the spec's ViewTimerExpired with FalseSuspicions). Counted with the
+// false suspicions, since each may move a node on by one view.
+function prematureTimeout(sim: Simulation, node: NodeIndex): void {
+  const { system } = sim;
+  if (sim.falseSuspicions >= SIMULATION_FALSE_SUSPICIONS_MAX) return;
+  if (!mayTimeOut(system, false)) return;
+  const state = system.nodes[node - 1] as NodeState;
+  const transition = viewTimeout(state, { cluster: system.cluster, received: [] });
+  if (!transition.enabled) return;
+  sim.falseSuspicions += 1;
+  applyTransition(system, node, transition);
+  broadcastEffects(sim, node, transition.effects);
+}
+
+function broadcastEffects(sim: Simulation, node: NodeIndex, effects: readonly Effect[]): void {
+  for (const effect of effects) {
+    if (effect.kind === "send") broadcast(sim, node, effect.message);
+  }
 }
 
 function crashStep(sim: Simulation): void {
@@ -356,34 +413,28 @@ function heal(sim: Simulation): void {
   }
 }
 
-// Eventually accurate failure detection: a Byzantine primary is suspected (it may be silent).
-function accurateDetector(sim: Simulation, node: NodeIndex): void {
-  const { system } = sim;
-  const state = system.nodes[node - 1] as NodeState;
-  const primary = primaryOf(state.view, system.cluster);
-  if (system.environment.byzantine.includes(primary) && !state.suspected.includes(primary)) {
-    const input = { cluster: system.cluster, received: [], peer: primary };
-    applyTransition(system, node, suspect(state, input));
-  }
-}
-
-// Nothing is enabled but some honest node has not committed: nodes left behind in a view (a
-// crash or a false suspicion moved some, not all, to a later view) time out and suspect their
-// primary, lowest view first, so the honest nodes line up in one view (PBFT's view-change timer).
-// Returns whether any node timed out.
+// The view is stuck (no honest node has a step enabled, every message delivered) and some honest
+// node has not committed: the view-change timers of the uncommitted nodes in the lowest view
+// expire (ViewTimeout), so the nodes left behind in a view (a crash or a false suspicion moved
+// some, not all, to a later view) catch up, and a view whose coordinator is up but cannot
+// commit is left. Returns whether any node timed out.
 function viewChangeTimeout(sim: Simulation): boolean {
   const { system } = sim;
   const waiting = honestNodes(sim).map((i) => system.nodes[i - 1] as NodeState)
-    .filter((n) => n.committed === NO_VALUE);
+    .filter((n) => n.committed === NO_VALUE && n.view < system.cluster.viewMax);
   if (waiting.length === 0) return false;
   const lowest = Math.min(...waiting.map((n) => n.view));
   let timedOut = false;
   for (const state of waiting) {
-    if (state.view !== lowest || state.view >= system.cluster.viewMax) continue;
-    const primary = primaryOf(state.view, system.cluster);
-    if (primary === state.id || state.suspected.includes(primary)) continue;
-    const input = { cluster: system.cluster, received: [], peer: primary };
-    applyTransition(system, state.id, suspect(state, input));
+    if (state.view !== lowest) continue;
+    const transition = viewTimeout(state, { cluster: system.cluster, received: [] });
+    if (!transition.enabled) continue;
+    applyTransition(system, state.id, transition);
+    for (const effect of transition.effects) {
+      if (effect.kind !== "send") continue;
+      for (const to of honestNodes(sim)) receive(sim, to, effect.message);
+    }
+    sim.timeouts += 1;
     timedOut = true;
   }
   return timedOut;
@@ -399,12 +450,15 @@ function livenessPhase(sim: Simulation): void {
     let progressed = false;
     for (const node of honestNodes(sim)) {
       const before = system.nodes.slice();
-      accurateDetector(sim, node);
       progressed = nodeStep(sim, node, true) || progressed;
       sim.steps += 1;
       check(sim, before, "liveness");
     }
-    if (!progressed && !viewChangeTimeout(sim)) break;
+    if (progressed) continue;
+    const before = system.nodes.slice();
+    const timedOut = viewChangeTimeout(sim);
+    check(sim, before, "liveness");
+    if (!timedOut) break;
   }
   const waiting = honestNodes(sim).filter((i) =>
     (system.nodes[i - 1] as NodeState).committed === NO_VALUE
@@ -419,18 +473,23 @@ function livenessPhase(sim: Simulation): void {
 
 function setUp(options: SimulateOptions): Simulation {
   const prng = new Prng(options.seed);
+  const nodeCount = options.nodeCount ?? SIMULATION_NODE_COUNT;
+  if (!SIMULATION_NODE_COUNTS.includes(nodeCount)) {
+    throw new RangeError(`nodeCount must be one of ${SIMULATION_NODE_COUNTS}, got ${nodeCount}`);
+  }
+  const faultsMax = Math.floor((nodeCount - 1) / 3);
   const base = clusterConfig({
-    nodeCount: SIMULATION_NODE_COUNT,
-    faultsMax: 1,
+    nodeCount,
+    faultsMax,
     stageCount: 1 + prng.below(3),
     tokenCount: 1 + prng.below(3),
     checkpointIntervalTokens: 1,
-    replicaCount: 3,
+    replicaCount: 2 * faultsMax + 1,
     seeds: [1, 2],
-    viewMax: SIMULATION_VIEW_MAX,
+    viewMax: faultsMax === 1 ? SIMULATION_VIEW_MAX : SIMULATION_VIEW_MAX_SEVEN_NODES,
   });
   const cluster = options.adjustCluster === undefined ? base : options.adjustCluster(base);
-  const byzantine = prng.chance(0.6) ? [1 + prng.below(SIMULATION_NODE_COUNT)] : [];
+  const byzantine = prng.chance(0.6) ? byzantineNodes(prng, nodeCount, faultsMax) : [];
   const environment: EnvironmentConfig = {
     byzantine,
     byzantineMessagesMax: SIMULATION_BYZANTINE_MESSAGES_MAX,
@@ -447,6 +506,7 @@ function setUp(options: SimulateOptions): Simulation {
   const system = initialSystem(cluster, environment);
   return {
     prng,
+    timerPrng: new Prng((options.seed ^ TIMER_STREAM) >>> 0),
     system,
     faults,
     inboxes: system.nodes.map(() => []),
@@ -455,7 +515,20 @@ function setUp(options: SimulateOptions): Simulation {
     falseSuspicions: 0,
     steps: 0,
     learned: 0,
+    timeouts: 0,
   };
+}
+
+// The second stream's seed is the run's seed with these bits flipped.
+const TIMER_STREAM = 0x5bd1_e995;
+
+// Between 1 and f distinct Byzantine nodes, ascending (with f = 1, one draw, as before f = 2).
+function byzantineNodes(prng: Prng, nodeCount: number, faultsMax: number): NodeIndex[] {
+  if (faultsMax === 1) return [1 + prng.below(nodeCount)];
+  const count = 1 + prng.below(faultsMax);
+  const chosen = new Set<NodeIndex>();
+  while (chosen.size < count) chosen.add(1 + prng.below(nodeCount));
+  return [...chosen].sort((a, b) => a - b);
 }
 
 /**
@@ -493,5 +566,6 @@ export function simulate(options: SimulateOptions): SimulationReport {
     viewReached: Math.max(...honest.map((n) => n.view)),
     committed: Math.max(...honest.map((n) => n.committed)),
     learned: sim.learned,
+    timeouts: sim.timeouts,
   };
 }

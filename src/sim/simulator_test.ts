@@ -42,3 +42,33 @@ Deno.test("simulate() catches a core that accepts a stage output from one replic
   assert.equal(failures.length, 1);
   assert.match(failures[0] as string, /CheckpointIntegrity/);
 });
+
+Deno.test("simulate() commits on the seeds that once left honest nodes waiting forever", () => {
+  // Each of these seeds failed before certificates were judged by their signatures, checkpoints
+  // stable on their signatures and the view-change timer: its liveness phase ended with an
+  // honest node that never committed (issue "Liveness that holds").
+  const stranded = [4743, 5189, 5429, 6103, 6757, 9400, 5005425, 5006122, 5009268];
+  for (const seed of stranded) {
+    const report = simulate({ seed, steps: 500 });
+    assert.ok(report.ok, `${report.failure} (deno task simulate --seed ${seed} --steps 500)`);
+  }
+  const long = simulate({ seed: 777278, steps: 800 });
+  assert.ok(long.ok, long.failure);
+});
+
+Deno.test("simulate() keeps every invariant and commits with n = 7 and two Byzantine nodes", () => {
+  let twoByzantine = 0;
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 0xffff_ffff }), (seed) => {
+      const report = simulate({ seed, steps: TEST_STEPS, nodeCount: 7 });
+      assert.ok(report.ok, `${report.failure} (deno task simulate --seed ${seed} --nodes 7)`);
+      if (report.byzantine.length === 2) twoByzantine += 1;
+    }),
+    { numRuns: 60 },
+  );
+  assert.ok(twoByzantine > 0, "no run had two Byzantine nodes");
+});
+
+Deno.test("simulate() refuses a cluster size it does not simulate", () => {
+  assert.throws(() => simulate({ seed: 1, steps: 10, nodeCount: 5 }), /nodeCount must be one of/);
+});

@@ -205,6 +205,21 @@ export function maySuspect(system: SystemState, peer: NodeIndex): boolean {
 }
 
 /**
+ * The environment's side of `ViewTimeout(i)` (the spec's `ViewTimerExpired`): a view-change
+ * timer may expire at any time while timeouts may be premature (`FalseSuspicions`), and
+ * otherwise only when the view is stuck (the spec's `ViewStuck`: no honest running node has a
+ * protocol step enabled), which after stabilisation is what a long enough timeout means.
+ *
+ * @param system The system.
+ * @param stuck Whether no honest running node has a protocol step enabled (the caller knows
+ * which messages each node has).
+ * @returns Whether a view-change timer may expire now.
+ */
+export function mayTimeOut(system: SystemState, stuck: boolean): boolean {
+  return system.environment.falseSuspicions || stuck;
+}
+
+/**
  * The environment's side of `HandleHeartbeat(i, j)`: only a running honest node sends heartbeats.
  *
  * @param system The system.
