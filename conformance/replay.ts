@@ -27,6 +27,7 @@ import {
   sendNewView,
   startViewChange,
   suspect,
+  viewTimeout,
 } from "../src/core/view_change.ts";
 import type {
   ClusterConfig,
@@ -44,6 +45,7 @@ import {
   liftVariable,
   mayHeartbeat,
   maySuspect,
+  mayTimeOut,
   recover,
   type SystemState,
 } from "../src/sim/system.ts";
@@ -81,6 +83,7 @@ export type ProtocolAction = typeof PROTOCOL_ACTIONS[number];
 /** Every action of the spec's `Next`. */
 export const ALL_ACTIONS: readonly string[] = [
   ...PROTOCOL_ACTIONS,
+  "ViewTimeout",
   "Suspect",
   "HandleHeartbeat",
   "Crash",
@@ -208,6 +211,13 @@ export function applyAction(system: SystemState, name: string, params: Params): 
         i,
         (s) => sendNewView(s, { cluster, received, viewChanges, seed: int(params, "x") }),
       );
+    }
+    case "ViewTimeout": {
+      // The timer's expiry is the environment's: premature timeouts, or no honest running node
+      // with a protocol step enabled (the spec's ViewStuck, over the same guards).
+      const stuck = Object.values(enabledNodes(system)).every((nodes) => nodes.length === 0);
+      if (!mayTimeOut(system, stuck)) return { ok: false, reason: "the view is not stuck" };
+      return nodeStep(system, i, (s) => viewTimeout(s, { cluster, received }));
     }
     case "Suspect": {
       const peer = int(params, "j");

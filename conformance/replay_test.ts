@@ -1,12 +1,12 @@
 // The replayer's enabledness, checked off the corpus: along random walks of the system (every
 // configuration of the corpus, honest steps drawn from the simulator's enumeration plus
-// suspicions, heartbeats, crashes and recoveries), the remembered enabledness equals a full
+// view-change timeouts, suspicions, heartbeats, crashes and recoveries), the remembered enabledness equals a full
 // recomputation at every step, equals the simulator's own enumeration of enabled actions, and
 // every Handle* action is disabled on messages of any other type (the replayer tries each
 // handler on the messages of its type only).
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { handleHeartbeat, suspect } from "../src/core/view_change.ts";
+import { handleHeartbeat, suspect, viewTimeout } from "../src/core/view_change.ts";
 import type { NodeState } from "../src/core/spec_state.ts";
 import { enabledTransitions } from "../src/sim/node_actions.ts";
 import { Prng } from "../src/sim/prng.ts";
@@ -19,6 +19,7 @@ import {
   isUp,
   mayHeartbeat,
   maySuspect,
+  mayTimeOut,
   recover,
   type SystemState,
 } from "../src/sim/system.ts";
@@ -58,12 +59,13 @@ function simulatorEnabled(system: SystemState): Record<string, number[]> {
   return out;
 }
 
-// One random step: an enabled honest action, a suspicion, a heartbeat, a crash, a recovery or
-// a Byzantine message.
+// One random step: an enabled honest action, a view-change timeout, a suspicion, a heartbeat, a
+// crash, a recovery or a Byzantine message.
 function randomStep(system: SystemState, prng: Prng): void {
   const { cluster } = system;
   const received = system.messages;
   const choices: (() => void)[] = [];
+  const stuck = Object.values(simulatorEnabled(system)).every((nodes) => nodes.length === 0);
   for (const sender of system.environment.byzantine) {
     choices.push(() => byzantineSend(system, sender, byzantineMessage(system, prng, sender)));
   }
@@ -76,6 +78,10 @@ function randomStep(system: SystemState, prng: Prng): void {
       choices.push(() => applyTransition(system, node.id, named.transition));
     }
     choices.push(() => crash(system, node.id));
+    const timeout = mayTimeOut(system, stuck)
+      ? viewTimeout(node, { cluster, received })
+      : undefined;
+    if (timeout?.enabled) choices.push(() => applyTransition(system, node.id, timeout));
     for (const peer of system.nodes) {
       const step = maySuspect(system, peer.id)
         ? suspect(node, { cluster, received, peer: peer.id })
