@@ -213,10 +213,10 @@ export function applyAction(system: SystemState, name: string, params: Params): 
       );
     }
     case "ViewTimeout": {
-      // The timer's expiry is the environment's: premature timeouts, or no honest running node
-      // with a protocol step enabled (the spec's ViewStuck, over the same guards).
-      const stuck = Object.values(enabledNodes(system)).every((nodes) => nodes.length === 0);
-      if (!mayTimeOut(system, stuck)) return { ok: false, reason: "the view is not stuck" };
+      // The timer's expiry is the environment's: premature timeouts, or a stuck view.
+      if (!mayTimeOut(system, viewStuck(system))) {
+        return { ok: false, reason: "the view is not stuck" };
+      }
       return nodeStep(system, i, (s) => viewTimeout(s, { cluster, received }));
     }
     case "Suspect": {
@@ -249,6 +249,21 @@ export function applyAction(system: SystemState, name: string, params: Params): 
     default:
       return { ok: false, reason: `unknown action ${name}` };
   }
+}
+
+/**
+ * The spec's `ViewStuck`: no honest running node can take a step of `ProtocolStep`, which holds
+ * every protocol action but `ExcludeNode` (exclusion is not under fairness: a node may never
+ * act on evidence, so pending evidence does not keep a view from being stuck).
+ *
+ * @param system The system.
+ * @returns Whether the view is stuck.
+ */
+export function viewStuck(system: SystemState): boolean {
+  const enabled = enabledNodes(system);
+  return PROTOCOL_ACTIONS.every((action) =>
+    action === "ExcludeNode" || (enabled[action] as number[]).length === 0
+  );
 }
 
 /** The core function of each `Handle*` action. */

@@ -160,8 +160,8 @@ export function startViewChange(node: NodeState, input: NodeInput): Transition {
  * coordinator is up and honest can still be stuck (it crashed and recovered while the others
  * moved on, and a Byzantine node withholds its vote). When the timer may expire is the
  * environment's (the spec's `ViewTimerExpired`: at any time while timeouts may be premature,
- * otherwise only when no honest running node can take a step); the runtime restarts the timer
- * whenever the node enters a view.
+ * otherwise only when no honest running node can take a step); a runtime restarts its timer
+ * whenever the node enters a view, so the timer is per view.
  *
  * @param node The node's state.
  * @param input The cluster.

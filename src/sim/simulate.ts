@@ -14,6 +14,8 @@ import { simulate, SIMULATION_NODE_COUNTS, type SimulationReport } from "./simul
 
 /** Safety-phase steps when `--steps` is absent. */
 const STEPS_DEFAULT = 500;
+/** Seeds are below this (the simulator's PRNG is seeded with 32 bits). */
+const SEED_LIMIT = 2 ** 32;
 /** Failures a sweep prints one by one; past it only the counts per kind grow. */
 const SWEEP_FAILURES_PRINTED_MAX = 100;
 
@@ -56,10 +58,16 @@ function parse(args: readonly string[]): Options {
   if (!SIMULATION_NODE_COUNTS.includes(nodeCount)) {
     throw new RangeError(`--nodes must be one of ${SIMULATION_NODE_COUNTS.join(", ")}`);
   }
+  const first = integer("seed", values.seed, random, 0);
+  const count = integer("seeds", values.seeds, 1, 1);
+  // The simulator's PRNG takes a 32-bit seed: a larger one would repeat a smaller one's run.
+  if (first + count > SEED_LIMIT) {
+    throw new RangeError(`--seed plus --seeds must stay within ${SEED_LIMIT}`);
+  }
   return {
-    first: integer("seed", values.seed, random, 0),
+    first,
     steps: integer("steps", values.steps, STEPS_DEFAULT, 0),
-    count: integer("seeds", values.seeds, 1, 1),
+    count,
     nodeCount,
     sweep: values.sweep ?? false,
   };
@@ -79,6 +87,7 @@ export function failureKind(failure: string): string {
     return `${invariant[1]}: ${[...new Set(names)].sort().join(", ")}`;
   }
   if (failure.startsWith("liveness:")) return "liveness: never committed";
+  if (failure.startsWith("exception:")) return "exception";
   return failure;
 }
 
@@ -89,6 +98,27 @@ function reproduce(options: Options, seed: number): string {
   return `deno task simulate --seed ${seed} --steps ${options.steps}${nodes}`;
 }
 
+// One seed's run; an exception (our own bug, not a property that failed) is a failure too, so
+// that a sweep counts it and goes on.
+function simulateOne(options: Options, seed: number): SimulationReport {
+  try {
+    return simulate({ seed, steps: options.steps, nodeCount: options.nodeCount });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      seed,
+      ok: false,
+      failure: `exception: ${message}`,
+      steps: 0,
+      byzantine: [],
+      viewReached: -1,
+      committed: -1,
+      learned: 0,
+      timeouts: 0,
+    };
+  }
+}
+
 function run(options: Options): number {
   const started = performance.now();
   const kinds = new Map<string, number>();
@@ -96,11 +126,7 @@ function run(options: Options): number {
   let learned = 0;
   let timeouts = 0;
   for (let seed = options.first; seed < options.first + options.count; seed++) {
-    const report: SimulationReport = simulate({
-      seed,
-      steps: options.steps,
-      nodeCount: options.nodeCount,
-    });
+    const report = simulateOne(options, seed);
     learned += report.learned;
     timeouts += report.timeouts;
     if (report.ok) continue;

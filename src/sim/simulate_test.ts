@@ -30,7 +30,14 @@ async function simulateCommand(...args: string[]): Promise<{ code: number; outpu
 }
 
 Deno.test("deno task simulate refuses unknown flags and bad values with a one-line error", async () => {
-  for (const args of [["--bogus"], ["--seeds", "0"], ["--steps", "abc"], ["--nodes", "5"]]) {
+  const bad = [
+    ["--bogus"],
+    ["--seeds", "0"],
+    ["--steps", "abc"],
+    ["--nodes", "5"],
+    ["--seed", "4294967295", "--seeds", "2"],
+  ];
+  for (const args of bad) {
     const { code, output } = await simulateCommand(...args);
     assert.equal(code, 2, `${args.join(" ")}: ${output}`);
     assert.match(output, /^simulate: .+\nusage: /, args.join(" "));

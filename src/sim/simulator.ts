@@ -13,10 +13,11 @@
  * - false suspicions clear: heartbeats from running nodes reach the failure detector;
  * - a node that has not committed and whose view is stuck moves to the next view
  *   (`ViewTimeout`): its view-change timer, started when it entered the view, expires. Stuck is
- *   the spec's `ViewStuck` (no honest node has a step enabled), which is what a timeout long
- *   enough for the network means after stabilisation. The nodes in the lowest such view time
- *   out first, as PBFT's timers do, which double with each view a node moves through; a node
- *   in a later view waits longer.
+ *   no honest node having a step enabled (the spec's `ViewStuck`, and stricter: pending
+ *   exclusion evidence counts as a step here), which is what a timeout long enough for the
+ *   network means after stabilisation. One node times out at a time, from the lowest view, as
+ *   PBFT's timers do, which double with each view a node moves through: a node in a later view
+ *   waits longer.
  *
  * The failure detector is not needed in the liveness phase: nothing is assumed of a Byzantine
  * primary that runs (it may heartbeat and still withhold); the timer replaces it.
@@ -266,7 +267,8 @@ function byzantineStep(sim: Simulation): void {
   if (byzantine.length === 0 || system.byzantineSent >= system.environment.byzantineMessagesMax) {
     return;
   }
-  const sender = prng.pick(byzantine);
+  // One Byzantine node takes no draw, as before there could be two.
+  const sender = byzantine.length === 1 ? byzantine[0] as NodeIndex : prng.pick(byzantine);
   const message = byzantineMessage(system, prng, sender);
   const twin = equivocation(sim, message);
   deliver(system, message);
@@ -318,13 +320,14 @@ function detectorStep(sim: Simulation): void {
   const { prng, system } = sim;
   const node = prng.pick(honestNodes(sim));
   if (!isUp(system, node)) return;
-  // Drawn from the second stream: the first one's draws, and so a seed's fault schedule, stay
-  // those of the simulator before view-change timers.
+  const peer = prng.pick(system.nodes.map((n) => n.id).filter((j) => j !== node));
+  // Drawn from a second stream, after the first stream's draws of this step: until a premature
+  // timeout changes what the nodes can do, a seed draws the faults it drew before view-change
+  // timers existed.
   if (sim.timerPrng.chance(0.25)) {
     prematureTimeout(sim, node);
     return;
   }
-  const peer = prng.pick(system.nodes.map((n) => n.id).filter((j) => j !== node));
   const state = system.nodes[node - 1] as NodeState;
   const input = { cluster: system.cluster, received: [], peer };
   const faulty = system.status[peer - 1] === "crashed" ||
@@ -414,30 +417,28 @@ function heal(sim: Simulation): void {
 }
 
 // The view is stuck (no honest node has a step enabled, every message delivered) and some honest
-// node has not committed: the view-change timers of the uncommitted nodes in the lowest view
-// expire (ViewTimeout), so the nodes left behind in a view (a crash or a false suspicion moved
-// some, not all, to a later view) catch up, and a view whose coordinator is up but cannot
-// commit is left. Returns whether any node timed out.
+// node has not committed: the view-change timer of one uncommitted node in the lowest view
+// expires (ViewTimeout; the lowest node id first), so the nodes left behind in a view (a crash
+// or a false suspicion moved some, not all, to a later view) catch up, and a view whose
+// coordinator is up but cannot commit is left. One node at a time: once it moved, the view may
+// no longer be stuck (it may join a view change or handle a NewView). Returns whether a node
+// timed out.
 function viewChangeTimeout(sim: Simulation): boolean {
   const { system } = sim;
   const waiting = honestNodes(sim).map((i) => system.nodes[i - 1] as NodeState)
     .filter((n) => n.committed === NO_VALUE && n.view < system.cluster.viewMax);
   if (waiting.length === 0) return false;
   const lowest = Math.min(...waiting.map((n) => n.view));
-  let timedOut = false;
-  for (const state of waiting) {
-    if (state.view !== lowest) continue;
-    const transition = viewTimeout(state, { cluster: system.cluster, received: [] });
-    if (!transition.enabled) continue;
-    applyTransition(system, state.id, transition);
-    for (const effect of transition.effects) {
-      if (effect.kind !== "send") continue;
-      for (const to of honestNodes(sim)) receive(sim, to, effect.message);
-    }
-    sim.timeouts += 1;
-    timedOut = true;
+  const state = waiting.find((n) => n.view === lowest) as NodeState;
+  const transition = viewTimeout(state, { cluster: system.cluster, received: [] });
+  if (!transition.enabled) return false;
+  applyTransition(system, state.id, transition);
+  for (const effect of transition.effects) {
+    if (effect.kind !== "send") continue;
+    for (const to of honestNodes(sim)) receive(sim, to, effect.message);
   }
-  return timedOut;
+  sim.timeouts += 1;
+  return true;
 }
 
 function livenessPhase(sim: Simulation): void {
