@@ -435,9 +435,18 @@ MoveToView(i, v) ==
     /\ UNCHANGED <<status, vote, prepared, committed, stableCheckpoint, suspected, excluded,
                    byzantineSent, crashes>>
 
+\* Whether node i's view has started: view 0, or a quorum signed view-change messages for it.
+\* A node leaves a view only once it started, as PBFT starts a replica's view-change timer only
+\* on 2f + 1 view changes for the view. Otherwise a node alone in a view (its failure detector
+\* still suspecting nodes that crashed and came back, or its timer early) could race on through
+\* every later view, each primary suspected or timed out, and reach the last view alone, where
+\* the simulator found the others following it until the views ran out.
+ViewStarted(i) ==
+    view[i] = 0 \/ Cardinality({m.from : m \in ViewChangesFor(view[i])}) >= Quorum
+
 \* A node that suspects or excluded its primary moves to the next view.
 StartViewChange(i) ==
-    /\ Up(i) /\ view[i] < MaxView
+    /\ Up(i) /\ view[i] < MaxView /\ ViewStarted(i)
     /\ Primary(view[i]) \in suspected[i] \cup excluded[i]
     /\ MoveToView(i, view[i] + 1)
 
@@ -555,13 +564,14 @@ ProtocolStep(i) ==
 \* is replaced all the same. While timeouts may be premature (FalseSuspicions), it may expire
 \* at any time; once they are accurate (the liveness configurations: after stabilisation a
 \* timeout is long enough), only when the view is stuck: no honest running node can take a
-\* protocol step. It is per view: moving to a view restarts it.
+\* protocol step. It is per view: moving to a view restarts it, and it runs only in a view
+\* that started (ViewStarted).
 ViewStuck == ~\E j \in Honest : status[j] = "up" /\ ENABLED ProtocolStep(j)
 
 ViewTimerExpired == FalseSuspicions \/ ViewStuck
 
 ViewTimeout(i) ==
-    /\ Up(i) /\ committed[i] = NoValue /\ view[i] < MaxView
+    /\ Up(i) /\ committed[i] = NoValue /\ view[i] < MaxView /\ ViewStarted(i)
     /\ ViewTimerExpired
     /\ MoveToView(i, view[i] + 1)
 

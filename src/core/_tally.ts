@@ -105,6 +105,23 @@ export function certificateCount(
   return cluster.rules.tally(signers ?? NO_SIGNERS, node.id);
 }
 
+/**
+ * The spec's ViewStarted(i): view 0, or a quorum signed view-change messages for the node's view
+ * (every signer counts). A node leaves only a view that started.
+ */
+export function viewStarted(
+  node: NodeState,
+  cluster: ClusterConfig,
+  received: readonly SpecMessage[],
+): boolean {
+  if (node.view === 0) return true;
+  const signers = new Set<NodeIndex>();
+  for (const m of ofType(received, "ViewChange")) {
+    if (m.view === node.view) signers.add(m.from);
+  }
+  return cluster.rules.tally(signers, node.id) >= cluster.quorum;
+}
+
 /** The spec's PreparedCertificate(v, x): a quorum of signed Prepare votes, nobody excluded. */
 export function preparedCertificate(
   node: NodeState,

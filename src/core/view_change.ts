@@ -6,7 +6,7 @@
  * @module
  */
 
-import { allowedSeeds, tallyWhere, validViewChangeQuorum } from "./_tally.ts";
+import { allowedSeeds, tallyWhere, validViewChangeQuorum, viewStarted } from "./_tally.ts";
 import { conflicting } from "./conflicting.ts";
 import { ofType } from "./_received.ts";
 import type { MessageInput, NodeInput } from "./node_input.ts";
@@ -125,7 +125,8 @@ export function excludeNode(node: NodeState, input: EvidenceInput): Transition {
 
 /**
  * `StartViewChange(i)`: a node that suspects or excluded its primary moves to the next view and
- * signs what it prepared and voted for.
+ * signs what it prepared and voted for, once its view started (view 0, or a quorum signed view
+ * changes for it: `ViewStarted`), so that a node alone cannot race through every later view.
  *
  * @param node The node's state.
  * @param input The cluster.
@@ -145,8 +146,11 @@ export function excludeNode(node: NodeState, input: EvidenceInput): Transition {
  * ```
  */
 export function startViewChange(node: NodeState, input: NodeInput): Transition {
-  const { cluster } = input;
+  const { cluster, received } = input;
   if (node.view >= cluster.viewMax) return disabled("the node is at the last view");
+  if (!viewStarted(node, cluster, received)) {
+    return disabled("the node's view has not started: too few view changes for it");
+  }
   const primary = primaryOf(node.view, cluster);
   if (!node.suspected.includes(primary) && !node.excluded.includes(primary)) {
     return disabled("the node neither suspects nor excluded its primary");
@@ -158,7 +162,8 @@ export function startViewChange(node: NodeState, input: NodeInput): Transition {
  * `ViewTimeout(i)`: PBFT's view-change timer expired. A node that has not committed moves to
  * the next view, whoever its primary is and whether or not it suspects anyone: a view whose
  * coordinator is up and honest can still be stuck (it crashed and recovered while the others
- * moved on, and a Byzantine node withholds its vote). When the timer may expire is the
+ * moved on, and a Byzantine node withholds its vote). Only in a view that started (view 0, or a
+ * quorum signed view changes for it), as PBFT starts the timer. When the timer may expire is the
  * environment's (the spec's `ViewTimerExpired`: at any time while timeouts may be premature,
  * otherwise only when no honest running node can take a step); a runtime restarts its timer
  * whenever the node enters a view, so the timer is per view.
@@ -181,8 +186,12 @@ export function startViewChange(node: NodeState, input: NodeInput): Transition {
  * ```
  */
 export function viewTimeout(node: NodeState, input: NodeInput): Transition {
+  const { cluster, received } = input;
   if (node.committed !== NO_VALUE) return disabled("the node already committed");
-  if (node.view >= input.cluster.viewMax) return disabled("the node is at the last view");
+  if (node.view >= cluster.viewMax) return disabled("the node is at the last view");
+  if (!viewStarted(node, cluster, received)) {
+    return disabled("the node's view has not started: too few view changes for it");
+  }
   return moveToView(node, node.view + 1);
 }
 

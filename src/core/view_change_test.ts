@@ -2,6 +2,7 @@
 // detection, exclusion or view change, and checks that the guard refuses or allows as the spec's.
 import assert from "node:assert/strict";
 import {
+  clusterConfig,
   initialNodeState,
   NO_VOTE,
   type ViewChangeMessage,
@@ -90,6 +91,23 @@ Deno.test("viewTimeout() refuses a committed node and the last view", () => {
   const last = viewTimeout({ ...initialNodeState(3, cluster), view: 1 }, { cluster, received: [] });
   assert.ok(!last.enabled);
   assert.match(last.reason, /last view/);
+});
+
+Deno.test("startViewChange() and viewTimeout() leave only a view that started", () => {
+  // A node alone in view 1 (only its own view change) may not race on to view 2, however many
+  // primaries it suspects: PBFT starts the timer on a quorum of view changes for the view.
+  const wide = clusterConfig({ ...TEST_CLUSTER, viewMax: 3 });
+  const alone = { ...initialNodeState(3, wide), view: 1, suspected: [2] };
+  const own = [viewChange(3)];
+  for (const step of [startViewChange, viewTimeout]) {
+    const refused = step(alone, { cluster: wide, received: own });
+    assert.ok(!refused.enabled);
+    assert.match(refused.reason, /has not started/);
+    const quorum = [viewChange(1), viewChange(3), viewChange(4)];
+    const moved = step(alone, { cluster: wide, received: quorum });
+    assert.ok(moved.enabled);
+    assert.equal(moved.state.view, 2);
+  }
 });
 
 Deno.test("joinViewChange() refuses F view changes and counts a signer once", () => {

@@ -351,7 +351,8 @@ function prematureTimeout(sim: Simulation, node: NodeIndex): void {
   if (sim.falseSuspicions >= SIMULATION_FALSE_SUSPICIONS_MAX) return;
   if (!mayTimeOut(system, false)) return;
   const state = system.nodes[node - 1] as NodeState;
-  const transition = viewTimeout(state, { cluster: system.cluster, received: [] });
+  const received = sim.inboxes[node - 1] as SpecMessage[];
+  const transition = viewTimeout(state, { cluster: system.cluster, received });
   if (!transition.enabled) return;
   sim.falseSuspicions += 1;
   applyTransition(system, node, transition);
@@ -417,8 +418,8 @@ function heal(sim: Simulation): void {
 }
 
 // The view is stuck (no honest node has a step enabled, every message delivered) and some honest
-// node has not committed: the view-change timer of one uncommitted node in the lowest view
-// expires (ViewTimeout; the lowest node id first), so the nodes left behind in a view (a crash
+// node has not committed: the view-change timer of one uncommitted node in the lowest view whose
+// view started expires (ViewTimeout; the lowest node id first), so the nodes left behind in a view (a crash
 // or a false suspicion moved some, not all, to a later view) catch up, and a view whose
 // coordinator is up but cannot commit is left. One node at a time: once it moved, the view may
 // no longer be stuck (it may join a view change or handle a NewView). Returns whether a node
@@ -426,19 +427,21 @@ function heal(sim: Simulation): void {
 function viewChangeTimeout(sim: Simulation): boolean {
   const { system } = sim;
   const waiting = honestNodes(sim).map((i) => system.nodes[i - 1] as NodeState)
-    .filter((n) => n.committed === NO_VALUE && n.view < system.cluster.viewMax);
-  if (waiting.length === 0) return false;
-  const lowest = Math.min(...waiting.map((n) => n.view));
-  const state = waiting.find((n) => n.view === lowest) as NodeState;
-  const transition = viewTimeout(state, { cluster: system.cluster, received: [] });
-  if (!transition.enabled) return false;
-  applyTransition(system, state.id, transition);
-  for (const effect of transition.effects) {
-    if (effect.kind !== "send") continue;
-    for (const to of honestNodes(sim)) receive(sim, to, effect.message);
+    .sort((a, b) => a.view - b.view || a.id - b.id);
+  for (const state of waiting) {
+    const received = sim.inboxes[state.id - 1] as SpecMessage[];
+    // Refused for a committed node, at the last view, or in a view that has not started.
+    const transition = viewTimeout(state, { cluster: system.cluster, received });
+    if (!transition.enabled) continue;
+    applyTransition(system, state.id, transition);
+    for (const effect of transition.effects) {
+      if (effect.kind !== "send") continue;
+      for (const to of honestNodes(sim)) receive(sim, to, effect.message);
+    }
+    sim.timeouts += 1;
+    return true;
   }
-  sim.timeouts += 1;
-  return true;
+  return false;
 }
 
 function livenessPhase(sim: Simulation): void {
