@@ -41,12 +41,17 @@ export interface ChecksumReport {
 
 /**
  * What became of a checksum report: counted (and whether that made the checkpoint stable),
- * a repeat, a second different checksum from the same node (kept out), or a non-member.
+ * a repeat, a second different checksum from the same node (evidence of equivocation, and
+ * counted for its own checksum all the same, as every signed checkpoint is), or a non-member.
  */
 export type ReportOutcome =
   | { readonly kind: "counted"; readonly stable: boolean }
   | { readonly kind: "duplicate" }
-  | { readonly kind: "equivocation"; readonly firstChecksumHex: string }
+  | {
+    readonly kind: "equivocation";
+    readonly firstChecksumHex: string;
+    readonly stable: boolean;
+  }
   | { readonly kind: "notMember" }
   | { readonly kind: "malformed"; readonly reason: string };
 
@@ -56,6 +61,15 @@ export type Stability =
   | { readonly kind: "pending"; readonly votesMax: number; readonly quorum: number };
 
 const CHECKSUM_HEX_PATTERN = /^[0-9a-f]{64}$/;
+
+/**
+ * Distinct checksums kept per member and position. A checkpoint is stable on a quorum of
+ * matching signed reports whoever signed them (the spec's `CheckpointStable`): a member that
+ * reported a wrong checksum first and the right one after still counts for the right one. Past
+ * this bound a member's further checksums are refused, so one equivocating member cannot fill
+ * memory; an honest member reports one checksum per position.
+ */
+export const CHECKSUMS_PER_MEMBER_MAX = 2;
 
 /**
  * Bounded store of a node's recent checkpoints, ordered by (epoch, tokenPosition), with quorum
@@ -87,7 +101,7 @@ export class CheckpointManager {
   readonly #checkpoints: Checkpoint[] = [];
   // Checksum reports per position key, and per node its keys oldest first (bounded per node so
   // a Byzantine node flooding future positions only pushes out its own reports).
-  readonly #reports = new Map<string, Map<NodeId, string>>();
+  readonly #reports = new Map<string, Map<NodeId, string[]>>();
   readonly #keysByNode = new Map<NodeId, string[]>();
   readonly #stable = new Map<string, string>();
 
@@ -241,9 +255,11 @@ export class CheckpointManager {
   }
 
   /**
-   * Counts a member's checksum for a position. Each member counts once per position; a second,
-   * different checksum from the same member is reported as equivocation and not counted. Reports
-   * may arrive before the local checkpoint exists.
+   * Counts a member's checksum for a position. Each member counts once per checksum and
+   * position; a second, different checksum from the same member is reported as equivocation and
+   * counted for its own checksum (stability is judged by the signed reports, whoever signed
+   * them: a quorum holds f + 1 honest members), up to {@linkcode CHECKSUMS_PER_MEMBER_MAX}.
+   * Reports may arrive before the local checkpoint exists.
    *
    * @param node The member that reports (authenticated by the caller).
    * @param report The position and checksum.
@@ -281,29 +297,32 @@ export class CheckpointManager {
       return { kind: "malformed", reason: "epoch and tokenPosition must be non-negative integers" };
     }
     const key = positionKey(report);
-    const votes = this.#reports.get(key) ?? new Map<NodeId, string>();
+    const votes = this.#reports.get(key) ?? new Map<NodeId, string[]>();
     const previous = votes.get(node);
-    if (previous !== undefined) {
-      return previous === report.checksumHex
-        ? { kind: "duplicate" }
-        : { kind: "equivocation", firstChecksumHex: previous };
+    if (previous?.includes(report.checksumHex)) return { kind: "duplicate" };
+    const first = previous?.[0];
+    if (previous !== undefined && previous.length >= CHECKSUMS_PER_MEMBER_MAX) {
+      return { kind: "equivocation", firstChecksumHex: first as string, stable: false };
     }
-    votes.set(node, report.checksumHex);
+    votes.set(node, [...(previous ?? []), report.checksumHex]);
     this.#reports.set(key, votes);
-    this.#rememberKey(node, key);
+    if (previous === undefined) this.#rememberKey(node, key);
     let matching = 0;
-    for (const checksumHex of votes.values()) if (checksumHex === report.checksumHex) matching++;
+    for (const checksums of votes.values()) if (checksums.includes(report.checksumHex)) matching++;
     if (matching >= quorum && !this.#stable.has(key)) {
       this.#stable.set(key, report.checksumHex);
       this.#pruneStable();
     }
-    // Two quorums share an honest node, and each node counts once: no second checksum can
-    // reach a quorum at the same position. If it did, our own bookkeeping is broken.
+    // Two quorums share an honest node, and an honest node reports one checksum per position:
+    // no second checksum can reach a quorum at the same position. If it did, our own
+    // bookkeeping is broken (or honest nodes computed different states).
     const stableChecksum = this.#stable.get(key);
     if (matching >= quorum && stableChecksum !== report.checksumHex) {
       throw new Error(`Two checksums reached a quorum at ${key}; this is a bug`);
     }
-    return { kind: "counted", stable: stableChecksum === report.checksumHex };
+    const stable = stableChecksum === report.checksumHex;
+    if (first !== undefined) return { kind: "equivocation", firstChecksumHex: first, stable };
+    return { kind: "counted", stable };
   }
 
   /**
@@ -326,8 +345,10 @@ export class CheckpointManager {
     const stable = this.#stable.get(key);
     if (stable !== undefined) return { kind: "stable", checksumHex: stable };
     const counts = new Map<string, number>();
-    for (const checksumHex of this.#reports.get(key)?.values() ?? []) {
-      counts.set(checksumHex, (counts.get(checksumHex) ?? 0) + 1);
+    for (const checksums of this.#reports.get(key)?.values() ?? []) {
+      for (const checksumHex of checksums) {
+        counts.set(checksumHex, (counts.get(checksumHex) ?? 0) + 1);
+      }
     }
     return { kind: "pending", votesMax: Math.max(0, ...counts.values()), quorum: this.quorum ?? 0 };
   }
