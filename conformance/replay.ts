@@ -3,7 +3,9 @@
  * `src/core/` and the environment of `src/sim/system.ts`, and after each step compares every
  * spec variable with TLC's next state; before each step it also compares which honest nodes had
  * each protocol action enabled, so a guard that is too permissive is caught as well as one that
- * is too strict.
+ * is too strict. The actions whose enabledness the environment gates (`ViewTimeout`, `Suspect`,
+ * `HandleHeartbeat`) are not in TLC's enabled sets: their guards are checked on the steps TLC
+ * took only.
  *
  * @module
  */
