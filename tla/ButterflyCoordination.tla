@@ -676,7 +676,8 @@ CommitStable == [][\A i \in Honest : committed[i] # NoValue => committed'[i] = c
 (*    may answer heartbeats and still withhold, and the view-change timer replaces it;    *)
 (*  - at most F nodes are faulty (Byzantine or crashed), and crashed nodes may stay down; *)
 (*    where a Byzantine node and a crash come together (more than F faults for a while),  *)
-(*    the crashed node restarts eventually (LiveRecoverySpec).                            *)
+(*    the crashed node restarts eventually, and the failure detector is not needed        *)
+(*    (LiveRecoverySpec).                                                                 *)
 
 \* Suspicions a node's failure detector eventually raises: of crashed nodes.
 AccurateSuspicion(i) ==
@@ -689,9 +690,15 @@ Fairness ==
 
 LiveSpec == Spec /\ Fairness
 
-\* LiveSpec, and a crashed node restarts eventually: with a Byzantine node as well, a crash that
-\* stayed down would make F + 1 faults, more than the protocol is sized for.
-LiveRecoverySpec == LiveSpec /\ \A i \in Honest : WF_vars(Recover(i))
+\* Liveness where a Byzantine node and a crash come together: a crashed node restarts
+\* eventually (a crash that stayed down would make F + 1 faults, more than the protocol is sized
+\* for), and nothing is asked of the failure detector: eventual synchrony (protocol steps and the
+\* view-change timer) alone must bring every running honest node to commit.
+LiveRecoverySpec ==
+    /\ Spec
+    /\ \A i \in Honest : WF_vars(ProtocolStep(i))
+    /\ \A i \in Honest : WF_vars(ViewTimeout(i))
+    /\ \A i \in Honest : WF_vars(Recover(i))
 
 Running(i) == i \in Honest /\ status[i] = "up"
 

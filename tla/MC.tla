@@ -50,9 +50,11 @@ BugViewTimeout(i) == FALSE
 \* one.
 OnlyCoordinatorCrashes == \A i \in Honest \ {Primary(0)} : status[i] = "up"
 
-\* Search restrictions for the exclusion liveness models (state constraints). Each prunes only
-\* steps that no fairness condition covers (crashes, Byzantine messages, suspicions of nodes
-\* that are up), so a fair behaviour stays fair and a violation found is a real behaviour.
+\* Search restrictions for the exclusion liveness models (state constraints), checked under
+\* LiveRecoverySpec. Each prunes only steps that no fairness condition of LiveRecoverySpec
+\* covers (crashes, Byzantine messages, suspicions, exclusions), so a fair behaviour stays fair
+\* and a violation found is a real behaviour. (Pruning a step under fairness would make the
+\* behaviours that need it unfair, and a check could pass vacuously.)
 \* ExclusionSearch: only the first coordinator crashes, and the Byzantine node signs only Commits
 \* of view 0 (one that completes a quorum, and one that conflicts with it and gets it excluded).
 ExclusionSearch ==
@@ -60,12 +62,16 @@ ExclusionSearch ==
     /\ \A m \in msgs : m.from \in Byzantine => m.type = "Commit" /\ m.view = 0
     /\ \A i \in Honest : suspected[i] \subseteq {Primary(0)}
 
-\* CheckpointExclusionSearch: only the first coordinator crashes, and the Byzantine node signs
-\* only checkpoints (one that completes a quorum, and one that conflicts with it).
+\* CheckpointExclusionSearch: only the first coordinator crashes, and only once some honest node
+\* holds a stable checkpoint; the Byzantine node signs only checkpoints (one that completes a
+\* quorum, and one that conflicts with it); only node 3, a replica of view 1, suspects the
+\* coordinator or acts on the evidence (the others may never do either).
 CheckpointExclusionSearch ==
     /\ OnlyCoordinatorCrashes
+    /\ crashes > 0 => \E i \in Honest : stableCheckpoint[i].seed # NoSeed
     /\ \A m \in msgs : m.from \in Byzantine => m.type = "Checkpoint"
-    /\ \A i \in Honest : suspected[i] \subseteq {Primary(0)}
+    /\ \A i \in Honest \ {3} : excluded[i] = {} /\ suspected[i] = {}
+    /\ suspected[3] \subseteq {Primary(0)}
 
 \* A search restriction for the mutants whose counterexamples need a view change (a state
 \* constraint, not a change of the spec): Byzantine nodes only vote for real results and lie in
