@@ -1,13 +1,15 @@
 // The replayer's enabledness, checked off the corpus: along random walks of the system (every
 // configuration of the corpus, honest steps drawn from the simulator's enumeration plus
-// view-change timeouts, suspicions, heartbeats, crashes and recoveries), the remembered enabledness equals a full
-// recomputation at every step, equals the simulator's own enumeration of enabled actions, and
+// view-change timeouts, suspicions, heartbeats, crashes and recoveries), the remembered
+// enabledness equals a full recomputation at every step, equals the simulator's own enumeration
+// of enabled actions, and
 // every Handle* action is disabled on messages of any other type (the replayer tries each
 // handler on the messages of its type only).
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { handleHeartbeat, suspect, viewTimeout } from "../src/core/view_change.ts";
 import { clusterConfig, type NodeState } from "../src/core/spec_state.ts";
+import { TEST_CLUSTER } from "../src/core/_test_cluster.ts";
 import { enabledTransitions } from "../src/sim/node_actions.ts";
 import { Prng } from "../src/sim/prng.ts";
 import { byzantineMessage } from "../src/sim/simulator.ts";
@@ -102,16 +104,7 @@ Deno.test("viewStuck() ignores pending evidence, as ViewStuck ignores ExcludeNod
   // Node 1 (the coordinator) crashed after assigning nothing; the Byzantine node 4 signed two
   // conflicting Commits. The only step left is excluding node 4, which is not a ProtocolStep:
   // the view is stuck, and ViewTimeout may fire once timeouts are accurate.
-  const cluster = clusterConfig({
-    nodeCount: 4,
-    faultsMax: 1,
-    stageCount: 1,
-    tokenCount: 1,
-    checkpointIntervalTokens: 1,
-    replicaCount: 3,
-    seeds: [1],
-    viewMax: 1,
-  });
+  const cluster = clusterConfig({ ...TEST_CLUSTER, seeds: [1] });
   const system = initialSystem(cluster, {
     byzantine: [4],
     byzantineMessagesMax: 2,

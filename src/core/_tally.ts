@@ -19,9 +19,32 @@ export function tallyWhere<M extends SpecMessage>(
   messages: readonly M[],
   matches: (message: M) => boolean,
 ): number {
+  return tallyOf(node, cluster, messages, matches, node.excluded);
+}
+
+/**
+ * Tally of the distinct signers of the messages matching, whoever the node excludes: what a
+ * certificate is judged by (the spec's `{m.from : ...}` rather than `Signers(i, ...)`).
+ */
+export function signatureTallyWhere<M extends SpecMessage>(
+  node: NodeState,
+  cluster: ClusterConfig,
+  messages: readonly M[],
+  matches: (message: M) => boolean,
+): number {
+  return tallyOf(node, cluster, messages, matches, NO_EXCLUSIONS);
+}
+
+function tallyOf<M extends SpecMessage>(
+  node: NodeState,
+  cluster: ClusterConfig,
+  messages: readonly M[],
+  matches: (message: M) => boolean,
+  excluded: readonly NodeIndex[],
+): number {
   let signers: Set<NodeIndex> | undefined;
   for (const message of messages) {
-    if (matches(message) && !node.excluded.includes(message.from)) {
+    if (matches(message) && !excluded.includes(message.from)) {
       (signers ??= new Set()).add(message.from);
     }
   }
@@ -29,6 +52,7 @@ export function tallyWhere<M extends SpecMessage>(
 }
 
 const NO_SIGNERS: ReadonlySet<NodeIndex> = new Set();
+const NO_EXCLUSIONS: readonly NodeIndex[] = [];
 
 /** The spec's VoteCount(i, type, v, x). */
 export function voteCount(
@@ -39,11 +63,39 @@ export function voteCount(
   view: number,
   value: number,
 ): number {
-  // tallyWhere() without the closure: this runs for every view and value in a replay's
-  // enabledness check.
+  return votesOf(node, cluster, received, type, view, value, node.excluded);
+}
+
+/**
+ * The distinct signers of the `type` votes for `value` in `view`, whoever the node excludes: a
+ * certificate is judged by its signatures (the spec's `CommitCertificate` and
+ * `PreparedCertificate` count `{m.from : ...}`, not `Signers(i, ...)`).
+ */
+export function certificateCount(
+  node: NodeState,
+  cluster: ClusterConfig,
+  received: readonly SpecMessage[],
+  type: "Prepare" | "Commit",
+  view: number,
+  value: number,
+): number {
+  return votesOf(node, cluster, received, type, view, value, NO_EXCLUSIONS);
+}
+
+// tallyOf() without the closure: this runs for every view and value in a replay's enabledness
+// check.
+function votesOf(
+  node: NodeState,
+  cluster: ClusterConfig,
+  received: readonly SpecMessage[],
+  type: "Prepare" | "Commit",
+  view: number,
+  value: number,
+  excluded: readonly NodeIndex[],
+): number {
   let signers: Set<NodeIndex> | undefined;
   for (const m of ofType(received, type)) {
-    if (m.view === view && m.value === value && !node.excluded.includes(m.from)) {
+    if (m.view === view && m.value === value && !excluded.includes(m.from)) {
       (signers ??= new Set()).add(m.from);
     }
   }
@@ -86,26 +138,6 @@ export function isStageInput(
 }
 
 /**
- * The distinct signers of the `type` votes for `value` in `view`, whoever the node excludes: a
- * certificate is judged by its signatures (the spec's `CommitCertificate` and
- * `PreparedCertificate` count `{m.from : ...}`, not `Signers(i, ...)`).
- */
-export function certificateCount(
-  node: NodeState,
-  cluster: ClusterConfig,
-  received: readonly SpecMessage[],
-  type: "Prepare" | "Commit",
-  view: number,
-  value: number,
-): number {
-  let signers: Set<NodeIndex> | undefined;
-  for (const m of ofType(received, type)) {
-    if (m.view === view && m.value === value) (signers ??= new Set()).add(m.from);
-  }
-  return cluster.rules.tally(signers ?? NO_SIGNERS, node.id);
-}
-
-/**
  * The spec's ViewStarted(i): view 0, or a quorum signed view-change messages for the node's view
  * (every signer counts). A node leaves only a view that started.
  */
@@ -115,11 +147,9 @@ export function viewStarted(
   received: readonly SpecMessage[],
 ): boolean {
   if (node.view === 0) return true;
-  const signers = new Set<NodeIndex>();
-  for (const m of ofType(received, "ViewChange")) {
-    if (m.view === node.view) signers.add(m.from);
-  }
-  return cluster.rules.tally(signers, node.id) >= cluster.quorum;
+  const viewChanges = ofType(received, "ViewChange");
+  return signatureTallyWhere(node, cluster, viewChanges, (m) => m.view === node.view) >=
+    cluster.quorum;
 }
 
 /** The spec's PreparedCertificate(v, x): a quorum of signed Prepare votes, nobody excluded. */

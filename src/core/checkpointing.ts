@@ -4,15 +4,10 @@
  * @module
  */
 
+import { signatureTallyWhere } from "./_tally.ts";
 import { ofType } from "./_received.ts";
 import type { MessageInput, NodeInput } from "./node_input.ts";
-import {
-  type CheckpointMessage,
-  NO_SEED,
-  type NodeIndex,
-  type NodeState,
-  type SpecMessage,
-} from "./spec_state.ts";
+import { type CheckpointMessage, NO_SEED, type NodeState, type SpecMessage } from "./spec_state.ts";
 import { disabled, enabled, type Transition } from "./transition.ts";
 
 /** Input of {@linkcode takeCheckpoint}. */
@@ -107,13 +102,12 @@ export function handleCheckpoint(node: NodeState, input: MessageInput<SpecMessag
     return disabled("the node holds this checkpoint or a later one");
   }
   // Every signer counts, excluded or not: a quorum holds F + 1 honest signers.
-  const signers = new Set<NodeIndex>();
-  for (const c of ofType(received, "Checkpoint")) {
-    if (c.seed === m.seed && c.position === m.position && sameDigest(c.digest, m.digest)) {
-      signers.add(c.from);
-    }
-  }
-  const count = cluster.rules.tally(signers, node.id);
+  const count = signatureTallyWhere(
+    node,
+    cluster,
+    ofType(received, "Checkpoint"),
+    (c) => c.seed === m.seed && c.position === m.position && sameDigest(c.digest, m.digest),
+  );
   if (count < cluster.checkpointQuorum) return disabled("too few matching checkpoint digests");
   return enabled(
     { ...node, stableCheckpoint: { seed: m.seed, position: m.position, tokens: m.digest } },

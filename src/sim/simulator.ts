@@ -67,7 +67,7 @@ export const SIMULATION_VIEW_MAX = 8;
 export const SIMULATION_VIEW_MAX_SEVEN_NODES = 12;
 /** The most crashes in a run. */
 export const SIMULATION_CRASHES_MAX = 3;
-/** The most false suspicions and premature view-change timeouts in a run (each may start a view change). */
+/** The most false suspicions and premature view-change timeouts in a run (each moves a node). */
 export const SIMULATION_FALSE_SUSPICIONS_MAX = 2;
 /** The most messages the Byzantine node signs in a run. */
 export const SIMULATION_BYZANTINE_MESSAGES_MAX = 40;
@@ -188,14 +188,7 @@ function nodeStep(sim: Simulation, node: NodeIndex, deliverAtOnce: boolean): boo
   const { action, transition } = sim.prng.pick(options);
   applyTransition(system, node, transition);
   if (action === "LearnCommit") sim.learned += 1;
-  for (const effect of transition.effects) {
-    if (effect.kind !== "send") continue;
-    if (deliverAtOnce) {
-      for (const to of honestNodes(sim)) receive(sim, to, effect.message);
-    } else {
-      broadcast(sim, node, effect.message);
-    }
-  }
+  sendEffects(sim, node, transition.effects, deliverAtOnce);
   return true;
 }
 
@@ -356,12 +349,24 @@ function prematureTimeout(sim: Simulation, node: NodeIndex): void {
   if (!transition.enabled) return;
   sim.falseSuspicions += 1;
   applyTransition(system, node, transition);
-  broadcastEffects(sim, node, transition.effects);
+  sendEffects(sim, node, transition.effects, false);
 }
 
-function broadcastEffects(sim: Simulation, node: NodeIndex, effects: readonly Effect[]): void {
+// A step's sends: into every honest node's inbox at once (the liveness phase, where the network
+// delivers everything), or through the network.
+function sendEffects(
+  sim: Simulation,
+  node: NodeIndex,
+  effects: readonly Effect[],
+  deliverAtOnce: boolean,
+): void {
   for (const effect of effects) {
-    if (effect.kind === "send") broadcast(sim, node, effect.message);
+    if (effect.kind !== "send") continue;
+    if (deliverAtOnce) {
+      for (const to of honestNodes(sim)) receive(sim, to, effect.message);
+    } else {
+      broadcast(sim, node, effect.message);
+    }
   }
 }
 
@@ -418,9 +423,9 @@ function heal(sim: Simulation): void {
 }
 
 // The view is stuck (no honest node has a step enabled, every message delivered) and some honest
-// node has not committed: the view-change timer of one uncommitted node in the lowest view whose
-// view started expires (ViewTimeout; the lowest node id first), so the nodes left behind in a view (a crash
-// or a false suspicion moved some, not all, to a later view) catch up, and a view whose
+// node has not committed: the view-change timer of one uncommitted node in the lowest view that
+// started expires (ViewTimeout; the lowest node id first), so the nodes left behind in a view (a
+// crash or a false suspicion moved some, not all, to a later view) catch up, and a view whose
 // coordinator is up but cannot commit is left. One node at a time: once it moved, the view may
 // no longer be stuck (it may join a view change or handle a NewView). Returns whether a node
 // timed out.
@@ -434,10 +439,7 @@ function viewChangeTimeout(sim: Simulation): boolean {
     const transition = viewTimeout(state, { cluster: system.cluster, received });
     if (!transition.enabled) continue;
     applyTransition(system, state.id, transition);
-    for (const effect of transition.effects) {
-      if (effect.kind !== "send") continue;
-      for (const to of honestNodes(sim)) receive(sim, to, effect.message);
-    }
+    sendEffects(sim, state.id, transition.effects, true);
     sim.timeouts += 1;
     return true;
   }
