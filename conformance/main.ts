@@ -1,5 +1,5 @@
 /**
- * `deno task conformance [--workers N] [trace files...]`: checks that the committed model-checking results
+ * `deno task conformance [--workers N] [--stop-at-first] [trace files...]`: checks that the committed model-checking results
  * belong to the current TLA+ spec and came out as `tla/models.json` expects, then replays TLC
  * traces through the pure core (`src/core/`): with no arguments the committed corpus in
  * `conformance/traces/`. Any mismatch (file, behaviour, step, action with parameters and a
@@ -16,6 +16,7 @@
  * @module
  */
 
+import { parseArgs as parseCommandLine } from "node:util";
 import { modelHash, type ModelSettings, TLA_DIR } from "../tla/spec_hash.ts";
 import { formatResults, resultProblems, type TlcResults } from "./tlc_results.ts";
 import { corpusFiles, COVERAGE_MIN, formatCoverage, replayTraces } from "./run.ts";
@@ -43,39 +44,52 @@ async function checkResults(): Promise<string[]> {
   return problems;
 }
 
+/** The command line of `deno task conformance`. */
+export interface ConformanceArgs {
+  /** Web Workers to replay on (1: this thread). */
+  readonly workers: number;
+  /** Stop at the first mismatching behaviour (the mutation runs). */
+  readonly stopAtFirst: boolean;
+  /** The trace files (none: the committed corpus). */
+  readonly files: string[];
+}
+
 /**
- * Splits the command line into `--workers N` (or `--workers=N`) and the trace files.
+ * Reads `--workers N` (or `--workers=N`), `--stop-at-first` and the trace files.
  *
  * @param args The arguments.
- * @returns The worker count (default `navigator.hardwareConcurrency`) and the files.
+ * @returns The worker count (default `navigator.hardwareConcurrency`), whether to stop at the
+ * first mismatch, and the files.
+ * @throws {Error} On an unknown flag or a worker count that is not a positive integer.
  */
-export function parseArgs(args: readonly string[]): { workers: number; files: string[] } {
+export function parseArgs(args: readonly string[]): ConformanceArgs {
+  const { values, positionals } = parseCommandLine({
+    args: [...args],
+    allowPositionals: true,
+    options: { workers: { type: "string" }, "stop-at-first": { type: "boolean" } },
+  });
   let workers = navigator.hardwareConcurrency;
-  const files: string[] = [];
-  for (let index = 0; index < args.length; index++) {
-    const arg = args[index] as string;
-    const value = arg === "--workers"
-      ? args[++index]
-      : arg.startsWith("--workers=")
-      ? arg.slice("--workers=".length)
-      : undefined;
-    if (value === undefined && !arg.startsWith("--workers")) {
-      files.push(arg);
-      continue;
+  if (values.workers !== undefined) {
+    if (!/^[1-9]\d*$/.test(values.workers)) {
+      throw new Error(`--workers needs a positive integer, got ${values.workers}`);
     }
-    if (value === undefined || !/^[1-9]\d*$/.test(value)) {
-      throw new Error(`--workers needs a positive integer, got ${value}`);
-    }
-    workers = Number(value);
+    workers = Number(values.workers);
   }
-  return { workers, files };
+  return { workers, stopAtFirst: values["stop-at-first"] === true, files: positionals };
 }
 
 async function main(): Promise<number> {
-  const { workers, files } = parseArgs(Deno.args);
+  let args: ConformanceArgs;
+  try {
+    args = parseArgs(Deno.args);
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`);
+    return 2;
+  }
+  const { workers, files, stopAtFirst } = args;
   const problems = await checkResults();
   const paths = files.length > 0 ? files : await corpusFiles();
-  const report = await replayTraces(paths, { verbose: true, workers });
+  const report = await replayTraces(paths, { verbose: true, workers, stopAtFirst });
   problems.push(...report.problems);
   console.log(formatCoverage(report.coverage));
   const stepsPerSecond = Math.round(report.steps / (report.replayMs / 1000));

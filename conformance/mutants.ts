@@ -1,84 +1,220 @@
 /**
- * `deno task mutants`: replays the trace corpus against realistic bugs in the core, switched in
- * through the cluster's rules and sizes (the sources stay untouched), and reports how many the
- * conformance check caught. Every mutant must be caught.
+ * `deno task mutants`: realistic bugs planted in the core, each in a copy of the sources, and
+ * the conformance run (`conformance/main.ts`, nothing else) replayed against each; every mutant
+ * must be caught. The fast subset of what `deno task mutation` (StrykerJS over `src/core/`)
+ * does exhaustively: one mutant of each class of bug that conformance once let through.
+ *
+ * Usage: `deno task mutants [names...]` (all without names).
  *
  * @module
  */
 
-import type { ClusterConfig, CoreRules, NodeIndex } from "../src/core/spec_state.ts";
-import { corpusFiles, replayTraces } from "./run.ts";
+import { parseArgs } from "node:util";
 
-/** A bug in the core: a name and how it is switched in. */
+/** A bug planted in one file of the core: the text found (exactly once) and its replacement. */
 export interface Mutant {
+  /** What the bug is, in a few words. */
   readonly name: string;
-  readonly rules?: Partial<CoreRules>;
-  readonly adjustCluster?: (cluster: ClusterConfig) => ClusterConfig;
-}
-
-function quorumOneTooSmall(cluster: ClusterConfig): ClusterConfig {
-  return { ...cluster, quorum: cluster.quorum - 1 };
-}
-
-function tallyOwnVoteTwice(signers: ReadonlySet<NodeIndex>, self: NodeIndex): number {
-  return signers.size + (signers.has(self) ? 1 : 0);
-}
-
-function sameOrPreviousView(messageView: number, nodeView: number): boolean {
-  return messageView === nodeView || messageView === nodeView - 1;
-}
-
-function restoreOneShort(checkpoint: { readonly position: number }): number {
-  return checkpoint.position - 1;
+  /** The file, relative to the project's root. */
+  readonly file: string;
+  /** The text replaced; it must occur exactly once in the file. */
+  readonly find: string;
+  /** What replaces it. */
+  readonly replace: string;
 }
 
 /** The core mutants the conformance run must catch. */
 export const MUTANTS: readonly Mutant[] = [
-  { name: "quorum one too small", adjustCluster: quorumOneTooSmall },
-  { name: "own vote counted twice", rules: { tally: tallyOwnVoteTwice } },
-  { name: "previous view accepted", rules: { sameView: sameOrPreviousView } },
-  { name: "checkpoint restored one position short", rules: { restorePosition: restoreOneShort } },
+  {
+    name: "quorum one too small",
+    file: "src/core/spec_state.ts",
+    find: "const quorum = Math.floor((constants.nodeCount + constants.faultsMax) / 2) + 1;",
+    replace: "const quorum = Math.floor((constants.nodeCount + constants.faultsMax) / 2);",
+  },
+  {
+    name: "a vote counted twice",
+    file: "src/core/_tally.ts",
+    find: "  return signers?.size ?? 0;\n}\n\n/** Whether",
+    replace: "  return (signers?.size ?? 0) + (signers === undefined ? 0 : 1);\n}\n\n/** Whether",
+  },
+  {
+    name: "proposal of the previous view accepted",
+    file: "src/core/commitment.ts",
+    find: 'if (m.view !== node.view) return disabled("the proposal is for another view");',
+    replace: "if (m.view !== node.view && m.view !== node.view - 1) " +
+      'return disabled("the proposal is for another view");',
+  },
+  {
+    name: "checkpoint restored one position short",
+    file: "src/core/checkpointing.ts",
+    find: "const position = checkpoint.position;",
+    replace: "const position = checkpoint.position - 1;",
+  },
+  {
+    name: "vote not persisted",
+    file: "src/core/commitment.ts",
+    find: '  return enabled({ ...node, vote }, [\n    { kind: "persist", fields: ["vote"] },\n',
+    replace: "  return enabled({ ...node, vote }, [\n",
+  },
+  {
+    name: "Prepare sent before its vote is persisted",
+    file: "src/core/commitment.ts",
+    find: '    { kind: "persist", fields: ["vote"] },\n' +
+      '    { kind: "send", message: { type: "Prepare", view: node.view, value: m.value, ' +
+      "from: node.id } },\n",
+    replace: '    { kind: "send", message: { type: "Prepare", view: node.view, value: m.value, ' +
+      "from: node.id } },\n" + '    { kind: "persist", fields: ["vote"] },\n',
+  },
+  {
+    name: "exclusion not persisted",
+    file: "src/core/view_change.ts",
+    find: '{ kind: "persist", fields: ["excluded"] }',
+    replace: '{ kind: "persist", fields: [] }',
+  },
+  {
+    name: "checkpoint of another seed taken",
+    file: "src/core/checkpointing.ts",
+    find:
+      '  if (m.seed !== node.seed) return disabled("the checkpoint is not of the node\'s seed");\n',
+    replace: "",
+  },
 ];
 
-/** Options of {@linkcode runMutants}. */
-export interface RunMutantsOptions {
-  /** Replay only the first this many behaviours of each file (the tests' slice). */
-  readonly behavioursPerFileMax?: number;
+/** A mutant's outcome. */
+export interface MutantResult {
+  /** The mutant's name. */
+  readonly name: string;
+  /** Whether the conformance run failed. */
+  readonly caught: boolean;
+  /** The first lines of the run's complaint (empty when missed). */
+  readonly firstMismatch: string;
+}
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+/** What the conformance run reads: copied into each mutant's tree (the corpus is linked). */
+const COPIED = ["conformance", "src/core", "src/sim", "tla", "deno.json", "deno.lock"];
+const LINKED = ["node_modules", "conformance/traces"];
+
+async function copyTree(from: string, to: string, skip: ReadonlySet<string>): Promise<void> {
+  const info = await Deno.stat(from);
+  if (!info.isDirectory) {
+    await Deno.copyFile(from, to);
+    return;
+  }
+  await Deno.mkdir(to, { recursive: true });
+  for await (const entry of Deno.readDir(from)) {
+    const source = `${from}/${entry.name}`;
+    if (skip.has(source)) continue;
+    await copyTree(source, `${to}/${entry.name}`, skip);
+  }
 }
 
 /**
- * Replays the corpus against each mutant.
+ * The sources with one mutant planted, in a new temporary directory.
  *
- * @param paths The trace files (default: the committed corpus).
- * @param options How much of each file to replay.
- * @returns Each mutant's name and whether a mismatch caught it.
+ * @param mutant The mutant.
+ * @param root The project's root.
+ * @returns The directory (the caller removes it).
+ * @throws {Error} When the mutant's text is not found exactly once.
  */
-export async function runMutants(
-  paths?: readonly string[],
-  options: RunMutantsOptions = {},
-): Promise<{ name: string; caught: boolean; firstMismatch: string }[]> {
-  const files = paths ?? await corpusFiles();
-  const out: { name: string; caught: boolean; firstMismatch: string }[] = [];
-  for (const mutant of MUTANTS) {
-    const report = await replayTraces(files, {
-      ...(mutant.rules === undefined ? {} : { rules: mutant.rules }),
-      ...(mutant.adjustCluster === undefined ? {} : { adjustCluster: mutant.adjustCluster }),
-      stopAtFirst: true,
-      ...(options.behavioursPerFileMax === undefined
-        ? {}
-        : { behavioursPerFileMax: options.behavioursPerFileMax }),
-    });
-    const first = report.mismatches[0] ?? "";
-    out.push({ name: mutant.name, caught: first !== "", firstMismatch: first });
+export async function plant(mutant: Mutant, root: string = ROOT): Promise<string> {
+  const text = await Deno.readTextFile(`${root}/${mutant.file}`);
+  const at = text.indexOf(mutant.find);
+  if (at < 0 || text.indexOf(mutant.find, at + 1) >= 0) {
+    throw new Error(
+      `mutant "${mutant.name}": its text is ${at < 0 ? "not" : "more than once"} in ${mutant.file}`,
+    );
   }
-  return out;
+  const dir = await Deno.makeTempDir({ prefix: "butterfly-mutant-" });
+  try {
+    const skip = new Set(LINKED.map((path) => `${root}/${path}`));
+    for (const path of COPIED) {
+      await Deno.mkdir(`${dir}/${path}`.replace(/\/[^/]*$/, ""), { recursive: true });
+      await copyTree(`${root}/${path}`, `${dir}/${path}`, skip);
+    }
+    for (const path of LINKED) await Deno.symlink(`${root}/${path}`, `${dir}/${path}`);
+    const mutated = text.slice(0, at) + mutant.replace + text.slice(at + mutant.find.length);
+    await Deno.writeTextFile(`${dir}/${mutant.file}`, mutated);
+  } catch (error) {
+    await Deno.remove(dir, { recursive: true });
+    throw error;
+  }
+  return dir;
+}
+
+/**
+ * Runs the conformance check on a copy of the sources with `mutant` planted.
+ *
+ * @param mutant The mutant.
+ * @returns Whether the check failed, and how.
+ */
+export async function runMutant(mutant: Mutant): Promise<MutantResult> {
+  const dir = await plant(mutant);
+  try {
+    const output = await new Deno.Command(Deno.execPath(), {
+      cwd: dir,
+      args: [
+        "run",
+        "--frozen",
+        "--allow-read",
+        "--v8-flags=--single-threaded",
+        "conformance/main.ts",
+        "--workers",
+        "1",
+        "--stop-at-first",
+      ],
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const complaint = new TextDecoder().decode(output.stderr).split("\n")
+      .filter((line) => line.startsWith("mismatch:") || line.startsWith("error:"))
+      .slice(0, 2).join(" / ");
+    return { name: mutant.name, caught: !output.success, firstMismatch: complaint };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * Runs every mutant, two at a time.
+ *
+ * @param mutants The mutants (default: all).
+ * @returns Each mutant's outcome, in the given order.
+ */
+export async function runMutants(mutants: readonly Mutant[] = MUTANTS): Promise<MutantResult[]> {
+  const results: MutantResult[] = new Array(mutants.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < mutants.length) {
+      const index = next++;
+      results[index] = await runMutant(mutants[index] as Mutant);
+    }
+  };
+  await Promise.all([lane(), lane()]);
+  return results;
 }
 
 async function main(): Promise<number> {
-  const results = await runMutants(Deno.args.length > 0 ? Deno.args : undefined);
+  let names: string[];
+  try {
+    names = parseArgs({ args: Deno.args, allowPositionals: true, options: {} }).positionals;
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`);
+    return 2;
+  }
+  const unknown = names.filter((name) => !MUTANTS.some((m) => m.name === name));
+  if (unknown.length > 0) {
+    console.error(`error: no mutant named ${unknown.map((n) => JSON.stringify(n)).join(", ")}`);
+    return 2;
+  }
+  const chosen = names.length === 0 ? MUTANTS : MUTANTS.filter((m) => names.includes(m.name));
+  const results = await runMutants(chosen);
   for (const result of results) {
-    const where = result.firstMismatch.split("\n").slice(0, 2).join(" / ");
-    console.log(`${result.caught ? "caught" : "MISSED"}  ${result.name.padEnd(40)} ${where}`);
+    console.log(
+      `${result.caught ? "caught" : "MISSED"}  ${result.name.padEnd(48)} ${result.firstMismatch}`,
+    );
   }
   const caught = results.filter((r) => r.caught).length;
   console.log(`${caught}/${results.length} mutants caught`);

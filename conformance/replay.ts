@@ -3,7 +3,10 @@
  * `src/core/` and the environment of `src/sim/system.ts`, and after each step compares every
  * spec variable with TLC's next state; before each step it also compares which honest nodes had
  * each protocol action enabled, so a guard that is too permissive is caught as well as one that
- * is too strict. The actions whose enabledness the environment gates (`ViewTimeout`, `Suspect`,
+ * is too strict. Every node step also carries out the step's effects on the node's disk
+ * (`applyTransition`): a send before the persist of a durable field the step changed, a durable
+ * change never persisted, or a persist of a volatile field is a mismatch that names the field.
+ * The actions whose enabledness the environment gates (`ViewTimeout`, `Suspect`,
  * `HandleHeartbeat`) are not in TLC's enabled sets: their guards are checked on the steps TLC
  * took only.
  *
@@ -43,6 +46,7 @@ import {
   applyTransition,
   byzantineSend,
   crash,
+  DurabilityError,
   isUp,
   liftVariable,
   mayHeartbeat,
@@ -120,7 +124,12 @@ function nodeStep(
   }
   const transition = step(system.nodes[node - 1] as NodeState);
   if (!transition.enabled) return { ok: false, reason: `guard false: ${transition.reason}` };
-  applyTransition(system, node, transition);
+  try {
+    applyTransition(system, node, transition);
+  } catch (error) {
+    if (error instanceof DurabilityError) return { ok: false, reason: error.message };
+    throw error;
+  }
   return { ok: true };
 }
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type ClusterConfig, clusterConfig, type CoreRules } from "../src/core/spec_state.ts";
+import { type ClusterConfig, clusterConfig } from "../src/core/spec_state.ts";
 import { type EnvironmentConfig, initialSystem } from "../src/sim/system.ts";
 import { TLA_DIR, traceSpecHash } from "../tla/spec_hash.ts";
 import {
@@ -31,11 +31,9 @@ import {
 
 /** Options of {@linkcode replayTraces}. */
 export interface ReplayOptions {
-  /** Core rules to use instead of the spec's (the mutation harness). */
-  readonly rules?: Partial<CoreRules>;
-  /** A change to the cluster's sizes (the mutation harness). */
+  /** A change to the cluster's sizes (a test of the replay itself). */
   readonly adjustCluster?: (cluster: ClusterConfig) => ClusterConfig;
-  /** Stop at the first mismatch (the mutation harness). */
+  /** Stop at the first mismatch. */
   readonly stopAtFirst?: boolean;
   /** Print mismatches. */
   readonly verbose?: boolean;
@@ -155,18 +153,16 @@ export interface FileConfig {
  *
  * @param constantsText The configuration's text (`tla/<config>`).
  * @param options The mutation hooks, if any.
- * @returns The cluster (its rules and sizes mutated as asked) and the environment.
+ * @returns The cluster (its sizes changed as asked) and the environment.
  */
 export function fileConfig(
   constantsText: string,
-  options: Pick<ReplayOptions, "rules" | "adjustCluster"> = {},
+  options: Pick<ReplayOptions, "adjustCluster"> = {},
 ): FileConfig {
   const base = configFromConstants(parseConstants(constantsText));
-  let cluster: ClusterConfig = {
-    ...base.cluster,
-    rules: { ...base.cluster.rules, ...options.rules },
-  };
-  if (options.adjustCluster !== undefined) cluster = options.adjustCluster(cluster);
+  const cluster = options.adjustCluster === undefined
+    ? base.cluster
+    : options.adjustCluster(base.cluster);
   return { cluster, environment: base.environment };
 }
 
@@ -274,8 +270,8 @@ export async function replayTraces(
   paths: readonly string[],
   options: ReplayOptions = {},
 ): Promise<ReplayReport> {
-  const parallel = (options.workers ?? 1) > 1 && options.rules === undefined &&
-    options.adjustCluster === undefined && !options.stopAtFirst;
+  const parallel = (options.workers ?? 1) > 1 && options.adjustCluster === undefined &&
+    !options.stopAtFirst;
   const report = parallel
     ? await replayOnWorkers(paths, options, options.workers as number)
     : await replayInThread(paths, options);

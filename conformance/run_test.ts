@@ -67,9 +67,18 @@ Deno.test("replayTraces() on workers reports what it reports in one thread", asy
 });
 
 Deno.test("parseArgs() reads --workers and the trace files", () => {
-  assert.deepEqual(parseArgs(["--workers", "3", "a.ndjson"]), { workers: 3, files: ["a.ndjson"] });
-  assert.deepEqual(parseArgs(["--workers=1"]), { workers: 1, files: [] });
+  assert.deepEqual(parseArgs(["--workers", "3", "a.ndjson"]), {
+    workers: 3,
+    stopAtFirst: false,
+    files: ["a.ndjson"],
+  });
+  assert.deepEqual(parseArgs(["--workers=1", "--stop-at-first"]), {
+    workers: 1,
+    stopAtFirst: true,
+    files: [],
+  });
+  assert.throws(() => parseArgs(["--wrokers", "2"]), /Unknown option/);
   assert.equal(parseArgs([]).workers, navigator.hardwareConcurrency);
   assert.throws(() => parseArgs(["--workers", "0"]), /positive integer/);
-  assert.throws(() => parseArgs(["--workers"]), /positive integer/);
+  assert.throws(() => parseArgs(["--workers"]), /argument missing/);
 });

@@ -15,11 +15,10 @@ import { ofType } from "./_received.ts";
 /** Tally of the distinct signers (minus the node's exclusions) of the messages matching. */
 export function tallyWhere<M extends SpecMessage>(
   node: NodeState,
-  cluster: ClusterConfig,
   messages: readonly M[],
   matches: (message: M) => boolean,
 ): number {
-  return tallyOf(node, cluster, messages, matches, node.excluded);
+  return tallyOf(messages, matches, node.excluded);
 }
 
 /**
@@ -27,17 +26,13 @@ export function tallyWhere<M extends SpecMessage>(
  * certificate is judged by (the spec's `{m.from : ...}` rather than `Signers(i, ...)`).
  */
 export function signatureTallyWhere<M extends SpecMessage>(
-  node: NodeState,
-  cluster: ClusterConfig,
   messages: readonly M[],
   matches: (message: M) => boolean,
 ): number {
-  return tallyOf(node, cluster, messages, matches, NO_EXCLUSIONS);
+  return tallyOf(messages, matches, NO_EXCLUSIONS);
 }
 
 function tallyOf<M extends SpecMessage>(
-  node: NodeState,
-  cluster: ClusterConfig,
   messages: readonly M[],
   matches: (message: M) => boolean,
   excluded: readonly NodeIndex[],
@@ -48,22 +43,20 @@ function tallyOf<M extends SpecMessage>(
       (signers ??= new Set()).add(message.from);
     }
   }
-  return cluster.rules.tally(signers ?? NO_SIGNERS, node.id);
+  return signers?.size ?? 0;
 }
 
-const NO_SIGNERS: ReadonlySet<NodeIndex> = new Set();
 const NO_EXCLUSIONS: readonly NodeIndex[] = [];
 
 /** The spec's VoteCount(i, type, v, x). */
 export function voteCount(
   node: NodeState,
-  cluster: ClusterConfig,
   received: readonly SpecMessage[],
   type: "Prepare" | "Commit",
   view: number,
   value: number,
 ): number {
-  return votesOf(node, cluster, received, type, view, value, node.excluded);
+  return votesOf(received, type, view, value, node.excluded);
 }
 
 /**
@@ -72,21 +65,17 @@ export function voteCount(
  * `PreparedCertificate` count `{m.from : ...}`, not `Signers(i, ...)`).
  */
 export function certificateCount(
-  node: NodeState,
-  cluster: ClusterConfig,
   received: readonly SpecMessage[],
   type: "Prepare" | "Commit",
   view: number,
   value: number,
 ): number {
-  return votesOf(node, cluster, received, type, view, value, NO_EXCLUSIONS);
+  return votesOf(received, type, view, value, NO_EXCLUSIONS);
 }
 
 // tallyOf() without the closure: this runs for every view and value in a replay's enabledness
 // check.
 function votesOf(
-  node: NodeState,
-  cluster: ClusterConfig,
   received: readonly SpecMessage[],
   type: "Prepare" | "Commit",
   view: number,
@@ -99,7 +88,7 @@ function votesOf(
       (signers ??= new Set()).add(m.from);
     }
   }
-  return cluster.rules.tally(signers ?? NO_SIGNERS, node.id);
+  return signers?.size ?? 0;
 }
 
 /** Whether `value` is in the spec's CertifiedOutputs(i, t, s). */
@@ -113,7 +102,6 @@ export function isCertifiedOutput(
 ): boolean {
   const count = tallyWhere(
     node,
-    cluster,
     ofType(received, "StageOutput"),
     (m) =>
       m.view === node.view && m.seed === node.seed &&
@@ -148,19 +136,18 @@ export function viewStarted(
 ): boolean {
   if (node.view === 0) return true;
   const viewChanges = ofType(received, "ViewChange");
-  return signatureTallyWhere(node, cluster, viewChanges, (m) => m.view === node.view) >=
+  return signatureTallyWhere(viewChanges, (m) => m.view === node.view) >=
     cluster.quorum;
 }
 
 /** The spec's PreparedCertificate(v, x): a quorum of signed Prepare votes, nobody excluded. */
 export function preparedCertificate(
-  node: NodeState,
   cluster: ClusterConfig,
   received: readonly SpecMessage[],
   view: number,
   value: number,
 ): boolean {
-  return certificateCount(node, cluster, received, "Prepare", view, value) >= cluster.quorum;
+  return certificateCount(received, "Prepare", view, value) >= cluster.quorum;
 }
 
 function highestView(views: readonly number[]): number {
@@ -177,7 +164,7 @@ export function allowedSeeds(
   const certs = viewChanges
     .filter((vc) =>
       vc.prepared.view >= 0 &&
-      preparedCertificate(node, cluster, received, vc.prepared.view, vc.prepared.value)
+      preparedCertificate(cluster, received, vc.prepared.view, vc.prepared.value)
     )
     .map((vc) => vc.prepared);
   const fast = viewChanges.map((vc) => vc.voted).filter((voted) => {

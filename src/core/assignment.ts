@@ -71,7 +71,7 @@ export function sendAssign(node: NodeState, input: SendAssignInput): Transition 
 export function handleAssign(node: NodeState, input: MessageInput<SpecMessage>): Transition {
   const { cluster, message: m } = input;
   if (m.type !== "Assign") return disabled("the message is not an Assign");
-  if (!cluster.rules.sameView(m.view, node.view)) return disabled("the Assign is for another view");
+  if (m.view !== node.view) return disabled("the Assign is for another view");
   if (m.from !== primaryOf(m.view, cluster)) return disabled("the Assign is not from the primary");
   if (node.excluded.includes(m.from)) return disabled("the primary is excluded");
   if (node.seed !== NO_SEED) return disabled("the node already has a seed in this view");

@@ -103,8 +103,6 @@ export function handleCheckpoint(node: NodeState, input: MessageInput<SpecMessag
   }
   // Every signer counts, excluded or not: a quorum holds F + 1 honest signers.
   const count = signatureTallyWhere(
-    node,
-    cluster,
     ofType(received, "Checkpoint"),
     (c) => c.seed === m.seed && c.position === m.position && sameDigest(c.digest, m.digest),
   );
@@ -139,12 +137,12 @@ export function handleCheckpoint(node: NodeState, input: MessageInput<SpecMessag
  * assert.ok(next.enabled && next.state.tokens.length === 1 && next.state.progress[0] === 1);
  * ```
  */
-export function restoreCheckpoint(node: NodeState, input: NodeInput): Transition {
+export function restoreCheckpoint(node: NodeState, _input: NodeInput): Transition {
   const checkpoint = node.stableCheckpoint;
   if (node.seed === NO_SEED) return disabled("the node has no assignment");
   if (checkpoint.seed !== node.seed) return disabled("no stable checkpoint of the node's seed");
   if (node.tokens.length >= checkpoint.position) return disabled("the node is not behind");
-  const position = input.cluster.rules.restorePosition(checkpoint);
+  const position = checkpoint.position;
   return enabled({
     ...node,
     tokens: checkpoint.tokens.slice(0, position),

@@ -71,9 +71,7 @@ export function sendPrePrepare(node: NodeState, input: NodeInput): Transition {
 export function handlePrePrepare(node: NodeState, input: MessageInput<SpecMessage>): Transition {
   const { cluster, message: m } = input;
   if (m.type !== "PrePrepare") return disabled("the message is not a PrePrepare");
-  if (!cluster.rules.sameView(m.view, node.view)) {
-    return disabled("the proposal is for another view");
-  }
+  if (m.view !== node.view) return disabled("the proposal is for another view");
   if (m.from !== primaryOf(m.view, cluster)) {
     return disabled("the proposal is not from the primary");
   }
@@ -115,7 +113,7 @@ export function sendCommit(node: NodeState, input: NodeInput): Transition {
   const { cluster, received } = input;
   if (node.vote.view !== node.view) return disabled("the node has not voted in this view");
   if (node.prepared.view >= node.view) return disabled("the node is prepared in this view");
-  const count = voteCount(node, cluster, received, "Prepare", node.view, node.vote.value);
+  const count = voteCount(node, received, "Prepare", node.view, node.vote.value);
   if (count < cluster.quorum) return disabled(`${count} Prepare votes are short of a quorum`);
   return enabled({ ...node, prepared: node.vote }, [
     { kind: "persist", fields: ["prepared"] },
@@ -151,7 +149,7 @@ export function commitStandard(node: NodeState, input: NodeInput): Transition {
   const { cluster, received } = input;
   if (node.committed !== NO_VALUE) return disabled("the node already committed");
   if (node.prepared.view !== node.view) return disabled("the node is not prepared in this view");
-  const count = voteCount(node, cluster, received, "Commit", node.view, node.prepared.value);
+  const count = voteCount(node, received, "Commit", node.view, node.prepared.value);
   if (count < cluster.quorum) return disabled(`${count} Commit votes are short of a quorum`);
   return enabled({ ...node, committed: node.prepared.value }, [
     { kind: "persist", fields: ["committed"] },
@@ -182,7 +180,7 @@ export function commitFast(node: NodeState, input: NodeInput): Transition {
   const { cluster, received } = input;
   if (node.committed !== NO_VALUE) return disabled("the node already committed");
   if (node.vote.view !== node.view) return disabled("the node has not voted in this view");
-  const count = voteCount(node, cluster, received, "Prepare", node.view, node.vote.value);
+  const count = voteCount(node, received, "Prepare", node.view, node.vote.value);
   if (count < cluster.fastQuorum) return disabled(`${count} Prepare votes are short of all nodes`);
   return enabled({ ...node, committed: node.vote.value }, [
     { kind: "persist", fields: ["committed"] },
@@ -228,9 +226,9 @@ export interface LearnCommitInput extends NodeInput {
 export function learnCommit(node: NodeState, input: LearnCommitInput): Transition {
   const { cluster, received, view, value } = input;
   if (node.committed !== NO_VALUE) return disabled("the node already committed");
-  const commits = certificateCount(node, cluster, received, "Commit", view, value);
+  const commits = certificateCount(received, "Commit", view, value);
   if (commits < cluster.quorum) {
-    const prepares = certificateCount(node, cluster, received, "Prepare", view, value);
+    const prepares = certificateCount(received, "Prepare", view, value);
     if (prepares < cluster.fastQuorum) {
       return disabled(
         `${commits} Commit votes are short of a quorum and ${prepares} Prepare votes of all nodes`,

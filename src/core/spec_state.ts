@@ -164,31 +164,54 @@ export interface NodeState {
 }
 
 /**
- * The rules the core applies where a bug would hide. {@linkcode SPEC_RULES} are the spec's;
- * the mutation harness (`conformance/mutants.ts`) swaps one for a buggy variant, so that the
- * sources stay untouched and the conformance run must catch it.
+ * The node-state fields that survive a crash: the spec's `Crash` leaves them unchanged (the
+ * tokens, the stages' progress and the suspicions are lost). A node writes these to disk, through
+ * its transitions' persist effects, before it sends anything that depends on them.
  */
-export interface CoreRules {
-  /** How many votes a set of distinct signers is worth (the spec: its size). */
-  readonly tally: (signers: ReadonlySet<NodeIndex>, self: NodeIndex) => number;
-  /** Whether a message of `messageView` is for a node in `nodeView` (the spec: equality). */
-  readonly sameView: (messageView: number, nodeView: number) => boolean;
-  /** Up to which position a stable checkpoint restores (the spec: its position). */
-  readonly restorePosition: (checkpoint: CheckpointRecord) => number;
-}
+export const DURABLE_FIELDS = [
+  "view",
+  "seed",
+  "vote",
+  "prepared",
+  "committed",
+  "stableCheckpoint",
+  "excluded",
+] as const;
 
-/** The spec's rules. */
-export const SPEC_RULES: CoreRules = Object.freeze({
-  tally(signers: ReadonlySet<NodeIndex>): number {
-    return signers.size;
-  },
-  sameView(messageView: number, nodeView: number): boolean {
-    return messageView === nodeView;
-  },
-  restorePosition(checkpoint: CheckpointRecord): number {
-    return checkpoint.position;
-  },
-});
+/** A field of {@linkcode DURABLE_FIELDS}. */
+export type DurableField = typeof DURABLE_FIELDS[number];
+
+/** What a node has on disk: its durable fields. */
+export type DurableState = Pick<NodeState, DurableField>;
+
+/**
+ * The durable projection of a node's state: what must be on its disk.
+ *
+ * @param node The node's state.
+ * @returns Its durable fields.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, durableOf, initialNodeState } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * assert.equal(durableOf(initialNodeState(2, cluster)).view, 0);
+ * ```
+ */
+export function durableOf(node: NodeState): DurableState {
+  return {
+    view: node.view,
+    seed: node.seed,
+    vote: node.vote,
+    prepared: node.prepared,
+    committed: node.committed,
+    stableCheckpoint: node.stableCheckpoint,
+    excluded: node.excluded,
+  };
+}
 
 /** The spec's constants and the sizes derived from them. */
 export interface ClusterConfig {
@@ -216,8 +239,6 @@ export interface ClusterConfig {
   readonly stageAcceptThreshold: number;
   /** `CheckpointQuorum`: the quorum. */
   readonly checkpointQuorum: number;
-  /** Where a bug would hide; {@linkcode SPEC_RULES} unless a mutant is under test. */
-  readonly rules: CoreRules;
 }
 
 /** The constants a cluster is built from (the sizes are derived). */
@@ -245,7 +266,7 @@ export interface ClusterConstants {
  *
  * @param constants The spec's constants.
  * @returns The configuration with `Quorum`, `FastQuorum`, `StageAcceptThreshold`,
- * `CheckpointQuorum` and the spec's rules.
+ * `CheckpointQuorum`.
  *
  * @example Usage
  * ```ts
@@ -267,7 +288,6 @@ export function clusterConfig(constants: ClusterConstants): ClusterConfig {
     fastQuorum: constants.nodeCount,
     stageAcceptThreshold: constants.faultsMax + 1,
     checkpointQuorum: quorum,
-    rules: SPEC_RULES,
   };
 }
 

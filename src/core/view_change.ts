@@ -229,7 +229,6 @@ export function joinViewChange(node: NodeState, input: JoinViewChangeInput): Tra
   if (view <= node.view || view > cluster.viewMax) return disabled("the view is not a later one");
   const count = tallyWhere(
     node,
-    cluster,
     ofType(received, "ViewChange"),
     (m) => m.view === view,
   );

@@ -88,6 +88,7 @@ export function failureKind(failure: string): string {
   }
   if (failure.startsWith("liveness:")) return "liveness: never committed";
   if (failure.startsWith("exception:")) return "exception";
+  if (failure.startsWith("durability:")) return "durability: a durable field not persisted";
   return failure;
 }
 

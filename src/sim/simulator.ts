@@ -46,6 +46,7 @@ import {
   applyTransition,
   crash,
   deliver,
+  DurabilityError,
   type EnvironmentConfig,
   initialSystem,
   isUp,
@@ -559,8 +560,9 @@ export function simulate(options: SimulateOptions): SimulationReport {
     for (let step = 0; step < options.steps; step++) safetyStep(sim);
     livenessPhase(sim);
   } catch (error) {
-    if (!(error instanceof SimulationFailure)) throw error;
-    failure = error.message;
+    if (error instanceof DurabilityError) failure = `durability: ${error.message}`;
+    else if (error instanceof SimulationFailure) failure = error.message;
+    else throw error;
   }
   const honest = honestNodes(sim).map((i) => sim.system.nodes[i - 1] as NodeState);
   return {

@@ -11,6 +11,10 @@
 import { messageKey } from "../core/message_key.ts";
 import {
   type ClusterConfig,
+  DURABLE_FIELDS,
+  type DurableField,
+  durableOf,
+  type DurableState,
   initialNodeState,
   isReplica,
   type NodeIndex,
@@ -45,6 +49,11 @@ export interface SystemState {
   readonly nodes: NodeState[];
   /** Each node's status (entry `i - 1` is node `i`). */
   readonly status: NodeStatus[];
+  /**
+   * What each node's persist effects wrote so far (entry `i - 1` is node `i`): a crashed node
+   * restarts from it.
+   */
+  readonly disks: DurableState[];
   /** The messages sent, in sending order, without duplicates. */
   readonly messages: SpecMessage[];
   /** The keys of `messages`. */
@@ -87,6 +96,7 @@ export function initialSystem(
     environment,
     nodes,
     status: nodes.map(() => "up"),
+    disks: nodes.map(durableOf),
     messages: [],
     messageKeys: new Set(),
     byzantineSent: 0,
@@ -120,13 +130,33 @@ export function deliver(system: SystemState, message: SpecMessage): void {
 }
 
 /**
- * Applies an enabled node transition of node `node`: its next state, and its sends into the
- * network (persist effects need no work here: the system never loses durable fields).
+ * A transition that breaks durability: it sends before persisting what the message depends on,
+ * persists a field that is not durable, or ends with a durable field changed and not persisted.
+ */
+export class DurabilityError extends Error {
+  /**
+   * A durability violation.
+   *
+   * @param message What was not persisted, naming the field.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "DurabilityError";
+  }
+}
+
+/**
+ * Applies an enabled node transition of node `node`: its next state, its persist effects onto
+ * the node's disk and its sends into the network, in the effects' order. Every send must come
+ * after the persist of each durable field the step changed (a node that crashed between the two
+ * would restart without what it had signed), every persisted field must be durable, and at the
+ * end the disk must hold the new state's durable fields.
  *
  * @param system The system (changed in place).
  * @param node The node that stepped.
  * @param transition The transition (must be enabled).
  * @returns Nothing.
+ * @throws {DurabilityError} When the effects break durability; the system is then unchanged.
  */
 export function applyTransition(
   system: SystemState,
@@ -136,10 +166,57 @@ export function applyTransition(
   if (!transition.enabled) {
     throw new Error(`Cannot apply a disabled transition: ${transition.reason}`);
   }
-  system.nodes[node - 1] = transition.state;
+  const next = transition.state;
+  const disk: Record<DurableField, unknown> = { ...system.disks[node - 1] as DurableState };
+  const sends: SpecMessage[] = [];
   for (const effect of transition.effects) {
-    if (effect.kind === "send") deliver(system, effect.message);
+    if (effect.kind === "persist") {
+      for (const field of effect.fields) {
+        if (!(DURABLE_FIELDS as readonly string[]).includes(field)) {
+          throw new DurabilityError(`node ${node} persists ${field}, which is not durable`);
+        }
+        disk[field as DurableField] = next[field as DurableField];
+      }
+      continue;
+    }
+    const unwritten = unpersisted(disk, next);
+    if (unwritten !== undefined) {
+      throw new DurabilityError(
+        `node ${node} sends ${effect.message.type} before persisting ${unwritten}`,
+      );
+    }
+    sends.push(effect.message);
   }
+  const unwritten = unpersisted(disk, next);
+  if (unwritten !== undefined) {
+    throw new DurabilityError(`node ${node} changed ${unwritten} without persisting it`);
+  }
+  system.nodes[node - 1] = next;
+  system.disks[node - 1] = disk as DurableState;
+  for (const message of sends) deliver(system, message);
+}
+
+// The first durable field whose value on disk is not the state's.
+function unpersisted(disk: Record<DurableField, unknown>, state: NodeState): string | undefined {
+  for (const field of DURABLE_FIELDS) {
+    if (!sameValue(disk[field], state[field])) return field;
+  }
+  return undefined;
+}
+
+// Structural equality of the durable fields' values (numbers, arrays, plain records).
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const aKeys = Object.keys(a);
+  if (aKeys.length !== Object.keys(b).length) return false;
+  for (const key of aKeys) {
+    if (!sameValue((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** The environment's verdict on an environment step: done, or why it could not happen. */
@@ -156,7 +233,7 @@ function refuse(reason: string): EnvironmentResult {
 
 /**
  * `Crash(i)`: an honest running node crashes and loses its volatile state (tokens, stage
- * progress, suspicions).
+ * progress, suspicions); it keeps what is on its disk.
  *
  * @param system The system (changed in place when the step happens).
  * @param node The node.
@@ -165,14 +242,12 @@ function refuse(reason: string): EnvironmentResult {
 export function crash(system: SystemState, node: NodeIndex): EnvironmentResult {
   if (!isUp(system, node)) return refuse("the node is not an honest running node");
   if (system.crashes >= system.environment.crashesMax) return refuse("no crash left");
-  const state = system.nodes[node - 1] as NodeState;
   system.status[node - 1] = "crashed";
   system.crashes += 1;
+  // What survives is what was written: the disk, over a node that has just started.
   system.nodes[node - 1] = {
-    ...state,
-    progress: state.progress.map(() => 0),
-    tokens: [],
-    suspected: [],
+    ...initialNodeState(node, system.cluster),
+    ...system.disks[node - 1] as DurableState,
   };
   return OK;
 }
