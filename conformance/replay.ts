@@ -3,12 +3,12 @@
  * `src/core/` and the environment of `src/sim/system.ts`, and after each step compares every
  * spec variable with TLC's next state; before each step it also compares which honest nodes had
  * each protocol action enabled, so a guard that is too permissive is caught as well as one that
- * is too strict. Every node step also carries out the step's effects on the node's disk
+ * is too strict, and which parameters it was enabled with, so that a guard that ignores a
+ * parameter is caught too. Every node step also carries out the step's effects on the node's disk
  * (`applyTransition`): a send before the persist of a durable field the step changed, a durable
  * change never persisted, or a persist of a volatile field is a mismatch that names the field.
- * The actions whose enabledness the environment gates (`ViewTimeout`, `Suspect`,
- * `HandleHeartbeat`) are not in TLC's enabled sets: their guards are checked on the steps TLC
- * took only.
+ * The actions the environment gates (`ViewTimeout`, `Suspect`, `HandleHeartbeat`) are compared
+ * too, their gates computed as the spec's (`ViewStuck` from the protocol instances).
  *
  * @module
  */
@@ -44,6 +44,7 @@ import type {
 import type { Transition } from "../src/core/transition.ts";
 import {
   applyTransition,
+  byzantineNoise,
   byzantineSend,
   crash,
   DurabilityError,
@@ -57,6 +58,7 @@ import {
 } from "../src/sim/system.ts";
 import { messageKey } from "../src/core/message_key.ts";
 import { beginReads, endReads, indexOnly, MESSAGE_TYPES, ofType } from "../src/core/_received.ts";
+import { NO_SEED } from "../src/core/spec_state.ts";
 import { subsetsOfSize } from "../src/core/_tally.ts";
 import { arrayElements, fieldElements, type RawState } from "./raw_state.ts";
 import { messageSchema, setOf, VARIABLE_MAP } from "./variable_map.ts";
@@ -86,6 +88,20 @@ export const PROTOCOL_ACTIONS = [
 /** A protocol action's name. */
 export type ProtocolAction = typeof PROTOCOL_ACTIONS[number];
 
+/**
+ * The actions of honest nodes whose enabled instances TLC records per state: the protocol
+ * actions, and those the environment gates (the view-change timer, the failure detector).
+ */
+export const ENABLED_ACTIONS = [
+  ...PROTOCOL_ACTIONS,
+  "ViewTimeout",
+  "Suspect",
+  "HandleHeartbeat",
+] as const;
+
+/** An action of {@linkcode ENABLED_ACTIONS}. */
+export type EnabledAction = typeof ENABLED_ACTIONS[number];
+
 /** Every action of the spec's `Next`. */
 export const ALL_ACTIONS: readonly string[] = [
   ...PROTOCOL_ACTIONS,
@@ -95,6 +111,7 @@ export const ALL_ACTIONS: readonly string[] = [
   "Crash",
   "Recover",
   "ByzantineSend",
+  "ByzantineNoise",
 ];
 
 const viewChangesSchema = setOf(messageSchema);
@@ -143,17 +160,24 @@ function inNetwork(system: SystemState, m: SpecMessage): boolean {
  * @param system The system (changed in place).
  * @param name The action's name.
  * @param params Its parameters as TLC wrote them.
+ * @param cache The behaviour's enabledness cache (for the view-change timer's `ViewStuck`).
  * @returns Whether the TypeScript guard allowed it.
  */
-export function applyAction(system: SystemState, name: string, params: Params): StepOutcome {
+export function applyAction(
+  system: SystemState,
+  name: string,
+  params: Params,
+  cache?: EnabledCache,
+): StepOutcome {
   const cluster = system.cluster;
   const received = receivedOf(system);
   if (name === "Crash" || name === "Recover") {
     const result = (name === "Crash" ? crash : recover)(system, int(params, "i"));
     return result.ok ? result : { ok: false, reason: result.reason };
   }
-  if (name === "ByzantineSend") {
-    const result = byzantineSend(system, int(params, "b"), message(params, "m"));
+  if (name === "ByzantineSend" || name === "ByzantineNoise") {
+    const send = name === "ByzantineSend" ? byzantineSend : byzantineNoise;
+    const result = send(system, int(params, "b"), message(params, "m"));
     return result.ok ? result : { ok: false, reason: result.reason };
   }
   const i = int(params, "i");
@@ -225,7 +249,7 @@ export function applyAction(system: SystemState, name: string, params: Params): 
     }
     case "ViewTimeout": {
       // The timer's expiry is the environment's: premature timeouts, or a stuck view.
-      if (!mayTimeOut(system, viewStuck(system))) {
+      if (!mayTimeOut(system, viewStuck(system, cache))) {
         return { ok: false, reason: "the view is not stuck" };
       }
       return nodeStep(system, i, (s) => viewTimeout(s, { cluster, received }));
@@ -262,21 +286,6 @@ export function applyAction(system: SystemState, name: string, params: Params): 
   }
 }
 
-/**
- * The spec's `ViewStuck`: no honest running node can take a step of `ProtocolStep`, which holds
- * every protocol action but `ExcludeNode` (exclusion is not under fairness: a node may never
- * act on evidence, so pending evidence does not keep a view from being stuck).
- *
- * @param system The system.
- * @returns Whether the view is stuck.
- */
-export function viewStuck(system: SystemState): boolean {
-  const enabled = enabledNodes(system);
-  return PROTOCOL_ACTIONS.every((action) =>
-    action === "ExcludeNode" || (enabled[action] as number[]).length === 0
-  );
-}
-
 /** The core function of each `Handle*` action. */
 export const HANDLERS = {
   HandleAssign: handleAssign,
@@ -306,106 +315,257 @@ function receivedOf(system: SystemState): readonly SpecMessage[] {
   return facade;
 }
 
-// Whether any parameters enable `action` for `node`. Every candidate the spec quantifies over is
-// tried (the inputs are built as literals: this runs for every node whose state, status or
-// network changed, at every step).
-function anyEnabled(system: SystemState, node: NodeState, action: ProtocolAction): boolean {
+/** The parameters of each action besides `i`, in the order of its instance keys. */
+export const ACTION_PARAMS: Readonly<Record<EnabledAction, readonly string[]>> = {
+  SendAssign: ["x"],
+  HandleAssign: ["m"],
+  ComputeStage: ["t", "s", "x"],
+  AcceptToken: ["t", "x"],
+  TakeCheckpoint: ["p"],
+  HandleCheckpoint: ["m"],
+  RestoreCheckpoint: [],
+  SendPrePrepare: [],
+  HandlePrePrepare: ["m"],
+  SendCommit: [],
+  CommitStandard: [],
+  CommitFast: [],
+  LearnCommit: ["v", "x"],
+  ExcludeNode: ["m1", "m2"],
+  StartViewChange: [],
+  JoinViewChange: ["v"],
+  SendNewView: ["vcs", "x"],
+  HandleNewView: ["m"],
+  ViewTimeout: [],
+  Suspect: ["j"],
+  HandleHeartbeat: ["j"],
+};
+
+// One parameter's part of an instance key: a number as such, a message by its canonical key, a
+// set of messages (SendNewView's vcs) by its sorted keys.
+function paramKey(value: unknown): string {
+  if (typeof value === "number") return String(value);
+  if (Array.isArray(value)) {
+    return `{${value.map((m) => messageKey(m as SpecMessage)).sort().join(";")}}`;
+  }
+  return messageKey(value as SpecMessage);
+}
+
+/**
+ * The key of one action instance, `Action|i|name=value,...`, the same for the TypeScript
+ * enumeration and TLC's records (messages canonically keyed), so that enabled sets compare as
+ * sets of strings.
+ *
+ * @param action The action.
+ * @param node The node `i`.
+ * @param params Its other parameters (numbers, messages, or a set of messages for `vcs`).
+ * @returns The key.
+ */
+export function instanceKey(
+  action: EnabledAction,
+  node: NodeIndex,
+  params: Readonly<Record<string, unknown>>,
+): string {
+  let key = `${action}|${node}|`;
+  const names = ACTION_PARAMS[action];
+  for (let index = 0; index < names.length; index++) {
+    const name = names[index] as string;
+    key += `${index === 0 ? "" : ","}${name}=${paramKey(params[name])}`;
+  }
+  return key;
+}
+
+/**
+ * One action's part of TLC's `enabled` record decoded to instance keys, sorted and joined by
+ * newlines as {@linkcode enabledByAction} writes them.
+ *
+ * @param action The action.
+ * @param records Its parameter records, as TLC wrote them.
+ * @returns The text.
+ * @throws {Error} When a parameter is missing or malformed.
+ */
+export function tlcEnabledText(action: EnabledAction, records: unknown): string {
+  if (!Array.isArray(records)) throw new Error(`enabled.${action}: not a set`);
+  const keys: string[] = [];
+  for (const record of records as Record<string, unknown>[]) {
+    const params: Record<string, unknown> = {};
+    for (const name of ACTION_PARAMS[action]) {
+      const raw = record[name];
+      if (name === "vcs") params[name] = viewChangesSchema.decode(raw, `enabled.${action}.vcs`);
+      else if (name.startsWith("m")) {
+        params[name] = messageSchema.decode(raw, `enabled.${action}.${name}`);
+      } else if (typeof raw === "number") params[name] = raw;
+      else throw new Error(`enabled.${action}.${name}: not a number`);
+    }
+    keys.push(instanceKey(action, int(record, "i"), params));
+  }
+  return keys.sort().join("\n");
+}
+
+/**
+ * TLC's `enabled` record decoded to instance keys, sorted.
+ *
+ * @param enabled The record as TLC wrote it: per action, the parameter records enabled.
+ * @returns The keys, sorted.
+ * @throws {Error} When an action or a parameter is missing or malformed.
+ */
+export function tlcEnabledKeys(enabled: unknown): string[] {
+  if (typeof enabled !== "object" || enabled === null) throw new Error("enabled: not a record");
+  return ENABLED_ACTIONS.flatMap((action) => {
+    const text = tlcEnabledText(action, (enabled as Record<string, unknown>)[action]);
+    return text === "" ? [] : text.split("\n");
+  }).sort();
+}
+
+const VALUE_CANDIDATES = (cluster: ClusterConfig): readonly number[] => [0, ...cluster.seeds];
+
+// The enabled instances of `action` for `node`: every candidate the spec quantifies over is tried
+// (ExcludeNode's: the pairs of messages with one sender and one type, which Conflicting needs;
+// a Handle* action's: the messages of its type, and the first message of every other type),
+// and for the parameters the core range-checks (token, stage, position, view, seed) the values
+// just outside the spec's domain too, which every guard must refuse.
+function instancesOf(system: SystemState, node: NodeState, action: ProtocolAction): string[] {
   const cluster: ClusterConfig = system.cluster;
   const received = receivedOf(system);
   const input = { cluster, received };
-  const seeds = cluster.seeds;
+  const i = node.id;
+  const out: string[] = [];
+  const values = VALUE_CANDIDATES(cluster);
   switch (action) {
     case "SendAssign":
-      for (const seed of seeds) {
-        if (sendAssign(node, { cluster, received, seed }).enabled) return true;
+      for (const seed of [NO_SEED, ...cluster.seeds]) {
+        if (sendAssign(node, { cluster, received, seed }).enabled) {
+          out.push(instanceKey(action, i, { x: seed }));
+        }
       }
-      return false;
+      return out;
     case "ComputeStage":
-      for (let token = 1; token <= cluster.tokenCount; token++) {
-        for (let stage = 1; stage <= cluster.stageCount; stage++) {
-          for (let v = -1; v < seeds.length; v++) {
-            const value = v < 0 ? 0 : seeds[v] as number;
-            if (computeStage(node, { cluster, received, token, stage, value }).enabled) return true;
+      for (let token = 0; token <= cluster.tokenCount + 1; token++) {
+        for (let stage = 0; stage <= cluster.stageCount + 1; stage++) {
+          for (const value of values) {
+            if (computeStage(node, { cluster, received, token, stage, value }).enabled) {
+              out.push(instanceKey(action, i, { t: token, s: stage, x: value }));
+            }
           }
         }
       }
-      return false;
-    case "AcceptToken": {
-      const token = node.tokens.length + 1;
-      for (let v = -1; v < seeds.length; v++) {
-        const value = v < 0 ? 0 : seeds[v] as number;
-        if (acceptToken(node, { cluster, received, token, value }).enabled) return true;
-      }
-      return false;
-    }
-    case "TakeCheckpoint":
-      for (let position = 1; position <= cluster.tokenCount; position++) {
-        if (takeCheckpoint(node, { cluster, received, position }).enabled) return true;
-      }
-      return false;
-    case "RestoreCheckpoint":
-      return restoreCheckpoint(node, input).enabled;
-    case "SendPrePrepare":
-      return sendPrePrepare(node, input).enabled;
-    case "SendCommit":
-      return sendCommit(node, input).enabled;
-    case "CommitStandard":
-      return commitStandard(node, input).enabled;
-    case "CommitFast":
-      return commitFast(node, input).enabled;
-    case "LearnCommit":
-      for (let view = 0; view <= cluster.viewMax; view++) {
-        for (let v = -1; v < seeds.length; v++) {
-          const value = v < 0 ? 0 : seeds[v] as number;
-          if (learnCommit(node, { cluster, received, view, value }).enabled) return true;
+      return out;
+    case "AcceptToken":
+      for (let token = 1; token <= cluster.tokenCount; token++) {
+        for (const value of values) {
+          if (acceptToken(node, { cluster, received, token, value }).enabled) {
+            out.push(instanceKey(action, i, { t: token, x: value }));
+          }
         }
       }
-      return false;
-    case "StartViewChange":
-      return startViewChange(node, input).enabled;
-    case "JoinViewChange":
-      for (let view = node.view + 1; view <= cluster.viewMax; view++) {
-        if (joinViewChange(node, { cluster, received, view }).enabled) return true;
+      return out;
+    case "TakeCheckpoint":
+      for (let position = 0; position <= cluster.tokenCount + 1; position++) {
+        if (takeCheckpoint(node, { cluster, received, position }).enabled) {
+          out.push(instanceKey(action, i, { p: position }));
+        }
       }
-      return false;
+      return out;
+    case "RestoreCheckpoint":
+    case "SendPrePrepare":
+    case "SendCommit":
+    case "CommitStandard":
+    case "CommitFast":
+    case "StartViewChange":
+      return PLAIN[action](node, input).enabled ? [instanceKey(action, i, {})] : out;
+    case "LearnCommit":
+      for (let view = 0; view <= cluster.viewMax; view++) {
+        for (const value of values) {
+          if (learnCommit(node, { cluster, received, view, value }).enabled) {
+            out.push(instanceKey(action, i, { v: view, x: value }));
+          }
+        }
+      }
+      return out;
+    case "JoinViewChange":
+      for (let view = 0; view <= cluster.viewMax + 1; view++) {
+        if (joinViewChange(node, { cluster, received, view }).enabled) {
+          out.push(instanceKey(action, i, { v: view }));
+        }
+      }
+      return out;
     case "HandleAssign":
     case "HandleCheckpoint":
     case "HandlePrePrepare":
     case "HandleNewView": {
-      // Each handler on the messages of its type: on any other it is disabled (the spec's
-      // `m.type = ...` conjunct; replay_test.ts checks every handler against every type).
       const handler = HANDLERS[action];
       for (const message of ofType(received, HANDLED_TYPE[action])) {
-        if (handler(node, { cluster, received, message }).enabled) return true;
+        if (handler(node, { cluster, received, message }).enabled) {
+          out.push(instanceKey(action, i, { m: message }));
+        }
       }
-      return false;
+      // And the first message of each other type: refused on sight (never enabled, so the
+      // result cannot go stale when the network grows).
+      for (const message of firstOfEachType(system.messages)) {
+        if (message.type === HANDLED_TYPE[action]) continue;
+        if (handler(node, { cluster, received, message }).enabled) {
+          out.push(instanceKey(action, i, { m: message }));
+        }
+      }
+      return out;
     }
     case "ExcludeNode":
-      // Every ordered pair of distinct messages with one sender and one type, the sender
-      // neither this node nor excluded by it.
       for (const group of sameSenderAndType(system.messages)) {
-        const from = (group[0] as SpecMessage).from;
-        if (from === node.id || node.excluded.includes(from)) continue;
         for (let a = 0; a < group.length; a++) {
           const first = group[a] as SpecMessage;
           for (let b = 0; b < group.length; b++) {
             if (a === b) continue;
             const second = group[b] as SpecMessage;
-            if (excludeNode(node, { cluster, received, first, second }).enabled) return true;
+            if (excludeNode(node, { cluster, received, first, second }).enabled) {
+              out.push(instanceKey(action, i, { m1: first, m2: second }));
+            }
           }
         }
       }
-      return false;
-    case "SendNewView": {
-      const viewChanges = ofType(received, "ViewChange").filter((m) => m.view === node.view);
-      return subsetsOfSize(viewChanges, cluster.quorum).some((subset) =>
-        seeds.some((seed) =>
-          sendNewView(node, { cluster, received, viewChanges: subset, seed }).enabled
-        )
-      );
-    }
+      return out;
+    case "SendNewView":
+      for (let view = 1; view <= cluster.viewMax; view++) {
+        const viewChanges = ofType(received, "ViewChange").filter((m) => m.view === view);
+        for (const subset of subsetsOfSize(viewChanges, cluster.quorum)) {
+          for (const seed of cluster.seeds) {
+            if (sendNewView(node, { cluster, received, viewChanges: subset, seed }).enabled) {
+              out.push(instanceKey(action, i, { vcs: subset, x: seed }));
+            }
+          }
+        }
+      }
+      return out;
   }
 }
+
+// The first message of each type in the network, remembered for the network it was found in.
+let firstsOf: { received: readonly SpecMessage[]; length: number; firsts: SpecMessage[] } = {
+  received: [],
+  length: 0,
+  firsts: [],
+};
+
+function firstOfEachType(received: readonly SpecMessage[]): readonly SpecMessage[] {
+  if (firstsOf.received === received && firstsOf.length === received.length) {
+    return firstsOf.firsts;
+  }
+  const firsts = new Map<string, SpecMessage>();
+  for (const message of received) {
+    if (!firsts.has(message.type)) firsts.set(message.type, message);
+    if (firsts.size === MESSAGE_TYPES.length) break;
+  }
+  firstsOf = { received, length: received.length, firsts: [...firsts.values()] };
+  return firstsOf.firsts;
+}
+
+/** The core function of each action without parameters. */
+const PLAIN = {
+  RestoreCheckpoint: restoreCheckpoint,
+  SendPrePrepare: sendPrePrepare,
+  SendCommit: sendCommit,
+  CommitStandard: commitStandard,
+  CommitFast: commitFast,
+  StartViewChange: startViewChange,
+} as const;
 
 // The messages grouped by sender and type, groups of two or more only (ExcludeNode's
 // candidates), remembered for the network it was computed from.
@@ -431,7 +591,7 @@ function sameSenderAndType(received: readonly SpecMessage[]): readonly SpecMessa
   return groups;
 }
 
-/** One action's enabledness for one (running) node, and what it was computed from. */
+/** One action's enabled instances for one (running) node, and what they were computed from. */
 interface ActionEntry {
   /** The node's state (replaced, never mutated, when it changes). */
   readonly state: NodeState;
@@ -439,30 +599,25 @@ interface ActionEntry {
   readonly reads: number;
   /** The count of each message type then (the network only grows). */
   readonly counts: readonly number[];
-  /** Whether some parameters enabled the action. */
-  readonly enabled: boolean;
+  /** The instance keys enabled. */
+  readonly instances: readonly string[];
 }
 
 /**
- * Remembers, between steps of one behaviour, each node's enabledness of each action with what it
- * was computed from, and the last enabled sets as TLC writes them. An action's enabledness
- * depends only on the node's state, whether it is up, and the messages of the types its guard
- * reads (through `ofType`, the only way the replay lets a guard read the network): it is
- * computed again only when one of them changed. Most steps change one node or send one
- * message, so most actions of most nodes are not. Create one per behaviour with
+ * Remembers, between steps of one behaviour, each node's enabled instances of each protocol
+ * action with what they were computed from. An action's instances depend only on the node's
+ * state, whether it is up, and the messages of the types its guards and candidates read (the
+ * network only grows, so the same count of a type is the same messages of that type); they are
+ * computed again only when one of those changed. Create one per behaviour with
  * {@linkcode newEnabledCache}.
  */
 export interface EnabledCache {
-  /** Per node, the last computation. */
+  /** Per node, its entry. */
   readonly entries: Map<NodeIndex, NodeEntry>;
-  /** The message count for which `counts` was computed. */
+  /** The network length for which `counts` was computed. */
   countsAt: number;
   /** The count of each message type (MESSAGE_TYPES order) at `countsAt`. */
   counts: readonly number[];
-  /** The nodes' masks at the last {@linkcode enabledText}. */
-  masks: readonly number[];
-  /** The text for `masks`. */
-  text: string;
   /** Whether to ignore what was remembered and compute every action (the cache's own test). */
   readonly recomputeAll: boolean;
 }
@@ -474,10 +629,10 @@ export interface EnabledCache {
  * @returns The cache.
  */
 export function newEnabledCache(recomputeAll = false): EnabledCache {
-  return { entries: new Map(), countsAt: -1, counts: [], masks: [], text: "", recomputeAll };
+  return { entries: new Map(), countsAt: -1, counts: [], recomputeAll };
 }
 
-/** One node's enabled actions: each action's entry, and the mask they made last. */
+/** One node's protocol instances: each action's entry, and all of them as they were last. */
 interface NodeEntry {
   /** Per action, in PROTOCOL_ACTIONS order. */
   readonly actions: (ActionEntry | undefined)[];
@@ -485,11 +640,14 @@ interface NodeEntry {
   state: NodeState | undefined;
   /** The type counts then (the same array while no message is sent). */
   counts: readonly number[];
-  /** The actions then enabled, bit `k` for `PROTOCOL_ACTIONS[k]`. */
-  mask: number;
+  /** The instances then enabled, every protocol action's. */
+  instances: readonly string[];
+  /** Whether one of them is of an action of ProtocolStep (all but ExcludeNode). */
+  canStep: boolean;
 }
 
 const ALL_TYPES = (1 << MESSAGE_TYPES.length) - 1;
+const NO_INSTANCES: readonly string[] = [];
 
 // The count of each message type in the network, computed once per network size.
 function typeCounts(system: SystemState, cache: EnabledCache): readonly number[] {
@@ -513,37 +671,40 @@ function stillValid(
   return true;
 }
 
-// The actions `node` has enabled, as a bit mask over PROTOCOL_ACTIONS.
-function nodeEnabledMask(system: SystemState, node: NodeState, cache?: EnabledCache): number {
-  const up = isUp(system, node.id);
-  if (!up) return 0;
-  if (cache === undefined) {
-    let mask = 0;
-    PROTOCOL_ACTIONS.forEach((action, index) => {
-      if (anyEnabled(system, node, action)) mask |= 1 << index;
-    });
-    return mask;
-  }
+// The node's enabled protocol instances, and whether one is a ProtocolStep.
+function nodeProtocolEntry(
+  system: SystemState,
+  node: NodeState,
+  cache: EnabledCache,
+): NodeEntry | undefined {
+  if (!isUp(system, node.id)) return undefined;
   const counts = typeCounts(system, cache);
   let last = cache.entries.get(node.id);
   if (last === undefined) {
-    last = { actions: new Array(PROTOCOL_ACTIONS.length), state: undefined, counts, mask: 0 };
+    last = {
+      actions: new Array(PROTOCOL_ACTIONS.length),
+      state: undefined,
+      counts,
+      instances: NO_INSTANCES,
+      canStep: false,
+    };
     cache.entries.set(node.id, last);
   } else if (!cache.recomputeAll && last.state === node && last.counts === counts) {
     // Neither the node nor the network changed since.
-    return last.mask;
+    return last;
   }
   const entries = last.actions;
-  let mask = 0;
+  let instances: string[] = [];
+  let canStep = false;
   for (let index = 0; index < PROTOCOL_ACTIONS.length; index++) {
     let entry = entries[index];
+    const action = PROTOCOL_ACTIONS[index] as ProtocolAction;
     if (cache.recomputeAll || !stillValid(entry, node, counts)) {
-      const action = PROTOCOL_ACTIONS[index] as ProtocolAction;
-      let result: boolean;
+      let found: string[];
       let reads: number;
       beginReads();
       try {
-        result = anyEnabled(system, node, action);
+        found = instancesOf(system, node, action);
       } finally {
         reads = endReads();
       }
@@ -552,16 +713,101 @@ function nodeEnabledMask(system: SystemState, node: NodeState, cache?: EnabledCa
         // ExcludeNode's candidates are every pair of the network's messages.
         reads: action === "ExcludeNode" ? ALL_TYPES : reads,
         counts,
-        enabled: result,
+        instances: found.length === 0 ? NO_INSTANCES : found,
       };
       entries[index] = entry;
     }
-    if ((entry as ActionEntry).enabled) mask |= 1 << index;
+    const found = (entry as ActionEntry).instances;
+    if (found.length > 0) {
+      instances = instances.length === 0 ? [...found] : instances.concat(found);
+      if (action !== "ExcludeNode") canStep = true;
+    }
   }
   last.state = node;
   last.counts = counts;
-  last.mask = mask;
-  return mask;
+  last.instances = instances;
+  last.canStep = canStep;
+  return last;
+}
+
+/**
+ * The spec's `ViewStuck`: no honest running node can take a step of `ProtocolStep`, which holds
+ * every protocol action but `ExcludeNode` (exclusion is not under fairness: a node may never
+ * act on evidence, so pending evidence does not keep a view from being stuck).
+ *
+ * @param system The system.
+ * @param cache The behaviour's cache (a fresh one when omitted).
+ * @returns Whether the view is stuck.
+ */
+export function viewStuck(system: SystemState, cache: EnabledCache = newEnabledCache()): boolean {
+  return system.nodes.every((node) => !(nodeProtocolEntry(system, node, cache)?.canStep ?? false));
+}
+
+// The node's enabled instances of the actions the environment gates: its view-change timer,
+// its failure detector's suspicions and the heartbeats that clear them.
+function environmentInstances(system: SystemState, node: NodeState, stuck: boolean): string[] {
+  const { cluster } = system;
+  const received = receivedOf(system);
+  const i = node.id;
+  const out: string[] = [];
+  if (mayTimeOut(system, stuck) && viewTimeout(node, { cluster, received }).enabled) {
+    out.push(instanceKey("ViewTimeout", i, {}));
+  }
+  for (let peer = 1; peer <= cluster.nodeCount; peer++) {
+    if (maySuspect(system, peer) && suspect(node, { cluster, received, peer }).enabled) {
+      out.push(instanceKey("Suspect", i, { j: peer }));
+    }
+    if (mayHeartbeat(system, peer) && handleHeartbeat(node, { cluster, received, peer }).enabled) {
+      out.push(instanceKey("HandleHeartbeat", i, { j: peer }));
+    }
+  }
+  return out;
+}
+
+/**
+ * Every enabled instance of every honest node's actions (TLC's `enabled`), per action of
+ * {@linkcode ENABLED_ACTIONS} (same order): its instance keys ({@linkcode instanceKey}) sorted
+ * and joined by newlines, so that each action compares as one string.
+ *
+ * @param system The system.
+ * @param cache Results of earlier steps of the same behaviour, reused where nothing changed.
+ * @returns One text per action.
+ */
+export function enabledByAction(
+  system: SystemState,
+  cache: EnabledCache = newEnabledCache(),
+): string[] {
+  const stuck = viewStuck(system, cache);
+  const perAction: string[][] = ENABLED_ACTIONS.map(() => []);
+  for (const node of system.nodes) {
+    const entry = nodeProtocolEntry(system, node, cache);
+    if (entry === undefined) continue;
+    for (let index = 0; index < PROTOCOL_ACTIONS.length; index++) {
+      const found = (entry.actions[index] as ActionEntry).instances;
+      if (found.length > 0) (perAction[index] as string[]).push(...found);
+    }
+    for (const key of environmentInstances(system, node, stuck)) {
+      const action = key.slice(0, key.indexOf("|")) as EnabledAction;
+      (perAction[ENABLED_ACTIONS.indexOf(action)] as string[]).push(key);
+    }
+  }
+  return perAction.map((keys) => keys.length < 2 ? keys.join("\n") : keys.sort().join("\n"));
+}
+
+/**
+ * Every enabled instance of every honest node's actions (TLC's `enabled`), as instance keys
+ * ({@linkcode instanceKey}), sorted.
+ *
+ * @param system The system.
+ * @param cache Results of earlier steps of the same behaviour, reused where nothing changed.
+ * @returns The keys, sorted.
+ */
+export function enabledKeys(
+  system: SystemState,
+  cache: EnabledCache = newEnabledCache(),
+): string[] {
+  return enabledByAction(system, cache).flatMap((text) => text === "" ? [] : text.split("\n"))
+    .sort();
 }
 
 /**
@@ -571,51 +817,19 @@ function nodeEnabledMask(system: SystemState, node: NodeState, cache?: EnabledCa
  * @param cache Results of earlier steps of the same behaviour, reused where nothing changed.
  * @returns For each protocol action, the nodes (ascending).
  */
-export function enabledNodes(system: SystemState, cache?: EnabledCache): Record<string, number[]> {
+export function enabledNodes(
+  system: SystemState,
+  cache: EnabledCache = newEnabledCache(),
+): Record<string, number[]> {
   const out: Record<string, number[]> = {};
   for (const action of PROTOCOL_ACTIONS) out[action] = [];
   for (const node of system.nodes) {
-    const mask = nodeEnabledMask(system, node, cache);
-    PROTOCOL_ACTIONS.forEach((action, index) => {
-      if ((mask & (1 << index)) !== 0) out[action]?.push(node.id);
-    });
+    const entry = nodeProtocolEntry(system, node, cache);
+    if (entry === undefined) continue;
+    const actions = new Set(entry.instances.map((key) => key.slice(0, key.indexOf("|"))));
+    for (const action of PROTOCOL_ACTIONS) if (actions.has(action)) out[action]?.push(node.id);
   }
   return out;
-}
-
-/**
- * The enabled sets as TLC's trace module writes them, `{"SendAssign":[1],"HandleAssign":[],...}`
- * (actions in {@linkcode PROTOCOL_ACTIONS} order, nodes ascending), so that one comparison of
- * texts checks every set; built again only when a node's enabled actions changed.
- *
- * @param system The system.
- * @param cache The behaviour's cache.
- * @returns The text.
- */
-export function enabledText(system: SystemState, cache: EnabledCache): string {
-  const nodes = system.nodes;
-  let same = cache.masks.length === nodes.length;
-  const masks: number[] = new Array(nodes.length);
-  for (let index = 0; index < nodes.length; index++) {
-    const mask = nodeEnabledMask(system, nodes[index] as NodeState, cache);
-    masks[index] = mask;
-    if (mask !== cache.masks[index]) same = false;
-  }
-  if (same) return cache.text;
-  let text = "{";
-  for (let action = 0; action < PROTOCOL_ACTIONS.length; action++) {
-    text += `${action === 0 ? "" : ","}"${PROTOCOL_ACTIONS[action]}":[`;
-    let first = true;
-    for (let index = 0; index < nodes.length; index++) {
-      if (((masks[index] as number) & (1 << action)) === 0) continue;
-      text += first ? `${(nodes[index] as NodeState).id}` : `,${(nodes[index] as NodeState).id}`;
-      first = false;
-    }
-    text += "]";
-  }
-  cache.masks = masks;
-  cache.text = text + "}";
-  return cache.text;
 }
 
 /**

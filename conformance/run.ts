@@ -5,20 +5,22 @@
  */
 
 import { type ClusterConfig, clusterConfig } from "../src/core/spec_state.ts";
-import { type EnvironmentConfig, initialSystem } from "../src/sim/system.ts";
+import { type EnvironmentConfig, initialSystem, type SystemState } from "../src/sim/system.ts";
+import type { NodeState } from "../src/core/spec_state.ts";
 import { TLA_DIR, traceSpecHash } from "../tla/spec_hash.ts";
 import {
   ALL_ACTIONS,
   applyAction,
   diffState,
-  enabledNodes,
-  enabledText,
+  ENABLED_ACTIONS,
+  enabledByAction,
+  type EnabledCache,
   newDiffCache,
   newEnabledCache,
   parseShared,
-  PROTOCOL_ACTIONS,
-  rawField,
+  tlcEnabledText,
 } from "./replay.ts";
+import { commitStableViolations, invariantViolations } from "../src/core/invariants.ts";
 import { type RawState, rawStates } from "./raw_state.ts";
 import {
   decodeLine,
@@ -106,25 +108,56 @@ function configFromConstants(
   return { cluster, environment };
 }
 
-function sameEnabled(ours: Record<string, number[]>, tlc: Record<string, number[]>): string[] {
+/** Instance keys shown per side when enabled sets differ. */
+const ENABLED_DIFF_SHOWN_MAX = 4;
+
+// The enabled instances only one side has, a line per side.
+function enabledDiff(ours: readonly string[], tlc: readonly string[]): string[] {
+  const tlcSet = new Set(tlc);
+  const ourSet = new Set(ours);
+  const onlyOurs = ours.filter((key) => !tlcSet.has(key));
+  const onlyTlc = tlc.filter((key) => !ourSet.has(key));
+  const shown = (keys: string[]): string =>
+    keys.slice(0, ENABLED_DIFF_SHOWN_MAX).join("  ") +
+    (keys.length > ENABLED_DIFF_SHOWN_MAX ? `  (${keys.length} in all)` : "");
   const diffs: string[] = [];
-  for (const action of PROTOCOL_ACTIONS) {
-    const a = ours[action] ?? [];
-    const b = tlc[action] ?? [];
-    if (sameAscending(a, b)) continue;
-    const sorted = [...b].sort((x, y) => x - y);
-    if (a.join(",") !== sorted.join(",")) {
-      diffs.push(`  ENABLED ${action}: TypeScript nodes {${a}}, TLC nodes {${sorted}}`);
+  if (onlyOurs.length > 0) diffs.push(`  ENABLED in TypeScript only: ${shown(onlyOurs)}`);
+  if (onlyTlc.length > 0) diffs.push(`  ENABLED in TLC only: ${shown(onlyTlc)}`);
+  return diffs;
+}
+
+// The enabled instances that differ, per action: the system's against TLC's `enabled` text.
+function enabledDiffs(
+  system: SystemState,
+  cache: EnabledCache,
+  text: string | undefined,
+  memo: FileMemo,
+): string[] {
+  if (text === undefined) throw new Error("TLC state lacks variable enabled");
+  const ours = enabledByAction(system, cache);
+  const fields = rawStates(`[${text}]`)[0] as RawState;
+  const diffs: string[] = [];
+  for (let index = 0; index < ENABLED_ACTIONS.length; index++) {
+    const action = ENABLED_ACTIONS[index] as (typeof ENABLED_ACTIONS)[number];
+    const actionText = fields.get(action);
+    if (actionText === undefined) throw new Error(`TLC's enabled lacks ${action}`);
+    const decoded = memo.enabled[index] as Map<string, string>;
+    let tlc = decoded.get(actionText);
+    if (tlc === undefined) {
+      tlc = tlcEnabledText(action, JSON.parse(actionText));
+      if (actionText.length <= ENABLED_MEMO_TEXT_MAX) decoded.set(actionText, tlc);
     }
+    const our = ours[index] as string;
+    if (our !== tlc) diffs.push(...enabledDiff(splitKeys(our), splitKeys(tlc)));
   }
   return diffs;
 }
 
-// Whether `b` is `a` (ascending) element for element: the common case, without sorting.
-function sameAscending(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false;
-  return true;
+/** Texts of one action's enabled instances up to this long are decoded once per file. */
+const ENABLED_MEMO_TEXT_MAX = 4096;
+
+function splitKeys(text: string): string[] {
+  return text === "" ? [] : text.split("\n");
 }
 
 /**
@@ -170,8 +203,13 @@ export function fileConfig(
 export interface FileMemo {
   /** Canonical keys of the TLC message texts decoded so far: each distinct message once. */
   readonly messageKeys: Map<string, string>;
-  /** Parses of short value texts (actions, enabled sets, per-node variables). */
+  /** Parses of short value texts (actions, per-node variables). */
   readonly parsed: Map<string, unknown>;
+  /**
+   * Per action of ENABLED_ACTIONS, its enabled-instance texts from TLC decoded
+   * ({@linkcode tlcEnabledText}): two actions may write the same text.
+   */
+  readonly enabled: readonly Map<string, string>[];
 }
 
 /**
@@ -180,7 +218,24 @@ export interface FileMemo {
  * @returns The memo.
  */
 export function newFileMemo(): FileMemo {
-  return { messageKeys: new Map(), parsed: new Map() };
+  return {
+    messageKeys: new Map(),
+    parsed: new Map(),
+    enabled: ENABLED_ACTIONS.map(() => new Map()),
+  };
+}
+
+// The TypeScript invariants that fail in the system's state, and CommitStable over the step.
+function invariantDiffs(system: SystemState, before: readonly NodeState[]): string[] {
+  const byzantine = system.environment.byzantine;
+  const found = invariantViolations({
+    cluster: system.cluster,
+    nodes: system.nodes,
+    messages: system.messages,
+    byzantine,
+  });
+  found.push(...commitStableViolations(before, system.nodes, byzantine));
+  return found.map((line) => `  TypeScript invariant fails where TLC's held: ${line}`);
 }
 
 /** One behaviour's replay: its steps and its mismatch, if any. */
@@ -229,15 +284,18 @@ export function replayBehaviour(
       name: string;
       params: Record<string, unknown>;
     };
-    // TLC writes `enabled` as our text is (actions in order, nodes ascending): the same text is
-    // the same sets, otherwise parse it and compare as sets.
-    const diffs = next.get("enabled") === enabledText(system, cache) ? [] : sameEnabled(
-      enabledNodes(system, cache),
-      rawField(next, "enabled", diffCache) as Record<string, number[]>,
-    );
-    const outcome = applyAction(system, action.name, action.params);
+    // Every enabled instance, parameters and all, on both sides, action by action; TLC's text of
+    // an action decoded once per file.
+    const diffs = enabledDiffs(system, cache, next.get("enabled"), memo);
+    const before = system.nodes.slice();
+    const outcome = applyAction(system, action.name, action.params, cache);
     if (!outcome.ok) diffs.push(`  TypeScript refused the step: ${outcome.reason}`);
-    else diffs.push(...diffState(system, next, diffCache));
+    else {
+      diffs.push(...diffState(system, next, diffCache));
+      // TLC checked the spec's invariants on this state (the trace configurations list them):
+      // the TypeScript invariants must hold too.
+      if (diffs.length === 0) diffs.push(...invariantDiffs(system, before));
+    }
     steps += 1;
     coverage.set(action.name, (coverage.get(action.name) ?? 0) + 1);
     if (diffs.length > 0) {

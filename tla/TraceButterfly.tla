@@ -5,9 +5,11 @@
 (* line: the sequence of states, each with the action that led to it       *)
 (* (`action`: name and named parameters, since TLC names actions whose      *)
 (* quantifier ranges over a variable "Next") and, for the state before it, *)
-(* which honest nodes had each protocol action enabled (`enabled`), so the *)
-(* TypeScript guards are checked in both directions. The spec is untouched: *)
-(* this module only conjoins bookkeeping to each of its actions.           *)
+(* every enabled instance of each honest node's actions, parameters and   *)
+(* all (`enabled`), so the TypeScript guards are checked in both           *)
+(* directions. The spec is untouched: this module conjoins bookkeeping to  *)
+(* each of its actions, and adds ByzantineNoise: messages honest nodes     *)
+(* must refuse, which the spec leaves out of ByzantineMessages.            *)
 (* deno task traces (conformance/generate_traces.ts) runs it.              *)
 (***************************************************************************)
 EXTENDS ButterflyCoordination, TLCExt, IOUtils
@@ -18,28 +20,66 @@ CONSTANTS
 
 VARIABLES action, enabled
 
-\* Honest nodes with some instance of each protocol action enabled in the current state.
+\* The enabled instances of every action of an honest node in the current state: for each action,
+\* the set of its parameter records (the same records as `action.params`) for which it is
+\* enabled. ExcludeNode's candidates are the pairs of messages with one signer and one type
+\* (Conflicting needs both); every other action's are all its parameters.
 EnabledNow ==
-    [SendAssign |-> {i \in Honest : ENABLED (\E x \in Seeds : SendAssign(i, x))},
-     HandleAssign |-> {i \in Honest : ENABLED (\E m \in msgs : HandleAssign(i, m))},
-     ComputeStage |-> {i \in Honest :
-        ENABLED (\E t \in Token, s \in Stage, x \in Value : ComputeStage(i, t, s, x))},
-     AcceptToken |-> {i \in Honest : ENABLED (\E t \in Token, x \in Value : AcceptToken(i, t, x))},
-     TakeCheckpoint |-> {i \in Honest : ENABLED (\E p \in 1..T : TakeCheckpoint(i, p))},
-     HandleCheckpoint |-> {i \in Honest : ENABLED (\E m \in msgs : HandleCheckpoint(i, m))},
-     RestoreCheckpoint |-> {i \in Honest : ENABLED RestoreCheckpoint(i)},
-     SendPrePrepare |-> {i \in Honest : ENABLED SendPrePrepare(i)},
-     HandlePrePrepare |-> {i \in Honest : ENABLED (\E m \in msgs : HandlePrePrepare(i, m))},
-     SendCommit |-> {i \in Honest : ENABLED SendCommit(i)},
-     CommitStandard |-> {i \in Honest : ENABLED CommitStandard(i)},
-     CommitFast |-> {i \in Honest : ENABLED CommitFast(i)},
-     LearnCommit |-> {i \in Honest : ENABLED (\E v \in View, x \in Value : LearnCommit(i, v, x))},
-     ExcludeNode |-> {i \in Honest : ENABLED (\E m1, m2 \in msgs : ExcludeNode(i, m1, m2))},
-     StartViewChange |-> {i \in Honest : ENABLED StartViewChange(i)},
-     JoinViewChange |-> {i \in Honest : ENABLED (\E v \in 1..MaxView : JoinViewChange(i, v))},
-     SendNewView |-> {i \in Honest : ENABLED (\E v \in 1..MaxView :
-        \E vcs \in QuorumSubsets(ViewChangesFor(v)), x \in Seeds : SendNewView(i, vcs, x))},
-     HandleNewView |-> {i \in Honest : ENABLED (\E m \in msgs : HandleNewView(i, m))}]
+    [SendAssign |-> {q \in [i : Honest, x : Seeds] : ENABLED SendAssign(q.i, q.x)},
+     HandleAssign |-> {q \in [i : Honest, m : msgs] : ENABLED HandleAssign(q.i, q.m)},
+     ComputeStage |-> {q \in [i : Honest, t : Token, s : Stage, x : Value] :
+        ENABLED ComputeStage(q.i, q.t, q.s, q.x)},
+     AcceptToken |-> {q \in [i : Honest, t : Token, x : Value] :
+        ENABLED AcceptToken(q.i, q.t, q.x)},
+     TakeCheckpoint |-> {q \in [i : Honest, p : 1..T] : ENABLED TakeCheckpoint(q.i, q.p)},
+     HandleCheckpoint |-> {q \in [i : Honest, m : msgs] : ENABLED HandleCheckpoint(q.i, q.m)},
+     RestoreCheckpoint |-> {q \in [i : Honest] : ENABLED RestoreCheckpoint(q.i)},
+     SendPrePrepare |-> {q \in [i : Honest] : ENABLED SendPrePrepare(q.i)},
+     HandlePrePrepare |-> {q \in [i : Honest, m : msgs] : ENABLED HandlePrePrepare(q.i, q.m)},
+     SendCommit |-> {q \in [i : Honest] : ENABLED SendCommit(q.i)},
+     CommitStandard |-> {q \in [i : Honest] : ENABLED CommitStandard(q.i)},
+     CommitFast |-> {q \in [i : Honest] : ENABLED CommitFast(q.i)},
+     LearnCommit |-> {q \in [i : Honest, v : View, x : Value] : ENABLED LearnCommit(q.i, q.v, q.x)},
+     ExcludeNode |-> {q \in UNION {{[i |-> i, m1 |-> m1, m2 |-> m2] :
+                                     m2 \in {m \in msgs : m.from = m1.from /\ m.type = m1.type}} :
+                                   i \in Honest, m1 \in msgs} :
+        ENABLED ExcludeNode(q.i, q.m1, q.m2)},
+     StartViewChange |-> {q \in [i : Honest] : ENABLED StartViewChange(q.i)},
+     JoinViewChange |-> {q \in [i : Honest, v : 1..MaxView] : ENABLED JoinViewChange(q.i, q.v)},
+     SendNewView |-> {q \in UNION {{[i |-> i, vcs |-> vcs, x |-> x] :
+                                     vcs \in QuorumSubsets(ViewChangesFor(v)), x \in Seeds} :
+                                   i \in Honest, v \in 1..MaxView} :
+        ENABLED SendNewView(q.i, q.vcs, q.x)},
+     HandleNewView |-> {q \in [i : Honest, m : msgs] : ENABLED HandleNewView(q.i, q.m)},
+     ViewTimeout |-> {q \in [i : Honest] : ENABLED ViewTimeout(q.i)},
+     Suspect |-> {q \in [i : Honest, j : Node] : ENABLED Suspect(q.i, q.j)},
+     HandleHeartbeat |-> {q \in [i : Honest, j : Node] : ENABLED HandleHeartbeat(q.i, q.j)}]
+
+\* Messages a Byzantine node b can sign that the spec's ByzantineMessages leaves out because
+\* every honest node discards them on sight: an Assign, PrePrepare or NewView from a node that is
+\* not the view's primary, a stage output from a node that is not a replica of its stage. The traces send them (ByzantineNoise) so that the TypeScript guards are
+\* seen refusing them; they change no honest node's state, so the behaviours' honest steps are
+\* behaviours of the spec.
+RefusedMessages(b) ==
+    (   [type : {"Assign"}, view : {0}, seed : Seeds, from : {b}]
+     \cup [type : {"StageOutput"}, view : View, seed : Seeds, token : Token, stage : Stage,
+           value : Value, from : {b}]
+     \cup [type : {"PrePrepare"}, view : View, value : Value, from : {b}]
+     \cup UNION {[type : {"NewView"}, view : {v}, viewChanges : QuorumSubsets(ViewChangesFor(v)),
+                  seed : Seeds, from : {b}] : v \in 1..MaxView})
+    \ ByzantineMessages(b)
+
+MessageTypes ==
+    {"Assign", "StageOutput", "PrePrepare", "Prepare", "Commit", "Checkpoint", "ViewChange",
+     "NewView"}
+
+ByzantineNoise(b, m) ==
+    /\ b \in Byzantine /\ byzantineSent < MaxByzantineMessages
+    /\ m \in RefusedMessages(b) /\ m \notin msgs
+    /\ msgs' = msgs \cup {m}
+    /\ byzantineSent' = byzantineSent + 1
+    /\ UNCHANGED <<status, view, seed, progress, tokens, vote, prepared, committed,
+                   stableCheckpoint, suspected, excluded, crashes>>
 
 Did(name, params) == action' = [name |-> name, params |-> params] /\ enabled' = EnabledNow
 
@@ -82,8 +122,30 @@ TraceNext ==
           ExcludeNode(i, m1, m2) /\ Did("ExcludeNode", [i |-> i, m1 |-> m1, m2 |-> m2])
     \/ \E i \in Honest : Crash(i) /\ Did("Crash", [i |-> i])
     \/ \E i \in Honest : Recover(i) /\ Did("Recover", [i |-> i])
-    \/ \E b \in Byzantine : \E m \in ByzantineMessages(b) :
-          ByzantineSend(b, m) /\ Did("ByzantineSend", [b |-> b, m |-> m])
+    \* One disjunct per message type, so that TLC's random walk draws each type of Byzantine
+    \* message as often as the others, not in proportion to how many such messages there are.
+    \/ \E b \in Byzantine, type \in MessageTypes :
+          \E m \in {m \in ByzantineMessages(b) : m.type = type} :
+              ByzantineSend(b, m) /\ Did("ByzantineSend", [b |-> b, m |-> m])
+    \/ \E b \in Byzantine, type \in MessageTypes :
+          \E m \in {m \in RefusedMessages(b) : m.type = type} :
+              ByzantineNoise(b, m) /\ Did("ByzantineNoise", [b |-> b, m |-> m])
+
+\* A focus some configurations set as their ACTION_CONSTRAINT, so that the random walks go
+\* through every view with a vote in each: no honest node commits before the last view, none
+\* leaves a view before it voted in it unless another is ahead already, and the failure detector
+\* stays quiet (view changes come from the timer). The behaviours are still the spec's: TLC only
+\* draws among fewer successors.
+ViewWalk ==
+    /\ \A i \in Honest : committed'[i] # committed[i] => view[i] = MaxView
+    /\ \A i \in Honest : view'[i] > view[i] =>
+          vote[i].view = view[i] \/ \E j \in Honest : view[j] > view[i]
+    /\ suspected' = suspected
+
+\* ViewWalk with a Byzantine node that signs only NewViews: its budget is kept for the view change.
+NewViewWalk ==
+    /\ ViewWalk
+    /\ byzantineSent' > byzantineSent => \A m \in msgs' \ msgs : m.type = "NewView"
 
 TraceSpec == TraceInit /\ [][TraceNext]_<<vars, action, enabled>>
 

@@ -156,7 +156,6 @@ function highestView(views: readonly number[]): number {
 
 /** The spec's AllowedSeeds(vcs), ascending. */
 export function allowedSeeds(
-  node: NodeState,
   cluster: ClusterConfig,
   received: readonly SpecMessage[],
   viewChanges: readonly ViewChangeMessage[],

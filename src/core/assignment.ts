@@ -49,7 +49,8 @@ export function sendAssign(node: NodeState, input: SendAssignInput): Transition 
 }
 
 /**
- * `HandleAssign(i, m)`: a node accepts one assignment of its view signed by its primary.
+ * `HandleAssign(i, m)`: a node in view 0 accepts one assignment of view 0 signed by its primary
+ * (a later view's seed comes with its NewView).
  *
  * @param node The node's state.
  * @param input The cluster, the received messages and the Assign.
@@ -71,6 +72,9 @@ export function sendAssign(node: NodeState, input: SendAssignInput): Transition 
 export function handleAssign(node: NodeState, input: MessageInput<SpecMessage>): Transition {
   const { cluster, message: m } = input;
   if (m.type !== "Assign") return disabled("the message is not an Assign");
+  // Only view 0's (the spec's AssignMsg has no other view): a later view's seed comes with the
+  // NewView that proves it, so a primary cannot assign past the prepared value.
+  if (m.view !== 0) return disabled("the Assign is not of view 0");
   if (m.view !== node.view) return disabled("the Assign is for another view");
   if (m.from !== primaryOf(m.view, cluster)) return disabled("the Assign is not from the primary");
   if (node.excluded.includes(m.from)) return disabled("the primary is excluded");

@@ -52,3 +52,13 @@ Deno.test("handleAssign() takes the seed and persists it", () => {
   assert.equal(next.state.seed, 2);
   assert.deepEqual(next.effects, [{ kind: "persist", fields: ["seed"] }]);
 });
+
+Deno.test("handleAssign() refuses an Assign of a later view, even from that view's primary", () => {
+  // A later view's seed comes with its NewView; a bare Assign would let a Byzantine primary
+  // assign past the prepared value. The spec's AssignMsg has view 0 only.
+  const node = { ...initialNodeState(3, cluster), view: 1 };
+  const message = { type: "Assign", view: 1, seed: 2, from: 2 } as const;
+  const next = handleAssign(node, { cluster, received: [message], message });
+  assert.ok(!next.enabled);
+  assert.match(next.reason, /not of view 0/);
+});

@@ -37,7 +37,8 @@ export interface TakeCheckpointInput extends NodeInput {
  */
 export function takeCheckpoint(node: NodeState, input: TakeCheckpointInput): Transition {
   const { cluster, received, position } = input;
-  if (position < 1 || position > cluster.tokenCount) return disabled("position out of range");
+  if (position < 1) return disabled("position out of range");
+  if (position > cluster.tokenCount) return disabled("position out of range");
   if (position % cluster.checkpointIntervalTokens !== 0) {
     return disabled("not a checkpoint position");
   }

@@ -42,8 +42,10 @@ export interface ComputeStageInput extends NodeInput {
  */
 export function computeStage(node: NodeState, input: ComputeStageInput): Transition {
   const { cluster, received, token, stage, value } = input;
-  if (token < 1 || token > cluster.tokenCount) return disabled(`token ${token} is out of range`);
-  if (stage < 1 || stage > cluster.stageCount) return disabled(`stage ${stage} is out of range`);
+  if (token < 1) return disabled(`token ${token} is out of range`);
+  if (token > cluster.tokenCount) return disabled(`token ${token} is out of range`);
+  if (stage < 1) return disabled(`stage ${stage} is out of range`);
+  if (stage > cluster.stageCount) return disabled(`stage ${stage} is out of range`);
   if (node.seed === NO_SEED) return disabled("the node has no assignment");
   if (!isReplica(node.id, node.view, stage, cluster)) return disabled("the node is no replica");
   if (node.progress[stage - 1] !== token - 1) return disabled("the stage is not at this token");

@@ -115,8 +115,8 @@ export interface EvidenceInput extends NodeInput {
  */
 export function excludeNode(node: NodeState, input: EvidenceInput): Transition {
   const { first, second } = input;
-  if (!conflicting(first, second)) return disabled("the messages do not conflict");
   if (first.from === node.id) return disabled("a node does not exclude itself");
+  if (!conflicting(first, second)) return disabled("the messages do not conflict");
   if (node.excluded.includes(first.from)) return disabled("the signer is already excluded");
   return enabled({ ...node, excluded: withMember(node.excluded, first.from) }, [
     { kind: "persist", fields: ["excluded"] },
@@ -226,7 +226,8 @@ export interface JoinViewChangeInput extends NodeInput {
  */
 export function joinViewChange(node: NodeState, input: JoinViewChangeInput): Transition {
   const { cluster, received, view } = input;
-  if (view <= node.view || view > cluster.viewMax) return disabled("the view is not a later one");
+  if (view <= node.view) return disabled("the view is not a later one");
+  if (view > cluster.viewMax) return disabled("the view is past the last one");
   const count = tallyWhere(
     node,
     ofType(received, "ViewChange"),
@@ -300,7 +301,7 @@ export function sendNewView(node: NodeState, input: SendNewViewInput): Transitio
   if (!validViewChangeQuorum(cluster, received, viewChanges, node.view)) {
     return disabled("the view changes are not a valid quorum for the view");
   }
-  if (!allowedSeeds(node, cluster, received, viewChanges).includes(seed)) {
+  if (!allowedSeeds(cluster, received, viewChanges).includes(seed)) {
     return disabled(`the view changes do not allow seed ${seed}`);
   }
   return enabled(node, [{
@@ -345,7 +346,7 @@ export function handleNewView(node: NodeState, input: MessageInput<SpecMessage>)
   if (!validViewChangeQuorum(cluster, received, m.viewChanges, m.view)) {
     return disabled("the NewView's view changes are not a valid quorum");
   }
-  if (!allowedSeeds(node, cluster, received, m.viewChanges).includes(m.seed)) {
+  if (!allowedSeeds(cluster, received, m.viewChanges).includes(m.seed)) {
     return disabled(`the view changes do not allow seed ${m.seed}`);
   }
   return enabled({

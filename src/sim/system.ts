@@ -319,6 +319,38 @@ export function isByzantineMessage(
   sender: NodeIndex,
   message: SpecMessage,
 ): boolean {
+  return signable(system, sender, message, false);
+}
+
+/**
+ * Whether a Byzantine node may send `message` as trace noise (`TraceButterfly.tla`'s
+ * `RefusedMessages(b)`): a well-formed Assign, stage output, PrePrepare or NewView under its
+ * identity that is not in `ByzantineMessages(b)` because the sender lacks the role (primary,
+ * replica) it needs, so that every honest node must refuse it.
+ *
+ * @param system The system.
+ * @param sender The Byzantine node.
+ * @param message The message.
+ * @returns Whether it is one of `RefusedMessages(sender)`.
+ */
+export function isRefusedMessage(
+  system: SystemState,
+  sender: NodeIndex,
+  message: SpecMessage,
+): boolean {
+  const type = message.type;
+  return (type === "Assign" || type === "StageOutput" || type === "PrePrepare" ||
+    type === "NewView") &&
+    signable(system, sender, message, true) &&
+    !signable(system, sender, message, false);
+}
+
+function signable(
+  system: SystemState,
+  sender: NodeIndex,
+  message: SpecMessage,
+  ignoreRole: boolean,
+): boolean {
   const { cluster } = system;
   if (message.from !== sender) return false;
   const seedOk = (seed: number): boolean => cluster.seeds.includes(seed);
@@ -326,14 +358,15 @@ export function isByzantineMessage(
   const viewOk = (view: number): boolean => view >= 0 && view <= cluster.viewMax;
   switch (message.type) {
     case "Assign":
-      return primaryOf(0, cluster) === sender && message.view === 0 && seedOk(message.seed);
+      return (ignoreRole || primaryOf(0, cluster) === sender) && message.view === 0 &&
+        seedOk(message.seed);
     case "StageOutput":
       return viewOk(message.view) && seedOk(message.seed) && message.token >= 1 &&
         message.token <= cluster.tokenCount && message.stage >= 1 &&
         message.stage <= cluster.stageCount && valueOk(message.value) &&
-        isReplica(sender, message.view, message.stage, cluster);
+        (ignoreRole || isReplica(sender, message.view, message.stage, cluster));
     case "PrePrepare":
-      return viewOk(message.view) && primaryOf(message.view, cluster) === sender &&
+      return viewOk(message.view) && (ignoreRole || primaryOf(message.view, cluster) === sender) &&
         valueOk(message.value);
     case "Prepare":
     case "Commit":
@@ -355,7 +388,8 @@ export function isByzantineMessage(
     }
     case "NewView": {
       if (message.view < 1 || message.view > cluster.viewMax) return false;
-      if (primaryOf(message.view, cluster) !== sender || !seedOk(message.seed)) return false;
+      if (!ignoreRole && primaryOf(message.view, cluster) !== sender) return false;
+      if (!seedOk(message.seed)) return false;
       const keys = new Set(message.viewChanges.map(messageKey));
       return keys.size === cluster.quorum &&
         message.viewChanges.every((vc) =>
@@ -383,6 +417,31 @@ export function byzantineSend(
     return refuse("no Byzantine message left");
   }
   if (!isByzantineMessage(system, sender, message)) return refuse("not a message it may sign");
+  if (system.messageKeys.has(messageKey(message))) return refuse("the message was already sent");
+  deliver(system, message);
+  system.byzantineSent += 1;
+  return OK;
+}
+
+/**
+ * `TraceButterfly.tla`'s `ByzantineNoise(b, m)`: a Byzantine node sends a message every honest
+ * node must refuse (see {@linkcode isRefusedMessage}); it counts against the same bound.
+ *
+ * @param system The system (changed in place when the step happens).
+ * @param sender The Byzantine node.
+ * @param message The message.
+ * @returns Whether the step happened.
+ */
+export function byzantineNoise(
+  system: SystemState,
+  sender: NodeIndex,
+  message: SpecMessage,
+): EnvironmentResult {
+  if (!system.environment.byzantine.includes(sender)) return refuse("the sender is not Byzantine");
+  if (system.byzantineSent >= system.environment.byzantineMessagesMax) {
+    return refuse("no Byzantine message left");
+  }
+  if (!isRefusedMessage(system, sender, message)) return refuse("not a message to refuse");
   if (system.messageKeys.has(messageKey(message))) return refuse("the message was already sent");
   deliver(system, message);
   system.byzantineSent += 1;
