@@ -1,6 +1,7 @@
 /**
  * `deno task conformance [--workers N] [--stop-at-first] [trace files...]`: checks that the committed model-checking results
- * belong to the current TLA+ spec and came out as `tla/models.json` expects, then replays TLC
+ * belong to the current TLA+ spec and came out as `tla/models.json` expects, that the TypeScript
+ * invariants fail exactly where TLC's committed counterexamples violate them, then replays TLC
  * traces through the pure core (`src/core/`): with no arguments the committed corpus in
  * `conformance/traces/`. Any mismatch (file, behaviour, step, action with parameters and a
  * per-variable diff), stale trace or stale result fails the run. Prints the results table and
@@ -19,6 +20,7 @@
 import { parseArgs as parseCommandLine } from "node:util";
 import { modelHash, type ModelSettings, TLA_DIR } from "../tla/spec_hash.ts";
 import { formatResults, resultProblems, type TlcResults } from "./tlc_results.ts";
+import { checkCounterexamples } from "./counterexamples.ts";
 import { corpusFiles, COVERAGE_MIN, formatCoverage, replayTraces } from "./run.ts";
 
 async function checkResults(): Promise<string[]> {
@@ -88,6 +90,17 @@ async function main(): Promise<number> {
   }
   const { workers, files, stopAtFirst } = args;
   const problems = await checkResults();
+  const counterexamples = await checkCounterexamples();
+  for (const result of counterexamples) {
+    if (result.problem !== undefined) {
+      problems.push(`${result.model}: the TypeScript ${result.invariant} ${result.problem}`);
+    }
+  }
+  const agreeing = counterexamples.filter((result) => result.problem === undefined).length;
+  console.log(
+    `${agreeing}/${counterexamples.length} counterexamples: the TypeScript invariant fails ` +
+      "exactly at TLC's last state",
+  );
   const paths = files.length > 0 ? files : await corpusFiles();
   const report = await replayTraces(paths, { verbose: true, workers, stopAtFirst });
   problems.push(...report.problems);
