@@ -78,6 +78,51 @@ export const MUTANTS: readonly Mutant[] = [
       '  if (m.seed !== node.seed) return disabled("the checkpoint is not of the node\'s seed");\n',
     replace: "",
   },
+  {
+    name: "excluded primary's proposal accepted",
+    file: "src/core/commitment.ts",
+    find: '  if (node.excluded.includes(m.from)) return disabled("the primary is excluded");\n',
+    replace: "",
+  },
+  {
+    name: "fast path counts excluded signers",
+    file: "src/core/commitment.ts",
+    find: '  const count = voteCount(node, received, "Prepare", node.view, node.vote.value);\n' +
+      "  if (count < cluster.fastQuorum)",
+    replace:
+      '  const count = certificateCount(received, "Prepare", node.view, node.vote.value);\n' +
+      "  if (count < cluster.fastQuorum)",
+  },
+  {
+    name: "already-proposed guard ignores the view",
+    file: "src/core/commitment.ts",
+    find: 'ofType(received, "PrePrepare").some((m) => m.view === node.view && m.from === node.id)',
+    replace: 'ofType(received, "PrePrepare").some((m) => m.from === node.id)',
+  },
+  {
+    name: "new view takes the lowest prepared certificate",
+    file: "src/core/_tally.ts",
+    find: "  return views.length === 0 ? -1 : Math.max(...views);",
+    replace: "  return views.length === 0 ? -1 : Math.min(...views);",
+  },
+  {
+    name: "Agreement weakened to two values",
+    file: "src/core/invariants.ts",
+    find: "  return certified.size <= 1 ? [] :",
+    replace: "  return certified.size <= 2 ? [] :",
+  },
+  {
+    name: "AcceptToken ignores which token it is given",
+    file: "src/core/computation.ts",
+    find: "  if (node.tokens.length !== token - 1) return",
+    replace: "  if (node.tokens.length >= token) return",
+  },
+  {
+    name: "HandlePrePrepare takes any message type",
+    file: "src/core/commitment.ts",
+    find: '  if (m.type !== "PrePrepare") return disabled("the message is not a PrePrepare");\n',
+    replace: "",
+  },
 ];
 
 /** A mutant's outcome. */
