@@ -124,6 +124,7 @@ export {
   crash,
   deliver,
   DurabilityError,
+  EffectError,
   type EnvironmentConfig,
   type EnvironmentResult,
   initialSystem,

@@ -47,7 +47,7 @@ import {
   byzantineNoise,
   byzantineSend,
   crash,
-  DurabilityError,
+  EffectError,
   isUp,
   liftVariable,
   mayHeartbeat,
@@ -144,7 +144,7 @@ function nodeStep(
   try {
     applyTransition(system, node, transition);
   } catch (error) {
-    if (error instanceof DurabilityError) return { ok: false, reason: error.message };
+    if (error instanceof EffectError) return { ok: false, reason: error.message };
     throw error;
   }
   return { ok: true };

@@ -46,7 +46,7 @@ import {
   applyTransition,
   crash,
   deliver,
-  DurabilityError,
+  EffectError,
   type EnvironmentConfig,
   initialSystem,
   isUp,
@@ -560,7 +560,7 @@ export function simulate(options: SimulateOptions): SimulationReport {
     for (let step = 0; step < options.steps; step++) safetyStep(sim);
     livenessPhase(sim);
   } catch (error) {
-    if (error instanceof DurabilityError) failure = `durability: ${error.message}`;
+    if (error instanceof EffectError) failure = `durability: ${error.message}`;
     else if (error instanceof SimulationFailure) failure = error.message;
     else throw error;
   }

@@ -129,11 +129,24 @@ export function deliver(system: SystemState, message: SpecMessage): void {
   system.messages.push(message);
 }
 
+/** A transition whose effects the system cannot carry out as they are. */
+export class EffectError extends Error {
+  /**
+   * An effect error.
+   *
+   * @param message What is wrong with the effects.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "EffectError";
+  }
+}
+
 /**
  * A transition that breaks durability: it sends before persisting what the message depends on,
  * persists a field that is not durable, or ends with a durable field changed and not persisted.
  */
-export class DurabilityError extends Error {
+export class DurabilityError extends EffectError {
   /**
    * A durability violation.
    *
@@ -157,6 +170,7 @@ export class DurabilityError extends Error {
  * @param transition The transition (must be enabled).
  * @returns Nothing.
  * @throws {DurabilityError} When the effects break durability; the system is then unchanged.
+ * @throws {EffectError} On an effect of an unknown kind; the system is then unchanged.
  */
 export function applyTransition(
   system: SystemState,
@@ -178,6 +192,11 @@ export function applyTransition(
         disk[field as DurableField] = next[field as DurableField];
       }
       continue;
+    }
+    if (effect.kind !== "send") {
+      throw new EffectError(
+        `node ${node} has an effect of unknown kind ${String((effect as { kind: unknown }).kind)}`,
+      );
     }
     const unwritten = unpersisted(disk, next);
     if (unwritten !== undefined) {

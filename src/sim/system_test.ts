@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { clusterConfig, NO_VOTE, type NodeState } from "../core/spec_state.ts";
 import { enabled, type Transition } from "../core/transition.ts";
-import { applyTransition, crash, DurabilityError, initialSystem, recover } from "./system.ts";
+import {
+  applyTransition,
+  crash,
+  DurabilityError,
+  EffectError,
+  initialSystem,
+  recover,
+} from "./system.ts";
 
 const cluster = clusterConfig({
   nodeCount: 4,
@@ -77,4 +84,18 @@ Deno.test("applyTransition() refuses a durable change never persisted, or a vola
   );
   // A field persisted again with the value already on disk is no violation.
   applyTransition(system, 2, enabled(node, [{ kind: "persist", fields: ["view"] }]));
+});
+
+Deno.test("applyTransition() refuses an effect of an unknown kind", () => {
+  const system = initialSystem(cluster, environment);
+  const node = system.nodes[1] as NodeState;
+  const odd = { kind: "", message: prepare } as unknown as {
+    kind: "send";
+    message: typeof prepare;
+  };
+  assert.throws(
+    () => applyTransition(system, 2, enabled(node, [odd])),
+    (error: unknown) => error instanceof EffectError && /unknown kind/.test(error.message),
+  );
+  assert.equal(system.messages.length, 0);
 });
