@@ -53,12 +53,24 @@ export function mutantKey(file: string, mutant: ReportedMutant, original: string
   return `${file} | ${mutant.mutatorName} | ${original} => ${mutant.replacement ?? ""}`;
 }
 
-/** A class of equivalent mutants: a mutator's mutants of text that follows `after`. */
+/**
+ * A class of equivalent mutants: a mutator's mutants (any mutator's when omitted) of text that
+ * follows `after`, or that lies within the top-level declaration that starts with `within`.
+ */
 export interface EquivalenceRule {
-  /** Stryker's mutator name. */
-  readonly mutator: string;
+  /** Stryker's mutator name; every mutator when omitted. */
+  readonly mutator?: string;
   /** What the mutated text follows in the source (whitespace trimmed). */
-  readonly after: string;
+  readonly after?: string;
+  /** The start of a top-level declaration (to its closing brace at column 0) holding the mutant. */
+  readonly within?: string;
+  /** The file the rule is for; every file when omitted. */
+  readonly file?: string;
+  /**
+   * The code is not run by the replay at all (another layer's helper living in the core): its
+   * survivors are counted apart, outside the score, rather than as equivalent.
+   */
+  readonly outside?: boolean;
   /** Why every such mutant is equivalent for the conformance run. */
   readonly reason: string;
 }
@@ -77,6 +89,8 @@ export interface FileScore {
   readonly killed: number;
   readonly survived: number;
   readonly equivalent: number;
+  /** Survivors in code the replay does not run (rules marked `outside`). */
+  readonly outside: number;
   readonly other: number;
   /** Survivors that no entry of the equivalent-mutants file explains. */
   readonly unexplained: readonly string[];
@@ -111,28 +125,45 @@ export function scoreFile(
   let killed = 0;
   let survived = 0;
   let equivalentCount = 0;
+  let outside = 0;
   let other = 0;
   const unexplained: string[] = [];
   for (const mutant of mutants) {
     const { start, end } = mutant.location;
     const original = source.slice(offset(start.line, start.column), offset(end.line, end.column));
     const key = mutantKey(file, mutant, original.replace(/\s+/g, " "));
-    const before = source.slice(0, offset(start.line, start.column)).trimEnd();
-    const byRule = equivalent.rules.some((rule) =>
-      rule.mutator === mutant.mutatorName && before.endsWith(rule.after)
+    const at = offset(start.line, start.column);
+    const before = source.slice(0, at).trimEnd();
+    const rule = equivalent.rules.find((rule) =>
+      (rule.file === undefined || rule.file === file) &&
+      (rule.mutator === undefined || rule.mutator === mutant.mutatorName) &&
+      (rule.after === undefined || before.endsWith(rule.after)) &&
+      (rule.within === undefined || withinDeclaration(source, rule.within, at))
     );
-    if (byRule || equivalent.mutants[key] !== undefined) {
-      equivalentCount += 1;
-    } else if (CAUGHT.has(mutant.status)) {
+    // A caught mutant is not equivalent, whatever a rule says; a survivor is, if a rule or an
+    // entry explains it.
+    if (CAUGHT.has(mutant.status)) {
       killed += 1;
     } else if (mutant.status === "Survived" || mutant.status === "NoCoverage") {
-      survived += 1;
-      unexplained.push(`${file}:${start.line}:${start.column} ${key}`);
+      if (rule?.outside === true) outside += 1;
+      else if (rule !== undefined || equivalent.mutants[key] !== undefined) equivalentCount += 1;
+      else {
+        survived += 1;
+        unexplained.push(`${file}:${start.line}:${start.column} ${key}`);
+      }
     } else {
       other += 1;
     }
   }
-  return { file, killed, survived, equivalent: equivalentCount, other, unexplained };
+  return { file, killed, survived, equivalent: equivalentCount, outside, other, unexplained };
+}
+
+// Whether `at` lies in the top-level declaration of `source` that starts with `start`.
+function withinDeclaration(source: string, start: string, at: number): boolean {
+  const from = source.startsWith(start) ? 0 : source.indexOf(`\n${start}`);
+  if (from < 0) return false;
+  const end = source.indexOf("\n}", from + 1);
+  return at >= from && (end < 0 || at <= end + 2);
 }
 
 async function runStryker(file: string): Promise<void> {
@@ -183,7 +214,10 @@ async function readScore(file: string, equivalent: Equivalents): Promise<FileSco
   const entry = report.files[file] ?? Object.entries(report.files)
     .find(([name]) => name.endsWith(file))?.[1];
   if (entry === undefined) throw new Error(`the report of ${file} lacks it`);
-  return scoreFile(file, await Deno.readTextFile(`${ROOT}/${file}`), entry.mutants, equivalent);
+  // The report's own copy of the source: the mutants' locations are in it, even if the file
+  // changed since the run.
+  const source: string = entry.source ?? await Deno.readTextFile(`${ROOT}/${file}`);
+  return scoreFile(file, source, entry.mutants, equivalent);
 }
 
 function percent(part: number, whole: number): string {
@@ -220,19 +254,22 @@ async function main(): Promise<number> {
     if (!reportOnly) await runStryker(file);
     scores.push(await readScore(file, equivalent));
   }
-  console.log("file                          killed  survived  equivalent  other  score");
+  console.log("file                          killed  survived  equivalent  outside  other  score");
   for (const s of scores) {
     console.log(
       `${s.file.padEnd(30)}${String(s.killed).padStart(6)}  ${String(s.survived).padStart(8)}  ` +
-        `${String(s.equivalent).padStart(10)}  ${String(s.other).padStart(5)}  ` +
+        `${String(s.equivalent).padStart(10)}  ${String(s.outside).padStart(7)}  ` +
+        `${String(s.other).padStart(5)}  ` +
         percent(s.killed, s.killed + s.survived),
     );
   }
   const killed = scores.reduce((sum, s) => sum + s.killed, 0);
   const survived = scores.reduce((sum, s) => sum + s.survived, 0);
   const equivalentCount = scores.reduce((sum, s) => sum + s.equivalent, 0);
+  const outside = scores.reduce((sum, s) => sum + s.outside, 0);
   console.log(
-    `all: ${killed} killed, ${survived} survived, ${equivalentCount} equivalent: score ` +
+    `all: ${killed} killed, ${survived} survived, ${equivalentCount} equivalent, ${outside} ` +
+      "outside the replay: score " +
       `${percent(killed, killed + survived)} of the non-equivalent mutants`,
   );
   for (const s of scores) for (const line of s.unexplained) console.log(`survived: ${line}`);

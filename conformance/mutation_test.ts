@@ -67,3 +67,37 @@ Deno.test("scoreFile() takes a survivor listed as equivalent out of the score", 
   // Without the rule the reason string's mutant is an unexplained survivor.
   assert.equal(scoreFile("src/core/f.ts", SOURCE, MUTANTS, { rules: [], mutants: {} }).survived, 2);
 });
+
+Deno.test("scoreFile() applies a rule to the mutants within one declaration only", () => {
+  const source = [
+    "export function f(node) {",
+    "  return node.view > 0;",
+    "}",
+    "export function g(node) {",
+    "  return node.view > 0;",
+    "}",
+  ].join("\n");
+  const mutants = [
+    mutant("1", "EqualityOperator", "Survived", [2, 10], [2, 23], "node.view >= 0"),
+    mutant("2", "EqualityOperator", "Survived", [5, 10], [5, 23], "node.view >= 0"),
+  ];
+  const within: Equivalents = {
+    rules: [{ within: "export function g(", reason: "g only runs on ..." }],
+    mutants: {},
+  };
+  const score = scoreFile("src/core/f.ts", source, mutants, within);
+  assert.equal(score.equivalent, 1);
+  assert.equal(score.survived, 1);
+  assert.match(score.unexplained[0] as string, /f.ts:2:10/);
+});
+
+Deno.test("scoreFile() counts survivors of code outside the replay apart from the score", () => {
+  const outside: Equivalents = {
+    rules: [{ within: "export function f(", outside: true, reason: "another layer's" }],
+    mutants: {},
+  };
+  const score = scoreFile("src/core/f.ts", SOURCE, MUTANTS, outside);
+  assert.equal(score.outside, 2);
+  assert.equal(score.survived, 0);
+  assert.equal(score.killed, 1);
+});

@@ -508,8 +508,20 @@ function instancesOf(system: SystemState, node: NodeState, action: ProtocolActio
       }
       return out;
     }
-    case "ExcludeNode":
-      for (const group of sameSenderAndType(system.messages)) {
+    case "ExcludeNode": {
+      // And a few pairs that Conflicting refuses on sight: one message with itself, and the
+      // first messages of two groups (another signer or another type).
+      const groups = sameSenderAndType(system.messages);
+      for (let g = 0; g < groups.length; g++) {
+        const first = (groups[g] as SpecMessage[])[0] as SpecMessage;
+        const next = (groups[(g + 1) % groups.length] as SpecMessage[])[0] as SpecMessage;
+        for (const second of g + 1 < groups.length ? [first, next] : [first]) {
+          if (excludeNode(node, { cluster, received, first, second }).enabled) {
+            out.push(instanceKey(action, i, { m1: first, m2: second }));
+          }
+        }
+      }
+      for (const group of groups) {
         for (let a = 0; a < group.length; a++) {
           const first = group[a] as SpecMessage;
           for (let b = 0; b < group.length; b++) {
@@ -522,6 +534,7 @@ function instancesOf(system: SystemState, node: NodeState, action: ProtocolActio
         }
       }
       return out;
+    }
     case "SendNewView":
       for (let view = 1; view <= cluster.viewMax; view++) {
         const viewChanges = ofType(received, "ViewChange").filter((m) => m.view === view);

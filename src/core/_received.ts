@@ -1,6 +1,6 @@
 // The received messages of one type, for guards that read only that type (a vote tally reads
 // the Commits, a checkpoint quorum the Checkpoints). Guards read the received set only through
-// `ofType`; the trace replayer relies on it (see `readsOf` and `indexOnly`) to know which
+// `ofType`; the trace replayer relies on it (see `beginReads` and `indexOnly`) to know which
 // actions' enabledness a new message can change.
 //
 // A node's received set only grows (the simulator's and the replayer's network is one array
@@ -47,7 +47,7 @@ const BACKING = new WeakMap<readonly SpecMessage[], readonly SpecMessage[]>();
 
 const NONE: readonly never[] = Object.freeze([]);
 
-// The types read since `readsOf` began, or -1 when nothing is being tracked.
+// The types read since `beginReads`, or -1 when nothing is being tracked.
 let reads = -1;
 
 /**
@@ -99,20 +99,6 @@ export function endReads(): number {
   const mask = reads;
   reads = -1;
   return mask < 0 ? 0 : mask;
-}
-
-/**
- * Runs `f` and says which message types it read through {@linkcode ofType}, as a mask over
- * {@linkcode MESSAGE_TYPES}. Not reentrant.
- */
-export function readsOf(f: () => boolean): { readonly result: boolean; readonly mask: number } {
-  beginReads();
-  try {
-    const result = f();
-    return { result, mask: endReads() };
-  } finally {
-    reads = -1;
-  }
 }
 
 /**

@@ -2,7 +2,19 @@
 // appended to, and rebuilt when it is changed otherwise; read tracking and the facade.
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { indexOnly, MESSAGE_TYPES, ofType, readsOf } from "./_received.ts";
+import { beginReads, endReads, indexOnly, MESSAGE_TYPES, ofType } from "./_received.ts";
+
+// Runs `f` between beginReads() and endReads(), as the replayer does (a throw ends the tracking;
+// a second endReads() is harmless).
+function readsOf(f: () => boolean): { readonly result: boolean; readonly mask: number } {
+  beginReads();
+  try {
+    const result = f();
+    return { result, mask: endReads() };
+  } finally {
+    endReads();
+  }
+}
 import type { SpecMessage } from "./spec_state.ts";
 
 const messageArbitrary: fc.Arbitrary<SpecMessage> = fc.oneof(
