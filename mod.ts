@@ -61,7 +61,7 @@ export {
   type Transition,
 } from "./src/core/transition.ts";
 export type { MessageInput, NodeInput } from "./src/core/node_input.ts";
-export { messageKey } from "./src/core/message_key.ts";
+export { messageKey, messageSetKey } from "./src/core/message_key.ts";
 export {
   conflicting as conflictingSpecMessages,
   conflictSlot,

@@ -54,11 +54,12 @@ import {
   maySuspect,
   mayTimeOut,
   recover,
+  sameValue,
   type SystemState,
 } from "../src/sim/system.ts";
-import { messageKey } from "../src/core/message_key.ts";
+import { messageKey, messageSetKey } from "../src/core/message_key.ts";
 import { beginReads, endReads, indexOnly, MESSAGE_TYPES, ofType } from "../src/core/_received.ts";
-import { NO_SEED } from "../src/core/spec_state.ts";
+import { GARBAGE, NO_SEED } from "../src/core/spec_state.ts";
 import { subsetsOfSize } from "../src/core/_tally.ts";
 import { arrayElements, fieldElements, type RawState } from "./raw_state.ts";
 import { messageSchema, setOf, VARIABLE_MAP } from "./variable_map.ts";
@@ -344,9 +345,7 @@ export const ACTION_PARAMS: Readonly<Record<EnabledAction, readonly string[]>> =
 // set of messages (SendNewView's vcs) by its sorted keys.
 function paramKey(value: unknown): string {
   if (typeof value === "number") return String(value);
-  if (Array.isArray(value)) {
-    return `{${value.map((m) => messageKey(m as SpecMessage)).sort().join(";")}}`;
-  }
+  if (Array.isArray(value)) return `{${messageSetKey(value as SpecMessage[])}}`;
   return messageKey(value as SpecMessage);
 }
 
@@ -401,22 +400,23 @@ export function tlcEnabledText(action: EnabledAction, records: unknown): string 
   return keys.sort().join("\n");
 }
 
-/**
- * TLC's `enabled` record decoded to instance keys, sorted.
- *
- * @param enabled The record as TLC wrote it: per action, the parameter records enabled.
- * @returns The keys, sorted.
- * @throws {Error} When an action or a parameter is missing or malformed.
- */
-export function tlcEnabledKeys(enabled: unknown): string[] {
-  if (typeof enabled !== "object" || enabled === null) throw new Error("enabled: not a record");
-  return ENABLED_ACTIONS.flatMap((action) => {
-    const text = tlcEnabledText(action, (enabled as Record<string, unknown>)[action]);
-    return text === "" ? [] : text.split("\n");
-  }).sort();
-}
+// A cluster's candidate values (Garbage and the seeds) and seeds (with NoSeed, just outside the
+// domain), made once per cluster: they are read at every recomputation.
+const CANDIDATES = new WeakMap<
+  ClusterConfig,
+  { readonly values: readonly number[]; readonly seeds: readonly number[] }
+>();
 
-const VALUE_CANDIDATES = (cluster: ClusterConfig): readonly number[] => [0, ...cluster.seeds];
+function candidatesOf(
+  cluster: ClusterConfig,
+): { readonly values: readonly number[]; readonly seeds: readonly number[] } {
+  let candidates = CANDIDATES.get(cluster);
+  if (candidates === undefined) {
+    candidates = { values: [GARBAGE, ...cluster.seeds], seeds: [NO_SEED, ...cluster.seeds] };
+    CANDIDATES.set(cluster, candidates);
+  }
+  return candidates;
+}
 
 // The enabled instances of `action` for `node`: every candidate the spec quantifies over is tried
 // (ExcludeNode's: the pairs of messages with one sender and one type, which Conflicting needs;
@@ -429,10 +429,10 @@ function instancesOf(system: SystemState, node: NodeState, action: ProtocolActio
   const input = { cluster, received };
   const i = node.id;
   const out: string[] = [];
-  const values = VALUE_CANDIDATES(cluster);
+  const { values, seeds } = candidatesOf(cluster);
   switch (action) {
     case "SendAssign":
-      for (const seed of [NO_SEED, ...cluster.seeds]) {
+      for (const seed of seeds) {
         if (sendAssign(node, { cluster, received, seed }).enabled) {
           out.push(instanceKey(action, i, { x: seed }));
         }
@@ -653,9 +653,7 @@ interface NodeEntry {
   state: NodeState | undefined;
   /** The type counts then (the same array while no message is sent). */
   counts: readonly number[];
-  /** The instances then enabled, every protocol action's. */
-  instances: readonly string[];
-  /** Whether one of them is of an action of ProtocolStep (all but ExcludeNode). */
+  /** Whether an action of ProtocolStep (all but ExcludeNode) then had an enabled instance. */
   canStep: boolean;
 }
 
@@ -684,7 +682,7 @@ function stillValid(
   return true;
 }
 
-// The node's enabled protocol instances, and whether one is a ProtocolStep.
+// The node's enabled protocol instances per action, and whether one is a ProtocolStep.
 function nodeProtocolEntry(
   system: SystemState,
   node: NodeState,
@@ -698,7 +696,6 @@ function nodeProtocolEntry(
       actions: new Array(PROTOCOL_ACTIONS.length),
       state: undefined,
       counts,
-      instances: NO_INSTANCES,
       canStep: false,
     };
     cache.entries.set(node.id, last);
@@ -707,7 +704,6 @@ function nodeProtocolEntry(
     return last;
   }
   const entries = last.actions;
-  let instances: string[] = [];
   let canStep = false;
   for (let index = 0; index < PROTOCOL_ACTIONS.length; index++) {
     let entry = entries[index];
@@ -730,15 +726,10 @@ function nodeProtocolEntry(
       };
       entries[index] = entry;
     }
-    const found = (entry as ActionEntry).instances;
-    if (found.length > 0) {
-      instances = instances.length === 0 ? [...found] : instances.concat(found);
-      if (action !== "ExcludeNode") canStep = true;
-    }
+    if ((entry as ActionEntry).instances.length > 0 && action !== "ExcludeNode") canStep = true;
   }
   last.state = node;
   last.counts = counts;
-  last.instances = instances;
   last.canStep = canStep;
   return last;
 }
@@ -756,25 +747,34 @@ export function viewStuck(system: SystemState, cache: EnabledCache = newEnabledC
   return system.nodes.every((node) => !(nodeProtocolEntry(system, node, cache)?.canStep ?? false));
 }
 
-// The node's enabled instances of the actions the environment gates: its view-change timer,
-// its failure detector's suspicions and the heartbeats that clear them.
-function environmentInstances(system: SystemState, node: NodeState, stuck: boolean): string[] {
+const VIEW_TIMEOUT = ENABLED_ACTIONS.indexOf("ViewTimeout");
+const SUSPECT = ENABLED_ACTIONS.indexOf("Suspect");
+const HANDLE_HEARTBEAT = ENABLED_ACTIONS.indexOf("HandleHeartbeat");
+
+// Adds the node's enabled instances of the actions the environment gates (its view-change
+// timer, its failure detector's suspicions and the heartbeats that clear them) to `perAction`.
+function addEnvironmentInstances(
+  system: SystemState,
+  node: NodeState,
+  stuck: boolean,
+  perAction: string[][],
+): void {
   const { cluster } = system;
   const received = receivedOf(system);
   const i = node.id;
-  const out: string[] = [];
   if (mayTimeOut(system, stuck) && viewTimeout(node, { cluster, received }).enabled) {
-    out.push(instanceKey("ViewTimeout", i, {}));
+    (perAction[VIEW_TIMEOUT] as string[]).push(instanceKey("ViewTimeout", i, {}));
   }
   for (let peer = 1; peer <= cluster.nodeCount; peer++) {
     if (maySuspect(system, peer) && suspect(node, { cluster, received, peer }).enabled) {
-      out.push(instanceKey("Suspect", i, { j: peer }));
+      (perAction[SUSPECT] as string[]).push(instanceKey("Suspect", i, { j: peer }));
     }
     if (mayHeartbeat(system, peer) && handleHeartbeat(node, { cluster, received, peer }).enabled) {
-      out.push(instanceKey("HandleHeartbeat", i, { j: peer }));
+      (perAction[HANDLE_HEARTBEAT] as string[]).push(
+        instanceKey("HandleHeartbeat", i, { j: peer }),
+      );
     }
   }
-  return out;
 }
 
 /**
@@ -799,10 +799,7 @@ export function enabledByAction(
       const found = (entry.actions[index] as ActionEntry).instances;
       if (found.length > 0) (perAction[index] as string[]).push(...found);
     }
-    for (const key of environmentInstances(system, node, stuck)) {
-      const action = key.slice(0, key.indexOf("|")) as EnabledAction;
-      (perAction[ENABLED_ACTIONS.indexOf(action)] as string[]).push(key);
-    }
+    addEnvironmentInstances(system, node, stuck, perAction);
   }
   return perAction.map((keys) => keys.length < 2 ? keys.join("\n") : keys.sort().join("\n"));
 }
@@ -839,8 +836,9 @@ export function enabledNodes(
   for (const node of system.nodes) {
     const entry = nodeProtocolEntry(system, node, cache);
     if (entry === undefined) continue;
-    const actions = new Set(entry.instances.map((key) => key.slice(0, key.indexOf("|"))));
-    for (const action of PROTOCOL_ACTIONS) if (actions.has(action)) out[action]?.push(node.id);
+    PROTOCOL_ACTIONS.forEach((action, index) => {
+      if ((entry.actions[index] as ActionEntry).instances.length > 0) out[action]?.push(node.id);
+    });
   }
   return out;
 }
@@ -1007,7 +1005,7 @@ export function diffState(system: SystemState, expected: RawState, cache: DiffCa
     const ours = liftVariable(system, variable);
     // Structurally identical JSON is the same value; only otherwise decode and compare
     // canonically (a set may come in another order).
-    if (!sameJson(ours, json)) {
+    if (!sameValue(ours, json)) {
       const tlc = schema.decode(json, variable);
       if (schema.key(tlc) !== schema.key(ours)) {
         diffs.push(
@@ -1065,26 +1063,4 @@ function sameElements(a: readonly unknown[], b: readonly unknown[]): boolean {
 interface Agreed {
   readonly text: string;
   readonly parts: readonly unknown[];
-}
-
-// Deep equality of JSON-like values: same arrays in the same order, same record keys.
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let index = 0; index < a.length; index++) {
-      if (!sameJson(a[index], b[index])) return false;
-    }
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const aKeys = Object.keys(a);
-  if (aKeys.length !== Object.keys(b).length) return false;
-  for (const key of aKeys) {
-    if (!sameJson((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) {
-      return false;
-    }
-  }
-  return true;
 }

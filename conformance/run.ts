@@ -4,9 +4,8 @@
  * @module
  */
 
-import { type ClusterConfig, clusterConfig } from "../src/core/spec_state.ts";
+import { type ClusterConfig, clusterConfig, type NodeState } from "../src/core/spec_state.ts";
 import { type EnvironmentConfig, initialSystem, type SystemState } from "../src/sim/system.ts";
-import type { NodeState } from "../src/core/spec_state.ts";
 import { TLA_DIR, traceSpecHash } from "../tla/spec_hash.ts";
 import {
   ALL_ACTIONS,
@@ -43,7 +42,7 @@ export interface ReplayOptions {
   readonly behavioursPerFileMax?: number;
   /**
    * Replay on this many Web Workers; 1 (the default) replays in this thread, and so do the
-   * mutation hooks and `stopAtFirst`, whatever this says.
+   * `adjustCluster` and `stopAtFirst`, whatever this says.
    */
   readonly workers?: number;
 }
@@ -175,7 +174,7 @@ export async function corpusFiles(): Promise<string[]> {
   return paths.sort();
 }
 
-/** A trace file's cluster and environment, with the mutation hooks applied. */
+/** A trace file's cluster and environment, with any change to the cluster applied. */
 export interface FileConfig {
   readonly cluster: ClusterConfig;
   readonly environment: EnvironmentConfig;
@@ -185,7 +184,7 @@ export interface FileConfig {
  * The cluster and environment of a trace file's TLC configuration.
  *
  * @param constantsText The configuration's text (`tla/<config>`).
- * @param options The mutation hooks, if any.
+ * @param options A change to the cluster's sizes, if any.
  * @returns The cluster (its sizes changed as asked) and the environment.
  */
 export function fileConfig(

@@ -59,7 +59,27 @@ function computeKey(message: SpecMessage): string {
       }|${message.from}`;
     case "NewView":
       return `N|${message.view}|${message.seed}|${message.from}|[${
-        message.viewChanges.map(messageKey).sort().join(";")
+        messageSetKey(message.viewChanges)
       }]`;
   }
+}
+
+/**
+ * The canonical key of a set of messages: its members' keys, sorted, joined by `;` (equal for
+ * the same messages in any order).
+ *
+ * @param messages The messages.
+ * @returns The key.
+ *
+ * @example Usage
+ * ```ts
+ * import { messageSetKey } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const a = { type: "Prepare", view: 0, value: 1, from: 2 } as const;
+ * const b = { ...a, from: 3 };
+ * assert.equal(messageSetKey([a, b]), messageSetKey([b, a]));
+ * ```
+ */
+export function messageSetKey(messages: readonly SpecMessage[]): string {
+  return messages.map(messageKey).sort().join(";");
 }

@@ -223,11 +223,26 @@ function unpersisted(disk: Record<DurableField, unknown>, state: NodeState): str
   return undefined;
 }
 
-// Structural equality of the durable fields' values (numbers, arrays, plain records).
-function sameValue(a: unknown, b: unknown): boolean {
+/**
+ * Structural equality of JSON-like values (numbers, strings, arrays, plain records): the same
+ * arrays in the same order, the same record keys. The durable fields' check here and the
+ * replay's comparison of lifted variables both use it.
+ *
+ * @param a A value.
+ * @param b Another.
+ * @returns Whether they are structurally equal.
+ */
+export function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let index = 0; index < a.length; index++) {
+      if (!sameValue(a[index], b[index])) return false;
+    }
+    return true;
+  }
+  if (Array.isArray(b)) return false;
   const aKeys = Object.keys(a);
   if (aKeys.length !== Object.keys(b).length) return false;
   for (const key of aKeys) {
@@ -431,15 +446,7 @@ export function byzantineSend(
   sender: NodeIndex,
   message: SpecMessage,
 ): EnvironmentResult {
-  if (!system.environment.byzantine.includes(sender)) return refuse("the sender is not Byzantine");
-  if (system.byzantineSent >= system.environment.byzantineMessagesMax) {
-    return refuse("no Byzantine message left");
-  }
-  if (!isByzantineMessage(system, sender, message)) return refuse("not a message it may sign");
-  if (system.messageKeys.has(messageKey(message))) return refuse("the message was already sent");
-  deliver(system, message);
-  system.byzantineSent += 1;
-  return OK;
+  return sendAsByzantine(system, sender, message, isByzantineMessage, "not a message it may sign");
 }
 
 /**
@@ -456,11 +463,22 @@ export function byzantineNoise(
   sender: NodeIndex,
   message: SpecMessage,
 ): EnvironmentResult {
+  return sendAsByzantine(system, sender, message, isRefusedMessage, "not a message to refuse");
+}
+
+// A Byzantine node's send within the bound, of a new message that `allowed` lets it sign.
+function sendAsByzantine(
+  system: SystemState,
+  sender: NodeIndex,
+  message: SpecMessage,
+  allowed: (system: SystemState, sender: NodeIndex, message: SpecMessage) => boolean,
+  notAllowed: string,
+): EnvironmentResult {
   if (!system.environment.byzantine.includes(sender)) return refuse("the sender is not Byzantine");
   if (system.byzantineSent >= system.environment.byzantineMessagesMax) {
     return refuse("no Byzantine message left");
   }
-  if (!isRefusedMessage(system, sender, message)) return refuse("not a message to refuse");
+  if (!allowed(system, sender, message)) return refuse(notAllowed);
   if (system.messageKeys.has(messageKey(message))) return refuse("the message was already sent");
   deliver(system, message);
   system.byzantineSent += 1;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { clusterConfig, NO_VOTE, type NodeState } from "../core/spec_state.ts";
+import { NO_VOTE, type NodeState } from "../core/spec_state.ts";
+import { TEST_CLUSTER } from "../core/_test_cluster.ts";
 import { enabled, type Transition } from "../core/transition.ts";
 import {
   applyTransition,
@@ -10,16 +11,7 @@ import {
   recover,
 } from "./system.ts";
 
-const cluster = clusterConfig({
-  nodeCount: 4,
-  faultsMax: 1,
-  stageCount: 1,
-  tokenCount: 1,
-  checkpointIntervalTokens: 1,
-  replicaCount: 3,
-  seeds: [1],
-  viewMax: 1,
-});
+const cluster = TEST_CLUSTER;
 const environment = {
   byzantine: [],
   byzantineMessagesMax: 0,
