@@ -45,6 +45,9 @@ const TRACE_RUNS: readonly TraceRun[] = [
   { name: "ByzantineViewChange", behaviours: 600, seed: 20261110 },
   // n = 3, F = 0, a vote in every view up to 3 (ViewWalk): node 1 proposes in views 0 and 3.
   { name: "Rotation", behaviours: 400, seed: 20261111 },
+  // n = 3, F = 0, views up to 4 (ViewWalk): node 2 is the primary of views 1 and 4, and its
+  // NewView of view 1 must not stop the one of view 4.
+  { name: "LongRotation", behaviours: 300, seed: 20261113 },
   // A Byzantine primary of view 1 after votes in view 0 (ViewWalk): a NewView of a seed the view
   // changes do not allow.
   { name: "ByzantineNewView", behaviours: 400, seed: 20261112 },

@@ -59,7 +59,7 @@ import {
 } from "../src/sim/system.ts";
 import { messageKey, messageSetKey } from "../src/core/message_key.ts";
 import { beginReads, endReads, indexOnly, MESSAGE_TYPES, ofType } from "../src/core/_received.ts";
-import { GARBAGE, NO_SEED } from "../src/core/spec_state.ts";
+import { NO_SEED, valuesAt } from "../src/core/spec_state.ts";
 import { subsetsOfSize } from "../src/core/_tally.ts";
 import { arrayElements, fieldElements, type RawState } from "./raw_state.ts";
 import { messageSchema, setOf, VARIABLE_MAP } from "./variable_map.ts";
@@ -400,22 +400,32 @@ export function tlcEnabledText(action: EnabledAction, records: unknown): string 
   return keys.sort().join("\n");
 }
 
-// A cluster's candidate values (Garbage and the seeds) and seeds (with NoSeed, just outside the
-// domain), made once per cluster: they are read at every recomputation.
-const CANDIDATES = new WeakMap<
-  ClusterConfig,
-  { readonly values: readonly number[]; readonly seeds: readonly number[] }
->();
+// A cluster's candidate seeds (with NoSeed, just outside the domain), made once per cluster.
+const SEED_CANDIDATES = new WeakMap<ClusterConfig, readonly number[]>();
 
-function candidatesOf(
-  cluster: ClusterConfig,
-): { readonly values: readonly number[]; readonly seeds: readonly number[] } {
-  let candidates = CANDIDATES.get(cluster);
-  if (candidates === undefined) {
-    candidates = { values: [GARBAGE, ...cluster.seeds], seeds: [NO_SEED, ...cluster.seeds] };
-    CANDIDATES.set(cluster, candidates);
+function seedCandidates(cluster: ClusterConfig): readonly number[] {
+  let seeds = SEED_CANDIDATES.get(cluster);
+  if (seeds === undefined) {
+    seeds = [NO_SEED, ...cluster.seeds];
+    SEED_CANDIDATES.set(cluster, seeds);
   }
-  return candidates;
+  return seeds;
+}
+
+// The candidate values of the actions that take one (ComputeStage, AcceptToken, LearnCommit):
+// every value a guard could accept, right or wrong for the token and stage tried: the first
+// stage's inputs, the results, the values of every stage output received and the node's tokens.
+// A guard that takes the output of the wrong token or stage is tried on it.
+function valueCandidates(
+  cluster: ClusterConfig,
+  received: readonly SpecMessage[],
+  node: NodeState,
+): number[] {
+  const values = new Set<number>(valuesAt(cluster, 0, 0));
+  for (const x of valuesAt(cluster, cluster.tokenCount, cluster.stageCount)) values.add(x);
+  for (const m of ofType(received, "StageOutput")) values.add(m.value);
+  for (const x of node.tokens) values.add(x);
+  return [...values];
 }
 
 // The enabled instances of `action` for `node`: every candidate the spec quantifies over is tried
@@ -429,7 +439,11 @@ function instancesOf(system: SystemState, node: NodeState, action: ProtocolActio
   const input = { cluster, received };
   const i = node.id;
   const out: string[] = [];
-  const { values, seeds } = candidatesOf(cluster);
+  const seeds = seedCandidates(cluster);
+  const values = action === "ComputeStage" || action === "AcceptToken" ||
+      action === "LearnCommit"
+    ? valueCandidates(cluster, received, node)
+    : [];
   switch (action) {
     case "SendAssign":
       for (const seed of seeds) {

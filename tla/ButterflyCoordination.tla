@@ -62,15 +62,31 @@ ASSUME /\ N \in Nat \ {0} /\ F \in Nat /\ Byzantine \subseteq Node /\ Cardinalit
        /\ Seeds \subseteq Nat \ {0} /\ Seeds # {} /\ MaxView \in Nat
        /\ MaxByzantineMessages \in Nat /\ MaxCrashes \in Nat /\ FalseSuspicions \in BOOLEAN
 
-(* Values flowing through the pipeline. An honest stage maps its input to the same     *)
-(* value: the correct output of seed x at every stage and token is x, and Garbage (0)   *)
-(* stays Garbage (garbage in, garbage out). Byzantine replicas may output any value,    *)
-(* including the correct output of another seed (a replayed result).                   *)
+(* Values flowing through the pipeline, distinct per seed, token and stage, so that the   *)
+(* output of the wrong token or stage is a different value: Out(x, t, s) is the output of   *)
+(* stage s for token t of the inference with seed x (written as the decimal digits x t s),  *)
+(* Out(x, 0, 0) the input of its first stage, and Out(Garbage, t, s) garbage at that point. *)
+(* An honest stage computes Compute(v, t, s) from its input v: the output of its seed there, *)
+(* and garbage from garbage (garbage in, garbage out). Byzantine replicas may output any     *)
+(* value of their stage and token, including the correct output of another seed (a replayed *)
+(* result). A value of another token or stage would be garbage to every honest node: no     *)
+(* honest replica signs it, so it never gathers F + 1 signatures; the model leaves it out.  *)
+ASSUME T < 10 /\ S < 10
 Garbage == 0
-Value == {Garbage} \cup Seeds
+Out(x, t, s) == x * 100 + t * 10 + s
+SeedOf(v) == v \div 100
+Compute(v, t, s) == Out(SeedOf(v), t, s)
+ValuesAt(t, s) == {Out(x, t, s) : x \in {Garbage} \cup Seeds}
+\* The values a stage may receive as its input for a token: the outputs of the stage before,
+\* of the last stage for the token before, or the seed itself for the first.
+InputValues(t, s) ==
+    IF s > 1 THEN ValuesAt(t, s - 1) ELSE IF t = 1 THEN ValuesAt(0, 0) ELSE ValuesAt(t - 1, S)
+Value == UNION {ValuesAt(t, s) : t \in 0..T, s \in 0..S}
+\* What a proposal, a vote and a committed result carry: the last stage's output of the last token.
+ResultValue == ValuesAt(T, S)
 NoValue == -1
 NoSeed == 0
-Result(seed) == seed        \* the deterministic correct result of the inference for seed
+Result(seed) == Out(seed, T, S)  \* the deterministic correct result of the inference for seed
 
 (* Sizing. Quorum: any two quorums share at least F + 1 nodes, one of them honest.      *)
 (* These are operators so that the MCBug* configurations can override them.            *)
@@ -83,8 +99,8 @@ Primary(v) == (v % N) + 1
 Replicas(v, s) == {((v + s + k) % N) + 1 : k \in 0..(R - 1)}
 
 NoVote == [view |-> -1, value |-> NoValue]
-Vote == {NoVote} \cup [view : View, value : Value]
-VoteBefore(v) == {NoVote} \cup [view : 0..(v - 1), value : Value]
+Vote == {NoVote} \cup [view : View, value : ResultValue]
+VoteBefore(v) == {NoVote} \cup [view : 0..(v - 1), value : ResultValue]
 NoCheckpoint == [seed |-> NoSeed, position |-> 0, tokens |-> <<>>]
 TokenSeq == UNION {[1..n -> Value] : n \in 0..T}
 CheckpointRecord == [seed : {NoSeed} \cup Seeds, position : 0..T, tokens : TokenSeq]
@@ -94,9 +110,9 @@ CheckpointRecord == [seed : {NoSeed} \cup Seeds, position : 0..T, tokens : Token
 AssignMsg == [type : {"Assign"}, view : {0}, seed : Seeds, from : Node]
 StageOutputMsg == [type : {"StageOutput"}, view : View, seed : Seeds, token : Token,
                    stage : Stage, value : Value, from : Node]
-PrePrepareMsg == [type : {"PrePrepare"}, view : View, value : Value, from : Node]
-PrepareMsg == [type : {"Prepare"}, view : View, value : Value, from : Node]
-CommitMsg == [type : {"Commit"}, view : View, value : Value, from : Node]
+PrePrepareMsg == [type : {"PrePrepare"}, view : View, value : ResultValue, from : Node]
+PrepareMsg == [type : {"Prepare"}, view : View, value : ResultValue, from : Node]
+CommitMsg == [type : {"Commit"}, view : View, value : ResultValue, from : Node]
 CheckpointMsg == [type : {"Checkpoint"}, seed : Seeds, position : 1..T, digest : TokenSeq,
                   from : Node]
 ViewChangeMsg == [type : {"ViewChange"}, view : 1..MaxView, prepared : Vote, voted : Vote,
@@ -134,7 +150,7 @@ Signers(i, set) == {m.from : m \in set} \ excluded[i]
 \* The values StageAcceptThreshold (F + 1) replicas signed for stage s of token t in node i's
 \* view, computed for the seed i was assigned (an output names the inference it belongs to).
 CertifiedOutputs(i, t, s) ==
-    {x \in Value :
+    {x \in ValuesAt(t, s) :
         Cardinality(Signers(i, {m \in msgs : m.type = "StageOutput" /\ m.view = view[i]
                                        /\ m.seed = seed[i] /\ m.token = t /\ m.stage = s
                                        /\ m.value = x /\ m.from \in Replicas(view[i], s)}))
@@ -143,7 +159,7 @@ CertifiedOutputs(i, t, s) ==
 \* The inputs node i may feed to stage s for token t.
 StageInputs(i, t, s) ==
     IF s > 1 THEN CertifiedOutputs(i, t, s - 1)
-    ELSE IF t = 1 THEN {seed[i]}
+    ELSE IF t = 1 THEN {Out(seed[i], 0, 0)}
     ELSE IF Len(tokens[i]) >= t - 1 THEN {tokens[i][t - 1]}
     ELSE {}
 
@@ -267,14 +283,14 @@ HandleAssign(i, m) ==
 (* Computation *)
 
 \* Replica i computes stage s of token t from an accepted input x and signs the output, which
-\* for an honest node is x itself (the correct output of seed x is x at every stage).
+\* for an honest node is Compute(x, t, s).
 ComputeStage(i, t, s, x) ==
     /\ Up(i) /\ seed[i] # NoSeed /\ i \in Replicas(view[i], s)
     /\ progress[i][s] = t - 1
     /\ x \in StageInputs(i, t, s)
     /\ progress' = [progress EXCEPT ![i][s] = t]
     /\ Send([type |-> "StageOutput", view |-> view[i], seed |-> seed[i], token |-> t,
-             stage |-> s, value |-> x, from |-> i])
+             stage |-> s, value |-> Compute(x, t, s), from |-> i])
     /\ UNCHANGED <<status, view, seed, tokens, vote, prepared, committed, stableCheckpoint,
                    suspected, excluded, byzantineSent, crashes>>
 
@@ -512,15 +528,21 @@ Recover(i) ==
 \* is not the view's primary, a stage output from a node that is not a replica of the stage)
 \* are left out: they only add states. A NewView must cite view changes that were really sent,
 \* since those are signed by others.
+\* The digests of p tokens a Byzantine node may sign: each token the last stage's output of
+\* some seed, or garbage, at that token. (Its checkpoint may give any checkpoint position.)
+Digests(p) == {[t \in 1..p |-> Out(f[t], t, S)] : f \in [1..p -> {Garbage} \cup Seeds]}
+
 ByzantineMessages(b) ==
     (IF Primary(0) = b THEN [type : {"Assign"}, view : {0}, seed : Seeds, from : {b}] ELSE {})
-    \cup UNION {[type : {"StageOutput"}, view : {v}, seed : Seeds, token : Token, stage : {s},
-                 value : Value, from : {b}] :
-                    <<v, s>> \in {vs \in View \X Stage : b \in Replicas(vs[1], vs[2])}}
-    \cup [type : {"PrePrepare"}, view : {v \in View : Primary(v) = b}, value : Value, from : {b}]
-    \cup [type : {"Prepare", "Commit"}, view : View, value : Value, from : {b}]
+    \cup UNION {[type : {"StageOutput"}, view : {v}, seed : Seeds, token : {t}, stage : {s},
+                 value : ValuesAt(t, s), from : {b}] :
+                    <<v, t, s>> \in {vts \in View \X Token \X Stage :
+                                        b \in Replicas(vts[1], vts[3])}}
+    \cup [type : {"PrePrepare"}, view : {v \in View : Primary(v) = b}, value : ResultValue,
+          from : {b}]
+    \cup [type : {"Prepare", "Commit"}, view : View, value : ResultValue, from : {b}]
     \cup [type : {"Checkpoint"}, seed : Seeds, position : {p \in 1..T : p % K = 0},
-          digest : UNION {[1..p -> Value] : p \in {p \in 1..T : p % K = 0}}, from : {b}]
+          digest : UNION {Digests(p) : p \in {p \in 1..T : p % K = 0}}, from : {b}]
     \cup UNION {[type : {"ViewChange"}, view : {v}, prepared : VoteBefore(v),
                  voted : VoteBefore(v), from : {b}] : v \in 1..MaxView}
     \cup UNION {[type : {"NewView"}, view : {v}, viewChanges : QuorumSubsets(ViewChangesFor(v)),
@@ -540,8 +562,8 @@ ByzantineSend(b, m) ==
 ProtocolStep(i) ==
     \/ \E x \in Seeds : SendAssign(i, x)
     \/ \E m \in msgs : HandleAssign(i, m)
-    \/ \E t \in Token, s \in Stage, x \in Value : ComputeStage(i, t, s, x)
-    \/ \E t \in Token, x \in Value : AcceptToken(i, t, x)
+    \/ \E t \in Token, s \in Stage : \E x \in InputValues(t, s) : ComputeStage(i, t, s, x)
+    \/ \E t \in Token : \E x \in ValuesAt(t, S) : AcceptToken(i, t, x)
     \/ \E p \in 1..T : TakeCheckpoint(i, p)
     \/ \E m \in msgs : HandleCheckpoint(i, m)
     \/ RestoreCheckpoint(i)
@@ -550,7 +572,7 @@ ProtocolStep(i) ==
     \/ SendCommit(i)
     \/ CommitStandard(i)
     \/ CommitFast(i)
-    \/ \E v \in View, x \in Value : LearnCommit(i, v, x)
+    \/ \E v \in View, x \in ResultValue : LearnCommit(i, v, x)
     \/ StartViewChange(i)
     \/ \E v \in 1..MaxView : JoinViewChange(i, v)
     \/ \E v \in 1..MaxView : \E vcs \in QuorumSubsets(ViewChangesFor(v)), x \in Seeds :
@@ -578,8 +600,9 @@ ViewTimeout(i) ==
 Next ==
     \/ \E i \in Honest, x \in Seeds : SendAssign(i, x)
     \/ \E i \in Honest, m \in msgs : HandleAssign(i, m)
-    \/ \E i \in Honest, t \in Token, s \in Stage, x \in Value : ComputeStage(i, t, s, x)
-    \/ \E i \in Honest, t \in Token, x \in Value : AcceptToken(i, t, x)
+    \/ \E i \in Honest, t \in Token, s \in Stage : \E x \in InputValues(t, s) :
+           ComputeStage(i, t, s, x)
+    \/ \E i \in Honest, t \in Token : \E x \in ValuesAt(t, S) : AcceptToken(i, t, x)
     \/ \E i \in Honest, p \in 1..T : TakeCheckpoint(i, p)
     \/ \E i \in Honest, m \in msgs : HandleCheckpoint(i, m)
     \/ \E i \in Honest : RestoreCheckpoint(i)
@@ -588,7 +611,7 @@ Next ==
     \/ \E i \in Honest : SendCommit(i)
     \/ \E i \in Honest : CommitStandard(i)
     \/ \E i \in Honest : CommitFast(i)
-    \/ \E i \in Honest, v \in View, x \in Value : LearnCommit(i, v, x)
+    \/ \E i \in Honest, v \in View, x \in ResultValue : LearnCommit(i, v, x)
     \/ \E i \in Honest : StartViewChange(i)
     \/ \E i \in Honest, v \in 1..MaxView : JoinViewChange(i, v)
     \/ \E i \in Honest, v \in 1..MaxView : \E vcs \in QuorumSubsets(ViewChangesFor(v)), x \in Seeds :
@@ -626,7 +649,7 @@ TypeOK ==
 \* Agreement: for this inference at most one result is committed: at most one value has a
 \* commit certificate that an honest node signed part of, in any view.
 Agreement ==
-    Cardinality({x \in Value : \E v \in View :
+    Cardinality({x \in ResultValue : \E v \in View :
                     /\ CommitCertificate(v, x)
                     /\ \E m \in msgs : m.from \in Honest /\ m.type \in {"Commit", "Prepare"}
                                        /\ m.view = v /\ m.value = x}) <= 1
@@ -656,8 +679,8 @@ CheckpointIntegrity ==
           stableCheckpoint[i].seed # NoSeed =>
               /\ Len(stableCheckpoint[i].tokens) = stableCheckpoint[i].position
               /\ \A t \in 1..stableCheckpoint[i].position :
-                    stableCheckpoint[i].tokens[t] = Result(stableCheckpoint[i].seed)
-    /\ \A i \in Honest : \A t \in 1..Len(tokens[i]) : tokens[i][t] = Result(seed[i])
+                    stableCheckpoint[i].tokens[t] = Out(stableCheckpoint[i].seed, t, S)
+    /\ \A i \in Honest : \A t \in 1..Len(tokens[i]) : tokens[i][t] = Out(seed[i], t, S)
 
 \* Only nodes that really misbehaved are ever excluded.
 ExclusionAccuracy == \A i \in Honest : excluded[i] \subseteq Byzantine

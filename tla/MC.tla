@@ -80,7 +80,7 @@ CheckpointExclusionSearch ==
 \* the spec; the restriction keeps breadth-first search to these depths within minutes.
 FocusedSearch ==
     /\ \A m \in msgs : m.from \in Byzantine =>
-          \/ m.type \in {"Prepare", "Commit"} /\ m.value \in Seeds
+          \/ m.type \in {"Prepare", "Commit"} /\ m.value \in {Result(x) : x \in Seeds}
           \/ m.type = "ViewChange" /\ m.prepared = NoVote /\ m.voted = NoVote
     /\ \A i \in Honest : excluded[i] = {} /\ suspected[i] \subseteq {Primary(0)}
 
@@ -89,5 +89,5 @@ FocusedSearch ==
 \* walk reaches the view change that the mutant gets wrong instead of abandoning view 0 early.
 SuspectAfterCommit ==
     /\ FocusedSearch
-    /\ (\E i \in Honest : suspected[i] # {}) => \E x \in Value : CommitCertificate(0, x)
+    /\ (\E i \in Honest : suspected[i] # {}) => \E x \in ResultValue : CommitCertificate(0, x)
 =============================================================================

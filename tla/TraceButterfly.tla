@@ -27,9 +27,10 @@ VARIABLES action, enabled
 EnabledNow ==
     [SendAssign |-> {q \in [i : Honest, x : Seeds] : ENABLED SendAssign(q.i, q.x)},
      HandleAssign |-> {q \in [i : Honest, m : msgs] : ENABLED HandleAssign(q.i, q.m)},
-     ComputeStage |-> {q \in [i : Honest, t : Token, s : Stage, x : Value] :
+     ComputeStage |-> {q \in UNION {[i : Honest, t : {t}, s : {s}, x : InputValues(t, s)] :
+                                    t \in Token, s \in Stage} :
         ENABLED ComputeStage(q.i, q.t, q.s, q.x)},
-     AcceptToken |-> {q \in [i : Honest, t : Token, x : Value] :
+     AcceptToken |-> {q \in UNION {[i : Honest, t : {t}, x : ValuesAt(t, S)] : t \in Token} :
         ENABLED AcceptToken(q.i, q.t, q.x)},
      TakeCheckpoint |-> {q \in [i : Honest, p : 1..T] : ENABLED TakeCheckpoint(q.i, q.p)},
      HandleCheckpoint |-> {q \in [i : Honest, m : msgs] : ENABLED HandleCheckpoint(q.i, q.m)},
@@ -39,7 +40,8 @@ EnabledNow ==
      SendCommit |-> {q \in [i : Honest] : ENABLED SendCommit(q.i)},
      CommitStandard |-> {q \in [i : Honest] : ENABLED CommitStandard(q.i)},
      CommitFast |-> {q \in [i : Honest] : ENABLED CommitFast(q.i)},
-     LearnCommit |-> {q \in [i : Honest, v : View, x : Value] : ENABLED LearnCommit(q.i, q.v, q.x)},
+     LearnCommit |-> {q \in [i : Honest, v : View, x : ResultValue] :
+        ENABLED LearnCommit(q.i, q.v, q.x)},
      ExcludeNode |-> {q \in UNION {{[i |-> i, m1 |-> m1, m2 |-> m2] :
                                      m2 \in {m \in msgs : m.from = m1.from /\ m.type = m1.type}} :
                                    i \in Honest, m1 \in msgs} :
@@ -62,9 +64,9 @@ EnabledNow ==
 \* behaviours of the spec.
 RefusedMessages(b) ==
     (   [type : {"Assign"}, view : {0}, seed : Seeds, from : {b}]
-     \cup [type : {"StageOutput"}, view : View, seed : Seeds, token : Token, stage : Stage,
-           value : Value, from : {b}]
-     \cup [type : {"PrePrepare"}, view : View, value : Value, from : {b}]
+     \cup UNION {[type : {"StageOutput"}, view : View, seed : Seeds, token : {t}, stage : {s},
+                  value : ValuesAt(t, s), from : {b}] : t \in Token, s \in Stage}
+     \cup [type : {"PrePrepare"}, view : View, value : ResultValue, from : {b}]
      \cup UNION {[type : {"NewView"}, view : {v}, viewChanges : QuorumSubsets(ViewChangesFor(v)),
                   seed : Seeds, from : {b}] : v \in 1..MaxView})
     \ ByzantineMessages(b)
@@ -90,9 +92,9 @@ TraceNext ==
           SendAssign(i, x) /\ Did("SendAssign", [i |-> i, x |-> x])
     \/ \E i \in Honest, m \in msgs :
           HandleAssign(i, m) /\ Did("HandleAssign", [i |-> i, m |-> m])
-    \/ \E i \in Honest, t \in Token, s \in Stage, x \in Value :
+    \/ \E i \in Honest, t \in Token, s \in Stage : \E x \in InputValues(t, s) :
           ComputeStage(i, t, s, x) /\ Did("ComputeStage", [i |-> i, t |-> t, s |-> s, x |-> x])
-    \/ \E i \in Honest, t \in Token, x \in Value :
+    \/ \E i \in Honest, t \in Token : \E x \in ValuesAt(t, S) :
           AcceptToken(i, t, x) /\ Did("AcceptToken", [i |-> i, t |-> t, x |-> x])
     \/ \E i \in Honest, p \in 1..T :
           TakeCheckpoint(i, p) /\ Did("TakeCheckpoint", [i |-> i, p |-> p])
@@ -105,7 +107,7 @@ TraceNext ==
     \/ \E i \in Honest : SendCommit(i) /\ Did("SendCommit", [i |-> i])
     \/ \E i \in Honest : CommitStandard(i) /\ Did("CommitStandard", [i |-> i])
     \/ \E i \in Honest : CommitFast(i) /\ Did("CommitFast", [i |-> i])
-    \/ \E i \in Honest, v \in View, x \in Value :
+    \/ \E i \in Honest, v \in View, x \in ResultValue :
           LearnCommit(i, v, x) /\ Did("LearnCommit", [i |-> i, v |-> v, x |-> x])
     \/ \E i \in Honest : StartViewChange(i) /\ Did("StartViewChange", [i |-> i])
     \/ \E i \in Honest, v \in 1..MaxView :

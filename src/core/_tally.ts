@@ -8,7 +8,7 @@ import type {
   SpecMessage,
   ViewChangeMessage,
 } from "./spec_state.ts";
-import { isReplica } from "./spec_state.ts";
+import { isReplica, resultOf, stageValue } from "./spec_state.ts";
 import { messageKey } from "./message_key.ts";
 import { ofType } from "./_received.ts";
 
@@ -121,7 +121,7 @@ export function isStageInput(
   value: number,
 ): boolean {
   if (stage > 1) return isCertifiedOutput(node, cluster, received, token, stage - 1, value);
-  if (token === 1) return value === node.seed;
+  if (token === 1) return value === stageValue(node.seed, 0, 0);
   return node.tokens.length >= token - 1 && node.tokens[token - 2] === value;
 }
 
@@ -184,7 +184,7 @@ export function allowedSeeds(
   } else {
     chosen = new Set();
   }
-  if (chosen.size === 1) return cluster.seeds.filter((x) => chosen.has(x));
+  if (chosen.size === 1) return cluster.seeds.filter((x) => chosen.has(resultOf(x, cluster)));
   return cluster.seeds;
 }
 

@@ -6,7 +6,7 @@
 
 import { isCertifiedOutput, isStageInput } from "./_tally.ts";
 import type { NodeInput } from "./node_input.ts";
-import { isReplica, NO_SEED, type NodeState } from "./spec_state.ts";
+import { computeValue, isReplica, NO_SEED, type NodeState } from "./spec_state.ts";
 import { disabled, enabled, type Transition } from "./transition.ts";
 
 /** Input of {@linkcode computeStage}. */
@@ -15,7 +15,7 @@ export interface ComputeStageInput extends NodeInput {
   readonly token: number;
   /** The stage `s` (from 1). */
   readonly stage: number;
-  /** The accepted input `x`, which an honest stage outputs unchanged. */
+  /** The accepted input `x`; an honest stage outputs `computeValue(x, t, s)`. */
   readonly value: number;
 }
 
@@ -36,8 +36,10 @@ export interface ComputeStageInput extends NodeInput {
  *   replicaCount: 3, seeds: [1], viewMax: 1,
  * });
  * const node = { ...initialNodeState(2, cluster), seed: 1 };
- * const next = computeStage(node, { cluster, received: [], token: 1, stage: 1, value: 1 });
+ * const next = computeStage(node, { cluster, received: [], token: 1, stage: 1, value: 100 });
  * assert.ok(next.enabled && next.state.progress[0] === 1);
+ * const sent = next.enabled && next.effects[0]?.kind === "send" ? next.effects[0].message : undefined;
+ * assert.equal(sent?.type === "StageOutput" && sent.value, 111);
  * ```
  */
 export function computeStage(node: NodeState, input: ComputeStageInput): Transition {
@@ -62,7 +64,7 @@ export function computeStage(node: NodeState, input: ComputeStageInput): Transit
       seed: node.seed,
       token,
       stage,
-      value,
+      value: computeValue(value, token, stage),
       from: node.id,
     },
   }]);
@@ -92,10 +94,10 @@ export interface AcceptTokenInput extends NodeInput {
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
  *   replicaCount: 3, seeds: [1], viewMax: 1,
  * });
- * const output = { type: "StageOutput", view: 0, seed: 1, token: 1, stage: 1, value: 1 } as const;
+ * const output = { type: "StageOutput", view: 0, seed: 1, token: 1, stage: 1, value: 111 } as const;
  * const received = [{ ...output, from: 2 }, { ...output, from: 3 }];
  * const node = { ...initialNodeState(4, cluster), seed: 1 };
- * const next = acceptToken(node, { cluster, received, token: 1, value: 1 });
+ * const next = acceptToken(node, { cluster, received, token: 1, value: 111 });
  * assert.ok(next.enabled && next.state.tokens.length === 1);
  * ```
  */

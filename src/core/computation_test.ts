@@ -2,7 +2,12 @@
 // the guard refuses or allows as the spec's action does.
 import assert from "node:assert/strict";
 import { acceptToken, computeStage } from "./computation.ts";
-import { clusterConfig, initialNodeState, type StageOutputMessage } from "./spec_state.ts";
+import {
+  clusterConfig,
+  initialNodeState,
+  type StageOutputMessage,
+  stageValue,
+} from "./spec_state.ts";
 
 const cluster = clusterConfig({
   nodeCount: 4,
@@ -29,8 +34,22 @@ Deno.test("computeStage() refuses a node that is no replica of the stage", () =>
 
 Deno.test("computeStage() refuses an input other than the seed for the first token", () => {
   const node = { ...initialNodeState(3, cluster), seed: 1 };
-  assert.ok(!computeStage(node, { cluster, received: [], token: 1, stage: 1, value: 2 }).enabled);
-  assert.ok(computeStage(node, { cluster, received: [], token: 1, stage: 1, value: 1 }).enabled);
+  const seedInput = (seed: number) => stageValue(seed, 0, 0);
+  const at = (value: number) =>
+    computeStage(node, { cluster, received: [], token: 1, stage: 1, value });
+  assert.ok(!at(seedInput(2)).enabled);
+  assert.ok(!at(1).enabled);
+  const next = at(seedInput(1));
+  assert.ok(next.enabled);
+  assert.deepEqual(next.effects[0]?.kind === "send" && next.effects[0].message, {
+    type: "StageOutput",
+    view: 0,
+    seed: 1,
+    token: 1,
+    stage: 1,
+    value: stageValue(1, 1, 1),
+    from: 3,
+  });
 });
 
 Deno.test("computeStage() refuses a token out of order", () => {

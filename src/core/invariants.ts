@@ -13,7 +13,9 @@ import {
   NO_VALUE,
   type NodeIndex,
   type NodeState,
+  resultOf,
   type SpecMessage,
+  stageValue,
 } from "./spec_state.ts";
 
 /** What the invariants read: every node's state, the network and who is Byzantine. */
@@ -93,7 +95,7 @@ export function invariantViolations(input: InvariantInput): string[] {
   if (committed.size > 1) out.push(`Consistency: honest nodes committed ${[...committed]}`);
   for (const value of committed) {
     const assigned = messages.some((m) =>
-      (m.type === "Assign" || m.type === "NewView") && m.seed === value
+      (m.type === "Assign" || m.type === "NewView") && resultOf(m.seed, cluster) === value
     );
     if (!assigned) out.push(`Validity: ${value} is the result of no assigned seed`);
     const computed = messages.some((m) =>
@@ -107,11 +109,13 @@ export function invariantViolations(input: InvariantInput): string[] {
     if (
       checkpoint.seed !== NO_SEED &&
       (checkpoint.tokens.length !== checkpoint.position ||
-        checkpoint.tokens.some((t) => t !== checkpoint.seed))
+        checkpoint.tokens.some((x, t) =>
+          x !== stageValue(checkpoint.seed, t + 1, cluster.stageCount)
+        ))
     ) {
       out.push(`CheckpointIntegrity: node ${node.id} holds checkpoint ${checkpoint.tokens}`);
     }
-    if (node.tokens.some((t) => t !== node.seed)) {
+    if (node.tokens.some((x, t) => x !== stageValue(node.seed, t + 1, cluster.stageCount))) {
       out.push(`CheckpointIntegrity: node ${node.id} holds tokens ${node.tokens}`);
     }
     const wrong = node.excluded.filter(honest);

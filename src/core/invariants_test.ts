@@ -1,11 +1,13 @@
 // Builds states that break one safety property each and checks that exactly it is reported.
 import assert from "node:assert/strict";
 import { commitStableViolations, invariantViolations } from "./invariants.ts";
-import { initialNodeState, type SpecMessage } from "./spec_state.ts";
+import { initialNodeState, resultOf, type SpecMessage } from "./spec_state.ts";
 import { TEST_CLUSTER } from "./_test_cluster.ts";
 
 const cluster = TEST_CLUSTER;
 const nodes = [1, 2, 3, 4].map((id) => initialNodeState(id, cluster));
+// One token, one stage: seed 1's only token is its result.
+const result = resultOf(1, cluster);
 const assign: SpecMessage = { type: "Assign", view: 0, seed: 1, from: 1 };
 const output: SpecMessage = {
   type: "StageOutput",
@@ -13,21 +15,21 @@ const output: SpecMessage = {
   seed: 1,
   token: 1,
   stage: 1,
-  value: 1,
+  value: result,
   from: 2,
 };
 
 Deno.test("invariantViolations() holds in a clean commit", () => {
-  const committed = nodes.map((n) => ({ ...n, seed: 1, tokens: [1], committed: 1 }));
+  const committed = nodes.map((n) => ({ ...n, seed: 1, tokens: [result], committed: result }));
   const input = { cluster, nodes: committed, messages: [assign, output], byzantine: [] };
   assert.deepEqual(invariantViolations(input), []);
 });
 
 Deno.test("invariantViolations() reports a result only a Byzantine replica computed", () => {
-  const committed = nodes.map((n) => ({ ...n, committed: 1 }));
+  const committed = nodes.map((n) => ({ ...n, committed: result }));
   const input = { cluster, nodes: committed, messages: [assign, output], byzantine: [2] };
   assert.deepEqual(invariantViolations(input), [
-    "ByzantineResistance: no honest replica computed 1",
+    `ByzantineResistance: no honest replica computed ${result}`,
   ]);
 });
 

@@ -14,8 +14,70 @@
 /** A node of the cluster, `1..nodeCount` as in the spec. */
 export type NodeIndex = number;
 
-/** The spec's `Garbage`: a wrong stage output. */
+/**
+ * The spec's `Garbage`: the seed part of a wrong stage output. Garbage at stage `s` of token `t`
+ * is `stageValue(GARBAGE, t, s)`.
+ */
 export const GARBAGE = 0;
+
+/**
+ * The spec's `Out(x, t, s)`: the value stage `s` outputs for token `t` of the inference with seed
+ * `x` (its decimal digits are `x t s`); `stageValue(x, 0, 0)` is the first stage's input, and
+ * `stageValue(GARBAGE, t, s)` garbage there. Values are distinct per seed, token and stage, so the
+ * output of the wrong token or stage is a different value.
+ *
+ * @param seed The seed, or {@linkcode GARBAGE}.
+ * @param token The token, `0..T` (0: the input of the first token).
+ * @param stage The stage, `0..S` (0: the input of the first stage).
+ * @returns The value.
+ *
+ * @example Usage
+ * ```ts
+ * import { stageValue } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * assert.equal(stageValue(2, 3, 1), 231);
+ * ```
+ */
+export function stageValue(seed: number, token: number, stage: number): number {
+  return seed * 100 + token * 10 + stage;
+}
+
+/**
+ * The spec's `SeedOf(v)`: the seed a value belongs to ({@linkcode GARBAGE} for garbage).
+ *
+ * @param value A value.
+ * @returns Its seed.
+ *
+ * @example Usage
+ * ```ts
+ * import { seedOfValue } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * assert.equal(seedOfValue(231), 2);
+ * ```
+ */
+export function seedOfValue(value: number): number {
+  return Math.floor(value / 100);
+}
+
+/**
+ * The spec's `Compute(v, t, s)`: what an honest replica of stage `s` outputs for token `t` from
+ * input `v`: the output of `v`'s seed there, and garbage from garbage.
+ *
+ * @param input The accepted input.
+ * @param token The token.
+ * @param stage The stage.
+ * @returns The output.
+ *
+ * @example Usage
+ * ```ts
+ * import { computeValue } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * assert.equal(computeValue(100, 1, 1), 111);
+ * ```
+ */
+export function computeValue(input: number, token: number, stage: number): number {
+  return stageValue(seedOfValue(input), token, stage);
+}
 /** The spec's `NoValue`: nothing committed. */
 export const NO_VALUE: number = -1;
 /** The spec's `NoSeed`: no assignment accepted in the current view. */
@@ -25,7 +87,7 @@ export const NO_SEED = 0;
 export interface Vote {
   /** The view. */
   readonly view: number;
-  /** The value (a seed's result, or `GARBAGE`). */
+  /** The value (see {@linkcode stageValue}). */
   readonly value: number;
 }
 
@@ -72,7 +134,7 @@ export interface StageOutputMessage {
   readonly token: number;
   /** The stage (from 1). */
   readonly stage: number;
-  /** The value (a seed's result, or `GARBAGE`). */
+  /** The value (see {@linkcode stageValue}). */
   readonly value: number;
   /** The signer. */
   readonly from: NodeIndex;
@@ -83,7 +145,7 @@ export interface VoteMessage {
   readonly type: "PrePrepare" | "Prepare" | "Commit";
   /** The view. */
   readonly view: number;
-  /** The value (a seed's result, or `GARBAGE`). */
+  /** The value (see {@linkcode stageValue}). */
   readonly value: number;
   /** The signer. */
   readonly from: NodeIndex;
@@ -261,6 +323,81 @@ export interface ClusterConstants {
   readonly viewMax: number;
 }
 
+/** The largest token and stage count: a value's token and stage are one decimal digit each. */
+export const VALUE_DIGIT_MAX = 9;
+
+/**
+ * The spec's `Result(x)`: the correct result of the inference with seed `x`, the last stage's
+ * output of the last token.
+ *
+ * @param seed The seed.
+ * @param cluster The cluster (its token and stage counts).
+ * @returns The result.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, resultOf } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 2, tokenCount: 3, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * assert.equal(resultOf(1, cluster), 132);
+ * ```
+ */
+export function resultOf(seed: number, cluster: ClusterConfig): number {
+  return stageValue(seed, cluster.tokenCount, cluster.stageCount);
+}
+
+/**
+ * The spec's `ValuesAt(t, s)`: the output of each seed, and garbage, at token `t` and stage `s`.
+ *
+ * @param cluster The cluster (its seeds).
+ * @param token The token.
+ * @param stage The stage.
+ * @returns The values, garbage first.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, valuesAt } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 2, tokenCount: 3, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1, 2], viewMax: 1,
+ * });
+ * assert.deepEqual(valuesAt(cluster, 3, 2), [32, 132, 232]);
+ * ```
+ */
+export function valuesAt(cluster: ClusterConfig, token: number, stage: number): number[] {
+  return [GARBAGE, ...cluster.seeds].map((x) => stageValue(x, token, stage));
+}
+
+/**
+ * The spec's `InputValues(t, s)`: the values stage `s` may take as its input for token `t`: the
+ * stage before's outputs, the last stage's for the token before, or the seeds for the first.
+ *
+ * @param cluster The cluster.
+ * @param token The token.
+ * @param stage The stage.
+ * @returns The values, garbage first.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, inputValues } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 2, tokenCount: 3, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1, 2], viewMax: 1,
+ * });
+ * assert.deepEqual(inputValues(cluster, 2, 1), [12, 112, 212]);
+ * ```
+ */
+export function inputValues(cluster: ClusterConfig, token: number, stage: number): number[] {
+  if (stage > 1) return valuesAt(cluster, token, stage - 1);
+  if (token === 1) return valuesAt(cluster, 0, 0);
+  return valuesAt(cluster, token - 1, cluster.stageCount);
+}
+
 /**
  * Builds the cluster configuration with the spec's sizes.
  *
@@ -280,6 +417,13 @@ export interface ClusterConstants {
  * ```
  */
 export function clusterConfig(constants: ClusterConstants): ClusterConfig {
+  // The spec's ASSUME T < 10 /\ S < 10: a value's digits are its seed, token and stage.
+  if (!(constants.tokenCount >= 1 && constants.tokenCount <= VALUE_DIGIT_MAX)) {
+    throw new RangeError(`tokenCount must be 1..${VALUE_DIGIT_MAX}, got ${constants.tokenCount}`);
+  }
+  if (!(constants.stageCount >= 1 && constants.stageCount <= VALUE_DIGIT_MAX)) {
+    throw new RangeError(`stageCount must be 1..${VALUE_DIGIT_MAX}, got ${constants.stageCount}`);
+  }
   const quorum = Math.floor((constants.nodeCount + constants.faultsMax) / 2) + 1;
   return {
     ...constants,

@@ -5,6 +5,7 @@ import {
   clusterConfig,
   initialNodeState,
   NO_VOTE,
+  resultOf,
   type ViewChangeMessage,
   type VoteMessage,
 } from "./spec_state.ts";
@@ -136,13 +137,14 @@ Deno.test("sendNewView() refuses fewer than a quorum of view changes", () => {
 });
 
 Deno.test("sendNewView() refuses a seed that a prepared certificate rules out", () => {
+  const value = resultOf(1, cluster);
   const prepares: VoteMessage[] = [1, 2, 3].map((from) => ({
     type: "Prepare",
     view: 0,
-    value: 1,
+    value,
     from,
   }));
-  const viewChanges = [viewChange(2, { view: 0, value: 1 }), viewChange(3), viewChange(4)];
+  const viewChanges = [viewChange(2, { view: 0, value }), viewChange(3), viewChange(4)];
   const received = [...prepares, ...viewChanges];
   const node = { ...initialNodeState(2, cluster), view: 1 };
   assert.ok(!sendNewView(node, { cluster, received, viewChanges, seed: 2 }).enabled);

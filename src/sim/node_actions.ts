@@ -19,7 +19,13 @@ import {
 import { acceptToken, computeStage } from "../core/computation.ts";
 import { subsetsOfSize } from "../core/_tally.ts";
 import type { NodeInput } from "../core/node_input.ts";
-import type { NodeState, SpecMessage, ViewChangeMessage } from "../core/spec_state.ts";
+import {
+  inputValues,
+  type NodeState,
+  type SpecMessage,
+  valuesAt,
+  type ViewChangeMessage,
+} from "../core/spec_state.ts";
 import type { Enabled, Transition } from "../core/transition.ts";
 import {
   excludeNode,
@@ -92,18 +98,21 @@ export function enabledTransitions(node: NodeState, input: NodeInput): NamedTran
     if (transition.enabled) out.push({ action, transition });
   };
   for (const seed of cluster.seeds) add("SendAssign", sendAssign(node, { ...input, seed }));
-  const values = [0, ...cluster.seeds];
   for (let token = 1; token <= cluster.tokenCount; token++) {
     for (let stage = 1; stage <= cluster.stageCount; stage++) {
       if (node.progress[stage - 1] !== token - 1) continue;
-      for (const value of values) {
+      for (const value of inputValues(cluster, token, stage)) {
         add("ComputeStage", computeStage(node, { ...input, token, stage, value }));
       }
     }
   }
-  for (const value of values) {
-    add("AcceptToken", acceptToken(node, { ...input, token: node.tokens.length + 1, value }));
+  const next = node.tokens.length + 1;
+  if (next <= cluster.tokenCount) {
+    for (const value of valuesAt(cluster, next, cluster.stageCount)) {
+      add("AcceptToken", acceptToken(node, { ...input, token: next, value }));
+    }
   }
+  const results = valuesAt(cluster, cluster.tokenCount, cluster.stageCount);
   for (let position = 1; position <= Math.min(node.tokens.length, cluster.tokenCount); position++) {
     add("TakeCheckpoint", takeCheckpoint(node, { ...input, position }));
   }
@@ -113,7 +122,7 @@ export function enabledTransitions(node: NodeState, input: NodeInput): NamedTran
   add("CommitStandard", commitStandard(node, input));
   add("CommitFast", commitFast(node, input));
   for (let view = 0; view <= cluster.viewMax; view++) {
-    for (const value of values) add("LearnCommit", learnCommit(node, { ...input, view, value }));
+    for (const value of results) add("LearnCommit", learnCommit(node, { ...input, view, value }));
   }
   add("StartViewChange", startViewChange(node, input));
   for (let view = node.view + 1; view <= cluster.viewMax; view++) {

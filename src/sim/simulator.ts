@@ -35,7 +35,10 @@ import {
   NO_VOTE,
   type NodeIndex,
   type NodeState,
+  resultOf,
+  seedOfValue,
   type SpecMessage,
+  stageValue,
   type Vote,
 } from "../core/spec_state.ts";
 import type { Effect } from "../core/transition.ts";
@@ -195,11 +198,16 @@ function nodeStep(sim: Simulation, node: NodeIndex, deliverAtOnce: boolean): boo
 
 function randomVote(system: SystemState, prng: Prng, viewBelow: number): Vote {
   if (viewBelow <= 0 || prng.chance(0.3)) return NO_VOTE;
-  return { view: prng.below(viewBelow), value: prng.pick(byzantineValues(system)) };
+  return { view: prng.below(viewBelow), value: prng.pick(byzantineResults(system)) };
 }
 
-function byzantineValues(system: SystemState): number[] {
-  return [GARBAGE, ...system.cluster.seeds];
+// The spec's ValuesAt(t, s): the output of each seed, and garbage, at a token and stage.
+function byzantineValues(system: SystemState, token: number, stage: number): number[] {
+  return [GARBAGE, ...system.cluster.seeds].map((x) => stageValue(x, token, stage));
+}
+
+function byzantineResults(system: SystemState): number[] {
+  return byzantineValues(system, system.cluster.tokenCount, system.cluster.stageCount);
 }
 
 /**
@@ -216,7 +224,7 @@ export function byzantineMessage(system: SystemState, prng: Prng, sender: NodeIn
   const cluster = system.cluster;
   const viewHigh = Math.min(cluster.viewMax, Math.max(...system.nodes.map((n) => n.view)) + 1);
   const view = prng.below(viewHigh + 1);
-  const value = prng.pick(byzantineValues(system));
+  const value = prng.pick(byzantineResults(system));
   const seed = prng.pick(cluster.seeds);
   switch (prng.below(7)) {
     case 0:
@@ -227,19 +235,25 @@ export function byzantineMessage(system: SystemState, prng: Prng, sender: NodeIn
       return { type: "Prepare", view, value, from: sender };
     case 3:
       return { type: "Commit", view, value, from: sender };
-    case 4:
+    case 4: {
+      const token = 1 + prng.below(cluster.tokenCount);
+      const stage = 1 + prng.below(cluster.stageCount);
       return {
         type: "StageOutput",
         view,
         seed,
-        token: 1 + prng.below(cluster.tokenCount),
-        stage: 1 + prng.below(cluster.stageCount),
-        value,
+        token,
+        stage,
+        value: prng.pick(byzantineValues(system, token, stage)),
         from: sender,
       };
+    }
     case 5: {
       const position = 1 + prng.below(cluster.tokenCount);
-      const digest = Array.from({ length: position }, () => prng.pick(byzantineValues(system)));
+      const digest = Array.from(
+        { length: position },
+        (_, t) => prng.pick(byzantineValues(system, t + 1, cluster.stageCount)),
+      );
       return { type: "Checkpoint", seed, position, digest, from: sender };
     }
     default: {
@@ -280,15 +294,19 @@ function byzantineStep(sim: Simulation): void {
 
 // The same slot with the other seed or value: the split an equivocating primary or voter aims at.
 function equivocation(sim: Simulation, message: SpecMessage): SpecMessage | undefined {
-  const [first, second] = sim.system.cluster.seeds as [number, number];
+  const { cluster } = sim.system;
+  const [first, second] = cluster.seeds as [number, number];
   const other = (x: number): number => x === first ? second : first;
   switch (message.type) {
     case "Assign":
       return { ...message, seed: other(message.seed) };
     case "PrePrepare":
     case "Prepare":
-    case "Commit":
-      return { ...message, value: other(message.value) };
+    case "Commit": {
+      // The other seed's result; garbage's twin is the first seed's.
+      const seed = seedOfValue(message.value);
+      return { ...message, value: resultOf(other(seed), cluster) };
+    }
     default:
       return undefined;
   }

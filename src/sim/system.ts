@@ -15,12 +15,15 @@ import {
   type DurableField,
   durableOf,
   type DurableState,
+  GARBAGE,
   initialNodeState,
   isReplica,
   type NodeIndex,
   type NodeState,
   primaryOf,
+  seedOfValue,
   type SpecMessage,
+  stageValue,
 } from "../core/spec_state.ts";
 import type { Transition } from "../core/transition.ts";
 
@@ -388,7 +391,12 @@ function signable(
   const { cluster } = system;
   if (message.from !== sender) return false;
   const seedOk = (seed: number): boolean => cluster.seeds.includes(seed);
-  const valueOk = (value: number): boolean => value === 0 || seedOk(value);
+  // The spec's ValuesAt(t, s): the output of some seed, or garbage, at that token and stage.
+  const valueAt = (value: number, token: number, stage: number): boolean =>
+    value === stageValue(seedOfValue(value), token, stage) &&
+    (seedOfValue(value) === GARBAGE || seedOk(seedOfValue(value)));
+  const valueOk = (value: number): boolean =>
+    valueAt(value, cluster.tokenCount, cluster.stageCount);
   const viewOk = (view: number): boolean => view >= 0 && view <= cluster.viewMax;
   switch (message.type) {
     case "Assign":
@@ -397,7 +405,8 @@ function signable(
     case "StageOutput":
       return viewOk(message.view) && seedOk(message.seed) && message.token >= 1 &&
         message.token <= cluster.tokenCount && message.stage >= 1 &&
-        message.stage <= cluster.stageCount && valueOk(message.value) &&
+        message.stage <= cluster.stageCount &&
+        valueAt(message.value, message.token, message.stage) &&
         (ignoreRole || isReplica(sender, message.view, message.stage, cluster));
     case "PrePrepare":
       return viewOk(message.view) && (ignoreRole || primaryOf(message.view, cluster) === sender) &&
@@ -412,7 +421,7 @@ function signable(
         // The spec lets the digest have the length of any checkpoint position, not only this one.
         message.digest.length >= 1 && message.digest.length <= cluster.tokenCount &&
         message.digest.length % cluster.checkpointIntervalTokens === 0 &&
-        message.digest.every(valueOk);
+        message.digest.every((x, t) => valueAt(x, t + 1, cluster.stageCount));
     case "ViewChange": {
       const before = (vote: { view: number; value: number }): boolean =>
         (vote.view === -1 && vote.value === -1) ||
