@@ -1,7 +1,8 @@
 /**
- * `deno task conformance [--workers N] [--stop-at-first] [trace files...]`: checks that the committed model-checking results
+ * `deno task conformance [--workers N] [--stop-at-first] [--skip-results] [trace files...]`: checks that the committed model-checking results
  * belong to the current TLA+ spec and came out as `tla/models.json` expects, that the TypeScript
- * invariants fail exactly where TLC's committed counterexamples violate them, then replays TLC
+ * invariants fail exactly where TLC's committed counterexamples violate them and agree with TLC on
+ * perturbed corpus states (`invariant_verdicts.ts`), then replays TLC
  * traces through the pure core (`src/core/`): with no arguments the committed corpus in
  * `conformance/traces/`. Any mismatch (file, behaviour, step, action with parameters and a
  * per-variable diff), stale trace or stale result fails the run. Prints the results table and
@@ -21,6 +22,7 @@ import { parseArgs as parseCommandLine } from "node:util";
 import { modelHash, type ModelSettings, TLA_DIR } from "../tla/spec_hash.ts";
 import { formatResults, resultProblems, type TlcResults } from "./tlc_results.ts";
 import { checkCounterexamples } from "./counterexamples.ts";
+import { checkVerdicts, formatVerdicts } from "./invariant_verdicts.ts";
 import { corpusFiles, COVERAGE_MIN, formatCoverage, replayTraces } from "./run.ts";
 
 async function checkResults(): Promise<string[]> {
@@ -52,12 +54,17 @@ export interface ConformanceArgs {
   readonly workers: number;
   /** Stop at the first mismatching behaviour (the mutation runs). */
   readonly stopAtFirst: boolean;
+  /**
+   * Leave out the check of `tla/results/` against the spec: it reads no code of `src/core/`, so a
+   * mutation run of the core skips it.
+   */
+  readonly skipResults: boolean;
   /** The trace files (none: the committed corpus). */
   readonly files: string[];
 }
 
 /**
- * Reads `--workers N` (or `--workers=N`), `--stop-at-first` and the trace files.
+ * Reads `--workers N` (or `--workers=N`), `--stop-at-first`, `--skip-results` and the trace files.
  *
  * @param args The arguments.
  * @returns The worker count (default `navigator.hardwareConcurrency`), whether to stop at the
@@ -68,7 +75,11 @@ export function parseArgs(args: readonly string[]): ConformanceArgs {
   const { values, positionals } = parseCommandLine({
     args: [...args],
     allowPositionals: true,
-    options: { workers: { type: "string" }, "stop-at-first": { type: "boolean" } },
+    options: {
+      workers: { type: "string" },
+      "stop-at-first": { type: "boolean" },
+      "skip-results": { type: "boolean" },
+    },
   });
   let workers = navigator.hardwareConcurrency;
   if (values.workers !== undefined) {
@@ -77,8 +88,16 @@ export function parseArgs(args: readonly string[]): ConformanceArgs {
     }
     workers = Number(values.workers);
   }
-  return { workers, stopAtFirst: values["stop-at-first"] === true, files: positionals };
+  return {
+    workers,
+    stopAtFirst: values["stop-at-first"] === true,
+    skipResults: values["skip-results"] === true,
+    files: positionals,
+  };
 }
+
+/** The most probe disagreements listed; the rest are counted. */
+const VERDICT_PROBLEMS_SHOWN_MAX = 10;
 
 async function main(): Promise<number> {
   let args: ConformanceArgs;
@@ -88,8 +107,8 @@ async function main(): Promise<number> {
     console.error(`error: ${(error as Error).message}`);
     return 2;
   }
-  const { workers, files, stopAtFirst } = args;
-  const problems = await checkResults();
+  const { workers, files, stopAtFirst, skipResults } = args;
+  const problems = skipResults ? [] : await checkResults();
   const counterexamples = await checkCounterexamples();
   for (const result of counterexamples) {
     if (result.problem !== undefined) {
@@ -101,6 +120,20 @@ async function main(): Promise<number> {
     `${agreeing}/${counterexamples.length} counterexamples: the TypeScript invariant fails ` +
       "exactly at TLC's last state",
   );
+  const verdicts = await checkVerdicts();
+  const disagreements = verdicts.flatMap((result) => result.problems);
+  problems.push(...disagreements.slice(0, VERDICT_PROBLEMS_SHOWN_MAX));
+  if (disagreements.length > VERDICT_PROBLEMS_SHOWN_MAX) {
+    problems.push(`and ${disagreements.length - VERDICT_PROBLEMS_SHOWN_MAX} more verdict problems`);
+  }
+  console.log(
+    `invariants against TLC on perturbed corpus states: ${formatVerdicts(verdicts)}; ` +
+      `${disagreements.length} disagreements`,
+  );
+  if (stopAtFirst && problems.length > 0) {
+    for (const problem of problems) console.error(`error: ${problem}`);
+    return 1;
+  }
   const paths = files.length > 0 ? files : await corpusFiles();
   const report = await replayTraces(paths, { verbose: true, workers, stopAtFirst });
   problems.push(...report.problems);

@@ -70,11 +70,13 @@ Deno.test("parseArgs() reads --workers and the trace files", () => {
   assert.deepEqual(parseArgs(["--workers", "3", "a.ndjson"]), {
     workers: 3,
     stopAtFirst: false,
+    skipResults: false,
     files: ["a.ndjson"],
   });
-  assert.deepEqual(parseArgs(["--workers=1", "--stop-at-first"]), {
+  assert.deepEqual(parseArgs(["--workers=1", "--stop-at-first", "--skip-results"]), {
     workers: 1,
     stopAtFirst: true,
+    skipResults: true,
     files: [],
   });
   assert.throws(() => parseArgs(["--wrokers", "2"]), /Unknown option/);
