@@ -118,6 +118,42 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "  if (node.tokens.length >= token) return",
   },
   {
+    name: "proposal of the first token, not the last",
+    file: "src/core/commitment.ts",
+    find: "  const value = node.tokens[cluster.tokenCount - 1] as number;",
+    replace: "  const value = node.tokens[0] as number;",
+  },
+  {
+    name: "proposal checked against the first token",
+    file: "src/core/commitment.ts",
+    find: "  if (m.value !== node.tokens[cluster.tokenCount - 1]) {",
+    replace: "  if (m.value !== node.tokens[0]) {",
+  },
+  {
+    name: "stage input taken from its own stage",
+    file: "src/core/_tally.ts",
+    find: "isCertifiedOutput(node, cluster, received, token, stage - 1, value);",
+    replace: "isCertifiedOutput(node, cluster, received, token, stage, value);",
+  },
+  {
+    name: "stage outputs its input unchanged",
+    file: "src/core/computation.ts",
+    find: "      value: computeValue(value, token, stage),",
+    replace: "      value,",
+  },
+  {
+    name: "CheckpointIntegrity wants the result at every token",
+    file: "src/core/invariants.ts",
+    find: "x !== stageValue(checkpoint.seed, t + 1, cluster.stageCount)",
+    replace: "x !== stageValue(checkpoint.seed, cluster.tokenCount, cluster.stageCount) && t >= 0",
+  },
+  {
+    name: "ByzantineResistance counts Byzantine replicas",
+    file: "src/core/invariants.ts",
+    find: 'm.type === "StageOutput" && honest(m.from) &&',
+    replace: 'm.type === "StageOutput" &&',
+  },
+  {
     name: "HandlePrePrepare takes any message type",
     file: "src/core/commitment.ts",
     find: '  if (m.type !== "PrePrepare") return disabled("the message is not a PrePrepare");\n',
@@ -158,15 +194,15 @@ async function copyTree(from: string, to: string, skip: ReadonlySet<string>): Pr
 /**
  * The sources with one mutant planted, in a new temporary directory.
  *
- * @param mutant The mutant.
+ * @param mutant The mutant; undefined for the sources as they are.
  * @param root The project's root.
  * @returns The directory (the caller removes it).
  * @throws {Error} When the mutant's text is not found exactly once.
  */
-export async function plant(mutant: Mutant, root: string = ROOT): Promise<string> {
-  const text = await Deno.readTextFile(`${root}/${mutant.file}`);
-  const at = text.indexOf(mutant.find);
-  if (at < 0 || text.indexOf(mutant.find, at + 1) >= 0) {
+export async function plant(mutant: Mutant | undefined, root: string = ROOT): Promise<string> {
+  const text = mutant === undefined ? "" : await Deno.readTextFile(`${root}/${mutant.file}`);
+  const at = mutant === undefined ? 0 : text.indexOf(mutant.find);
+  if (mutant !== undefined && (at < 0 || text.indexOf(mutant.find, at + 1) >= 0)) {
     throw new Error(
       `mutant "${mutant.name}": its text is ${at < 0 ? "not" : "more than once"} in ${mutant.file}`,
     );
@@ -179,8 +215,10 @@ export async function plant(mutant: Mutant, root: string = ROOT): Promise<string
       await copyTree(`${root}/${path}`, `${dir}/${path}`, skip);
     }
     for (const path of LINKED) await Deno.symlink(`${root}/${path}`, `${dir}/${path}`);
-    const mutated = text.slice(0, at) + mutant.replace + text.slice(at + mutant.find.length);
-    await Deno.writeTextFile(`${dir}/${mutant.file}`, mutated);
+    if (mutant !== undefined) {
+      const mutated = text.slice(0, at) + mutant.replace + text.slice(at + mutant.find.length);
+      await Deno.writeTextFile(`${dir}/${mutant.file}`, mutated);
+    }
   } catch (error) {
     await Deno.remove(dir, { recursive: true });
     throw error;
@@ -191,10 +229,10 @@ export async function plant(mutant: Mutant, root: string = ROOT): Promise<string
 /**
  * Runs the conformance check on a copy of the sources with `mutant` planted.
  *
- * @param mutant The mutant.
+ * @param mutant The mutant; undefined for the sources as they are (which must pass).
  * @returns Whether the check failed, and how.
  */
-export async function runMutant(mutant: Mutant): Promise<MutantResult> {
+export async function runMutant(mutant: Mutant | undefined): Promise<MutantResult> {
   const dir = await plant(mutant);
   try {
     const output = await new Deno.Command(Deno.execPath(), {
@@ -216,7 +254,7 @@ export async function runMutant(mutant: Mutant): Promise<MutantResult> {
     const complaint = new TextDecoder().decode(output.stderr).split("\n")
       .filter((line) => line.startsWith("mismatch:") || line.startsWith("error:"))
       .slice(0, 2).join(" / ");
-    return { name: mutant.name, caught: !output.success, firstMismatch: complaint };
+    return { name: mutant?.name ?? "none", caught: !output.success, firstMismatch: complaint };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -255,6 +293,12 @@ async function main(): Promise<number> {
     return 2;
   }
   const chosen = names.length === 0 ? MUTANTS : MUTANTS.filter((m) => names.includes(m.name));
+  // A run that fails without a mutant would "catch" every one.
+  const baseline = await runMutant(undefined);
+  if (baseline.caught) {
+    console.error(`error: conformance fails with no mutant planted: ${baseline.firstMismatch}`);
+    return 1;
+  }
   const results = await runMutants(chosen);
   for (const result of results) {
     console.log(

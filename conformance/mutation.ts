@@ -37,7 +37,7 @@ export const MUTATED_FILES = [
 
 /** What the conformance run is, as Stryker's command test runner runs it. */
 const TEST_COMMAND = "deno run --frozen --allow-read --allow-env=__STRYKER_ACTIVE_MUTANT__ " +
-  "--v8-flags=--single-threaded conformance/main.ts --workers 1 --stop-at-first";
+  "--v8-flags=--single-threaded conformance/main.ts --workers 1 --stop-at-first --skip-results";
 
 /** One mutant of Stryker's JSON report (mutation-testing-report-schema), as far as read here. */
 export interface ReportedMutant {

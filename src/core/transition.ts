@@ -72,8 +72,9 @@ export function enabled(state: NodeState, effects: readonly Effect[]): Enabled {
 /**
  * A disabled transition.
  *
- * @param reason Which conjunct of the guard failed.
+ * @param reason Which conjunct of the guard failed: the one line a caller shows.
  * @returns The transition.
+ * @throws {TypeError} When the reason is empty: every refusal says why.
  *
  * @example Usage
  * ```ts
@@ -83,5 +84,6 @@ export function enabled(state: NodeState, effects: readonly Effect[]): Enabled {
  * ```
  */
 export function disabled(reason: string): Disabled {
+  if (reason.length === 0) throw new TypeError("a disabled transition needs a reason");
   return { enabled: false, reason };
 }
