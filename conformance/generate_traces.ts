@@ -48,6 +48,9 @@ const TRACE_RUNS: readonly TraceRun[] = [
   // n = 3, F = 0, views up to 4 (ViewWalk): node 2 is the primary of views 1 and 4, and its
   // NewView of view 1 must not stop the one of view 4.
   { name: "LongRotation", behaviours: 300, seed: 20261113 },
+  // A Byzantine primary of view 0 with two conflicting proposals (ProposalWalk): the nodes that
+  // excluded it refuse its proposal even when it is the result they accepted.
+  { name: "ExcludedPrimary", behaviours: 300, seed: 20261114 },
   // A Byzantine primary of view 1 after votes in view 0 (ViewWalk): a NewView of a seed the view
   // changes do not allow.
   { name: "ByzantineNewView", behaviours: 400, seed: 20261112 },

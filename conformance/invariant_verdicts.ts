@@ -19,21 +19,14 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { commitStableViolations, invariantViolations } from "../src/core/invariants.ts";
-import {
-  type ClusterConfig,
-  NO_VALUE,
-  type NodeIndex,
-  stageValue,
-  valuesAt,
-  type ViewChangeMessage,
-} from "../src/core/spec_state.ts";
+import type { ClusterConfig, NodeIndex, ViewChangeMessage } from "../src/core/spec_state.ts";
 import { Prng } from "../src/sim/prng.ts";
 import type { EnvironmentConfig } from "../src/sim/system.ts";
 import { hashFiles, SPEC_MODULE_FILE, TLA_DIR } from "../tla/spec_hash.ts";
 import { allowedSeeds, validViewChangeQuorum } from "../src/core/_tally.ts";
 import { decodeState } from "./counterexamples.ts";
 import { messageSchema } from "./variable_map.ts";
-import { corpusFiles, fileConfig } from "./run.ts";
+import { corpusFiles, fileConfig, parseConstants } from "./run.ts";
 import { readTraceFile, type TraceFile } from "./trace_file.ts";
 
 /** The folder of the committed verdict files. */
@@ -120,18 +113,78 @@ export async function verdictSpecHash(): Promise<string> {
 }
 
 /**
+ * The constants the probes are drawn from, read from the configuration's text: the probes depend
+ * on no code under test, so a mutant of the core cannot change them.
+ */
+export interface ProbeConstants {
+  /** `N`. */
+  readonly nodeCount: number;
+  /** `T`. */
+  readonly tokenCount: number;
+  /** `S`. */
+  readonly stageCount: number;
+  /** `MaxView`. */
+  readonly viewMax: number;
+  /** `Seeds`, ascending. */
+  readonly seeds: readonly number[];
+  /** The spec's `Quorum`, (N + F) \div 2 + 1, worked out here from the constants. */
+  readonly quorum: number;
+  /** `Byzantine`. */
+  readonly byzantine: readonly number[];
+}
+
+/**
+ * The probes' constants of a configuration.
+ *
+ * @param configText The configuration's text.
+ * @returns The constants.
+ * @throws {Error} When the configuration lacks one.
+ */
+export function probeConstants(configText: string): ProbeConstants {
+  const constants = parseConstants(configText);
+  const number = (name: string): number => {
+    const value = constants.get(name);
+    if (typeof value !== "number") throw new Error(`the configuration sets no number ${name}`);
+    return value;
+  };
+  const set = (name: string): number[] => {
+    const value = constants.get(name);
+    if (!Array.isArray(value)) throw new Error(`the configuration sets no set ${name}`);
+    return [...value].sort((a, b) => a - b);
+  };
+  return {
+    nodeCount: number("N"),
+    tokenCount: number("T"),
+    stageCount: number("S"),
+    viewMax: number("MaxView"),
+    seeds: set("Seeds"),
+    quorum: Math.floor((number("N") + number("F")) / 2) + 1,
+    byzantine: set("Byzantine"),
+  };
+}
+
+// The spec's NoValue and Out(x, t, s) (ButterflyCoordination.tla), for the probes.
+const NO_VALUE = -1;
+function out(seed: number, token: number, stage: number): number {
+  return seed * 100 + token * 10 + stage;
+}
+
+// The spec's ValuesAt(t, s).
+function valuesAt(cluster: ProbeConstants, token: number, stage: number): number[] {
+  return [0, ...cluster.seeds].map((x) => out(x, token, stage));
+}
+
+/**
  * The probes of one corpus file: states of every `lines.length / 20`-th behaviour, each
  * perturbed three times with one to three changes, drawn from a seed fixed per file.
  *
  * @param trace The corpus file.
- * @param cluster Its cluster.
- * @param environment Its environment (who is Byzantine).
+ * @param cluster Its constants.
  * @returns The probes.
  */
 export function probesOf(
   trace: TraceFile,
-  cluster: ClusterConfig,
-  environment: EnvironmentConfig,
+  cluster: ProbeConstants,
 ): Probe[] {
   const prng = new Prng(seedOf(trace.header.config));
   const stride = Math.max(1, Math.floor(trace.lines.length / BEHAVIOURS_PROBED));
@@ -143,7 +196,7 @@ export function probesOf(
       for (let p = 0; p < PROBES_PER_STATE; p++) {
         const state = structuredClone(base);
         const changes = 1 + prng.below(3);
-        for (let c = 0; c < changes; c++) perturb(state, prng, cluster, environment);
+        for (let c = 0; c < changes; c++) perturb(state, prng, cluster);
         const { vcs, vcView } = viewChangesOf(state, prng, cluster);
         out.push({ state, after: afterOf(state, prng, cluster), vcs, vcView });
       }
@@ -181,7 +234,7 @@ function range(from: number, to: number): number[] {
 }
 
 // Every value of the spec's Value: each seed's and garbage's at every token and stage.
-function allValues(cluster: ClusterConfig): number[] {
+function allValues(cluster: ProbeConstants): number[] {
   const out: number[] = [];
   for (let t = 0; t <= cluster.tokenCount; t++) {
     for (let s = 0; s <= cluster.stageCount; s++) out.push(...valuesAt(cluster, t, s));
@@ -199,7 +252,7 @@ function shuffled<T>(items: readonly T[], prng: Prng): T[] {
   return out;
 }
 
-function results(cluster: ClusterConfig): number[] {
+function results(cluster: ProbeConstants): number[] {
   return valuesAt(cluster, cluster.tokenCount, cluster.stageCount);
 }
 
@@ -217,8 +270,7 @@ function addMessage(state: Json, message: Json): void {
 function perturb(
   state: Json,
   prng: Prng,
-  cluster: ClusterConfig,
-  environment: EnvironmentConfig,
+  cluster: ProbeConstants,
 ): void {
   const nodes = range(1, cluster.nodeCount);
   const node = prng.pick(nodes);
@@ -262,7 +314,7 @@ function perturb(
       const position = prng.below(cluster.tokenCount + 1);
       const length = prng.chance(0.6) ? position : prng.below(cluster.tokenCount + 1);
       const tokens = range(1, length).map((t) =>
-        prng.chance(0.8) ? stageValue(seed, t, cluster.stageCount) : prng.pick(allValues(cluster))
+        prng.chance(0.8) ? out(seed, t, cluster.stageCount) : prng.pick(allValues(cluster))
       );
       perNode<Json>(state, "stableCheckpoint")[i] = { seed, position, tokens };
       return;
@@ -296,7 +348,7 @@ function perturb(
         : prng.pick(valuesAt(cluster, token, stage));
       addMessage(state, {
         from: prng.pick(
-          environment.byzantine.length > 0 && prng.chance(0.5) ? environment.byzantine : nodes,
+          cluster.byzantine.length > 0 && prng.chance(0.5) ? cluster.byzantine : nodes,
         ),
         type: "StageOutput",
         view: prng.below(cluster.viewMax + 1),
@@ -332,7 +384,7 @@ function perturb(
       const seed = perNode<number>(state, "seed")[i] as number;
       const length = prng.below(cluster.tokenCount + 1);
       perNode<number[]>(state, "tokens")[i] = range(1, length).map((t) =>
-        stageValue(prng.chance(0.8) ? seed : prng.pick(cluster.seeds), t, cluster.stageCount)
+        out(prng.chance(0.8) ? seed : prng.pick(cluster.seeds), t, cluster.stageCount)
       );
       return;
     }
@@ -340,7 +392,7 @@ function perturb(
 }
 
 // A vote a view change may claim: none, or a result in an earlier view.
-function claimedVote(prng: Prng, cluster: ClusterConfig, view: number): Json {
+function claimedVote(prng: Prng, cluster: ProbeConstants, view: number): Json {
   if (prng.chance(0.3)) return { view: -1, value: NO_VALUE };
   return { view: prng.below(view), value: prng.pick(results(cluster)) };
 }
@@ -351,7 +403,7 @@ function claimedVote(prng: Prng, cluster: ClusterConfig, view: number): Json {
 function viewChangesOf(
   state: Json,
   prng: Prng,
-  cluster: ClusterConfig,
+  cluster: ProbeConstants,
 ): { vcs: Json[]; vcView: number } {
   const view = 1 + prng.below(cluster.viewMax);
   const msgs = state.msgs as Json[];
@@ -387,7 +439,7 @@ function viewChangesOf(
 }
 
 // The committed results after a step: mostly unchanged, sometimes one node's changed.
-function afterOf(state: Json, prng: Prng, cluster: ClusterConfig): number[] {
+function afterOf(state: Json, prng: Prng, cluster: ProbeConstants): number[] {
   const after = [...perNode<number>(state, "committed")];
   if (prng.chance(0.4)) {
     after[prng.below(after.length)] = prng.pick([...results(cluster), NO_VALUE]);
@@ -479,7 +531,7 @@ export async function probedFile(path: string): Promise<ProbedFile> {
     configText,
     cluster,
     environment,
-    probes: probesOf(trace, cluster, environment),
+    probes: probesOf(trace, probeConstants(configText)),
   };
 }
 

@@ -149,6 +149,15 @@ NewViewWalk ==
     /\ ViewWalk
     /\ byzantineSent' > byzantineSent => \A m \in msgs' \ msgs : m.type = "NewView"
 
+\* A focus for a Byzantine primary of view 0 (ACTION_CONSTRAINT): it signs only its assignment and
+\* proposals of view 0, so its budget goes to two conflicting proposals (the evidence that gets it
+\* excluded, one of them possibly the right result), and no honest node leaves view 0. A node that
+\* excluded it must then refuse its proposal, right or not.
+ProposalWalk ==
+    /\ byzantineSent' > byzantineSent =>
+          \A m \in msgs' \ msgs : m.type \in {"Assign", "PrePrepare"} /\ m.view = 0
+    /\ view' = view
+
 TraceSpec == TraceInit /\ [][TraceNext]_<<vars, action, enabled>>
 
 \* Written as an invariant: when a behaviour reaches TraceDepth states, append it as one line.
