@@ -51,6 +51,9 @@ const TRACE_RUNS: readonly TraceRun[] = [
   // A Byzantine primary of view 0 with two conflicting proposals (ProposalWalk): the nodes that
   // excluded it refuse its proposal even when it is the result they accepted.
   { name: "ExcludedPrimary", behaviours: 300, seed: 20261114 },
+  // No Byzantine node, premature timeouts that are never taken (ProposalWalk): a node that
+  // committed in view 0 must not time out.
+  { name: "QuickCommit", behaviours: 300, seed: 20261115 },
   // A Byzantine primary of view 1 after votes in view 0 (ViewWalk): a NewView of a seed the view
   // changes do not allow.
   { name: "ByzantineNewView", behaviours: 400, seed: 20261112 },
