@@ -1,7 +1,15 @@
 // Checks the spec's derived operators against their TLA+ definitions, over many sizes.
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { clusterConfig, isReplica, primaryOf } from "./spec_state.ts";
+import {
+  clusterConfig,
+  computeValue,
+  isReplica,
+  primaryOf,
+  resultOf,
+  seedOfValue,
+  stageValue,
+} from "./spec_state.ts";
 
 Deno.test("isReplica() is the spec's Replicas(v, s) = {((v + s + k) % N) + 1 : k in 0..R-1}", () => {
   fc.assert(
@@ -47,4 +55,42 @@ Deno.test("primaryOf() rotates through the nodes and clusterConfig() derives the
   assert.equal(cluster.fastQuorum, 7);
   assert.equal(cluster.stageAcceptThreshold, 3);
   assert.deepEqual(cluster.seeds, [1, 2]);
+});
+
+Deno.test("stageValue() is distinct per seed, token and stage, and computeValue() keeps the seed", () => {
+  fc.assert(fc.property(
+    fc.integer({ min: 0, max: 50 }),
+    fc.integer({ min: 0, max: 9 }),
+    fc.integer({ min: 0, max: 9 }),
+    (seed, token, stage) => {
+      const value = stageValue(seed, token, stage);
+      assert.equal(seedOfValue(value), seed);
+      assert.equal(value % 100, token * 10 + stage);
+      assert.equal(
+        computeValue(value, 9 - token, 9 - stage),
+        stageValue(seed, 9 - token, 9 - stage),
+      );
+    },
+  ));
+});
+
+Deno.test("clusterConfig() refuses token and stage counts a value's digits cannot hold", () => {
+  const base = {
+    nodeCount: 4,
+    faultsMax: 1,
+    stageCount: 2,
+    tokenCount: 3,
+    checkpointIntervalTokens: 1,
+    replicaCount: 3,
+    seeds: [2, 1],
+    viewMax: 1,
+  };
+  assert.deepEqual(clusterConfig(base).seeds, [1, 2]);
+  assert.equal(resultOf(2, clusterConfig(base)), 232);
+  for (const tokenCount of [0, 10]) {
+    assert.throws(() => clusterConfig({ ...base, tokenCount }), /tokenCount must be 1\.\.9/);
+  }
+  for (const stageCount of [0, 10]) {
+    assert.throws(() => clusterConfig({ ...base, stageCount }), /stageCount must be 1\.\.9/);
+  }
 });
