@@ -25,7 +25,7 @@ interface TraceRun {
   readonly seed: number;
 }
 
-/** The corpus: these configurations, 6,600 behaviours. */
+/** The corpus: these configurations, 7,336 behaviours. */
 const TRACE_RUNS: readonly TraceRun[] = [
   { name: "ByzantineCoordinator", behaviours: 600, seed: 20261101 },
   { name: "TwoFPlusOne", behaviours: 500, seed: 20261102 },
