@@ -100,6 +100,60 @@ async function* lines(path: string): AsyncGenerator<string> {
   if (rest !== "") yield rest;
 }
 
+/** One TLC run of a generator: where, with what, and what it is for (for the error). */
+export interface TlcRun {
+  /** The working folder (TLC's metadata goes to `meta/` in it). */
+  readonly work: string;
+  /** The class path: tla2tools.jar and the community modules. */
+  readonly jars: string;
+  /** The JVM heap, for example `3g`. */
+  readonly heap: string;
+  /** TLC's options beyond the common ones (mode, depth, seed). */
+  readonly options: readonly string[];
+  /** The configuration file. */
+  readonly config: string;
+  /** The module file. */
+  readonly module: string;
+  /** What the run is of, for the error message. */
+  readonly what: string;
+}
+
+/**
+ * Runs TLC on one worker and returns its version line.
+ *
+ * @param run The run.
+ * @returns TLC's version line.
+ * @throws {Error} With the end of TLC's log when it fails or reports an error.
+ */
+export async function runTlc(run: TlcRun): Promise<string> {
+  const output = await new Deno.Command("java", {
+    cwd: run.work,
+    args: [
+      "-XX:+UseParallelGC",
+      `-Xmx${run.heap}`,
+      "-cp",
+      run.jars,
+      "tlc2.TLC",
+      "-noGenerateSpecTE",
+      "-metadir",
+      `${run.work}/meta`,
+      "-workers",
+      "1",
+      ...run.options,
+      "-config",
+      run.config,
+      run.module,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const log = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+  if (!output.success || /^Error:/m.test(log)) {
+    throw new Error(`TLC failed on ${run.what}:\n${log.slice(-4000)}`);
+  }
+  return /TLC2 Version [^\n]*/.exec(log)?.[0].trim() ?? "TLC2 (unknown version)";
+}
+
 async function runOne(run: TraceRun, jars: string): Promise<void> {
   const configFile = `Trace${run.name}.cfg`;
   const configText = await Deno.readTextFile(`${TLA_DIR}/${configFile}`);
@@ -110,38 +164,15 @@ async function runOne(run: TraceRun, jars: string): Promise<void> {
   // TLC counts generated traces, including ones that end early (deadlock); ask for more and
   // keep the first `behaviours` complete ones.
   const requested = Math.ceil(run.behaviours * 1.3);
-  const command = new Deno.Command("java", {
-    cwd: work,
-    args: [
-      "-XX:+UseParallelGC",
-      `-Xmx${HEAP}`,
-      "-cp",
-      jars,
-      "tlc2.TLC",
-      "-noGenerateSpecTE",
-      "-metadir",
-      `${work}/meta`,
-      "-workers",
-      "1",
-      "-simulate",
-      `num=${requested}`,
-      "-depth",
-      String(depth),
-      "-seed",
-      String(run.seed),
-      "-config",
-      `${TLA_DIR}/${configFile}`,
-      `${TLA_DIR}/TraceButterfly.tla`,
-    ],
-    stdout: "piped",
-    stderr: "piped",
+  const version = await runTlc({
+    work,
+    jars,
+    heap: HEAP,
+    options: ["-simulate", `num=${requested}`, "-depth", String(depth), "-seed", String(run.seed)],
+    config: `${TLA_DIR}/${configFile}`,
+    module: `${TLA_DIR}/TraceButterfly.tla`,
+    what: configFile,
   });
-  const output = await command.output();
-  const log = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
-  const version = /TLC2 Version [^\n]*/.exec(log)?.[0].trim() ?? "TLC2 (unknown version)";
-  if (!output.success || /^Error:/m.test(log)) {
-    throw new Error(`TLC failed on ${configFile}:\n${log.slice(-4000)}`);
-  }
   // Read line by line: TLC writes every successor of the last level, hundreds of megabytes.
   const kept: string[] = [];
   let previousPrefix = "";

@@ -20,6 +20,7 @@ import {
   VERDICTS_DIR,
   verdictSpecHash,
 } from "./invariant_verdicts.ts";
+import { runTlc } from "./generate_traces.ts";
 import { corpusFiles, parseConstants } from "./run.ts";
 
 /** The spec's constants a probe configuration sets, copied from the corpus file's. */
@@ -76,31 +77,15 @@ async function judge(file: ProbedFile, jars: string, specSha256: string): Promis
       config,
       probeConfig(file.configText, `${work}/probes.ndjson`, `${work}/verdicts.ndjson`),
     );
-    const output = await new Deno.Command("java", {
-      cwd: work,
-      args: [
-        "-XX:+UseParallelGC",
-        "-Xmx2g",
-        "-cp",
-        jars,
-        "tlc2.TLC",
-        "-noGenerateSpecTE",
-        "-metadir",
-        `${work}/meta`,
-        "-workers",
-        "1",
-        "-config",
-        config,
-        `${TLA_DIR}/${VERDICT_MODULE_FILE}`,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const log = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
-    const version = /TLC2 Version [^\n]*/.exec(log)?.[0].trim() ?? "TLC2 (unknown version)";
-    if (!output.success || /^Error:/m.test(log)) {
-      throw new Error(`TLC failed on the probes of ${file.name}:\n${log.slice(-4000)}`);
-    }
+    const version = await runTlc({
+      work,
+      jars,
+      heap: "2g",
+      options: [],
+      config,
+      module: `${TLA_DIR}/${VERDICT_MODULE_FILE}`,
+      what: `the probes of ${file.name}`,
+    });
     const violated: Property[][] = file.probes.map(() => []);
     const allowedSeeds: number[][] = file.probes.map(() => []);
     const validQuorum: boolean[] = file.probes.map(() => false);
