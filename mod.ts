@@ -68,6 +68,15 @@ export {
   type Transition,
 } from "./src/core/transition.ts";
 export type { MessageInput, NodeInput } from "./src/core/node_input.ts";
+export {
+  MessageLog,
+  messageLog,
+  type MessageOfType,
+  NO_MESSAGES,
+  type ReceivedMessages,
+  SPEC_MESSAGE_TYPES,
+  type SpecMessageType,
+} from "./src/core/received.ts";
 export { messageKey, messageSetKey } from "./src/core/message_key.ts";
 export {
   conflicting as conflictingSpecMessages,
@@ -147,7 +156,20 @@ export {
   type SystemState,
 } from "./src/sim/system.ts";
 export { Prng } from "./src/sim/prng.ts";
-export { enabledTransitions, type NamedTransition } from "./src/sim/node_actions.ts";
+export {
+  type ActionGate,
+  type ActionParams,
+  ACTIONS,
+  enabledTransitions,
+  type NamedTransition,
+  NODE_ACTIONS,
+  type NodeAction,
+  nodeAction,
+  type NodeActionName,
+  type ParamValue,
+  PROTOCOL_ACTIONS,
+  type ProtocolAction,
+} from "./src/core/actions.ts";
 export {
   simulate,
   type SimulateOptions,

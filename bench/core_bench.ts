@@ -16,6 +16,7 @@ import {
   handlePrePrepare,
   sendCommit,
 } from "../src/core/commitment.ts";
+import { MessageLog } from "../src/core/received.ts";
 import { initialNodeState, type VoteMessage } from "../src/core/spec_state.ts";
 import { TEST_CLUSTER } from "../src/core/_test_cluster.ts";
 
@@ -28,7 +29,7 @@ for (const type of ["Prepare", "Commit"] as const) {
 const accepted = { ...initialNodeState(2, cluster), seed: 1, tokens: [1] };
 const voted = { ...accepted, vote: { view: 0, value: 1 } };
 const prepared = { ...voted, prepared: { view: 0, value: 1 } };
-const input = { cluster, received };
+const input = { cluster, received: new MessageLog(received) };
 
 Deno.bench("handlePrePrepare(): vote Prepare on a proposal", { group: "core" }, () => {
   handlePrePrepare(accepted, { ...input, message: proposal });

@@ -24,6 +24,7 @@ import { Prng } from "../src/sim/prng.ts";
 import type { EnvironmentConfig } from "../src/sim/system.ts";
 import { hashFiles, SPEC_MODULE_FILE, TLA_DIR } from "../tla/spec_hash.ts";
 import { allowedSeeds, validViewChangeQuorum } from "../src/core/_tally.ts";
+import { MessageLog } from "../src/core/received.ts";
 import { decodeState } from "./counterexamples.ts";
 import { messageSchema } from "./variable_map.ts";
 import { corpusFiles, fileConfig, parseConstants } from "./run.ts";
@@ -489,11 +490,11 @@ export function typeScriptViewChange(
   probe: Probe,
   cluster: ClusterConfig,
 ): { allowedSeeds: number[]; validQuorum: boolean } {
-  const { messages } = decodeState(probe.state, cluster.nodeCount);
+  const received = new MessageLog(decodeState(probe.state, cluster.nodeCount).messages);
   const vcs = probe.vcs.map((vc, k) => messageSchema.decode(vc, `vcs[${k}]`) as ViewChangeMessage);
   return {
-    allowedSeeds: [...allowedSeeds(cluster, messages, vcs)].sort((a, b) => a - b),
-    validQuorum: validViewChangeQuorum(cluster, messages, vcs, probe.vcView),
+    allowedSeeds: [...allowedSeeds(cluster, received, vcs)].sort((a, b) => a - b),
+    validQuorum: validViewChangeQuorum(cluster, received, vcs, probe.vcView),
   };
 }
 

@@ -96,8 +96,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "already-proposed guard ignores the view",
     file: "src/core/commitment.ts",
-    find: 'ofType(received, "PrePrepare").some((m) => m.view === node.view && m.from === node.id)',
-    replace: 'ofType(received, "PrePrepare").some((m) => m.from === node.id)',
+    find: 'received.ofType("PrePrepare").some((m) => m.view === node.view && m.from === node.id)',
+    replace: 'received.ofType("PrePrepare").some((m) => m.from === node.id)',
   },
   {
     name: "new view takes the lowest prepared certificate",

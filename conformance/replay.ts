@@ -13,34 +13,16 @@
  * @module
  */
 
-import { acceptToken, computeStage } from "../src/core/computation.ts";
-import { handleAssign, sendAssign } from "../src/core/assignment.ts";
-import { handleCheckpoint, restoreCheckpoint, takeCheckpoint } from "../src/core/checkpointing.ts";
 import {
-  commitFast,
-  commitStandard,
-  handlePrePrepare,
-  learnCommit,
-  sendCommit,
-  sendPrePrepare,
-} from "../src/core/commitment.ts";
-import {
-  excludeNode,
-  handleHeartbeat,
-  handleNewView,
-  joinViewChange,
-  sendNewView,
-  startViewChange,
-  suspect,
-  viewTimeout,
-} from "../src/core/view_change.ts";
-import type {
-  ClusterConfig,
-  NodeIndex,
-  NodeState,
-  SpecMessage,
-  ViewChangeMessage,
-} from "../src/core/spec_state.ts";
+  type ActionParams,
+  ACTIONS,
+  NODE_ACTIONS,
+  type NodeAction,
+  nodeAction,
+  PROTOCOL_ACTIONS,
+  type ProtocolAction,
+} from "../src/core/actions.ts";
+import type { NodeIndex, NodeState, SpecMessage } from "../src/core/spec_state.ts";
 import type { Transition } from "../src/core/transition.ts";
 import {
   applyTransition,
@@ -58,57 +40,26 @@ import {
   type SystemState,
 } from "../src/sim/system.ts";
 import { messageKey, messageSetKey } from "../src/core/message_key.ts";
-import { beginReads, endReads, indexOnly, MESSAGE_TYPES, ofType } from "../src/core/_received.ts";
-import { NO_SEED, valuesAt } from "../src/core/spec_state.ts";
-import { subsetsOfSize } from "../src/core/_tally.ts";
+import { SPEC_MESSAGE_TYPES } from "../src/core/received.ts";
+import { ALL_TYPES, NetworkReads, typeBit } from "./network_reads.ts";
 import { arrayElements, fieldElements, type RawState } from "./raw_state.ts";
 import { messageSchema, setOf, VARIABLE_MAP } from "./variable_map.ts";
 
-/** The protocol actions of honest nodes whose enabledness TLC records per state. */
-export const PROTOCOL_ACTIONS = [
-  "SendAssign",
-  "HandleAssign",
-  "ComputeStage",
-  "AcceptToken",
-  "TakeCheckpoint",
-  "HandleCheckpoint",
-  "RestoreCheckpoint",
-  "SendPrePrepare",
-  "HandlePrePrepare",
-  "SendCommit",
-  "CommitStandard",
-  "CommitFast",
-  "LearnCommit",
-  "ExcludeNode",
-  "StartViewChange",
-  "JoinViewChange",
-  "SendNewView",
-  "HandleNewView",
-] as const;
-
-/** A protocol action's name. */
-export type ProtocolAction = typeof PROTOCOL_ACTIONS[number];
+export { PROTOCOL_ACTIONS, type ProtocolAction };
 
 /**
  * The actions of honest nodes whose enabled instances TLC records per state: the protocol
- * actions, and those the environment gates (the view-change timer, the failure detector).
+ * actions, and those the environment gates (the view-change timer, the failure detector). The
+ * table's order (`src/core/actions.ts`).
  */
-export const ENABLED_ACTIONS = [
-  ...PROTOCOL_ACTIONS,
-  "ViewTimeout",
-  "Suspect",
-  "HandleHeartbeat",
-] as const;
+export const ENABLED_ACTIONS = NODE_ACTIONS;
 
 /** An action of {@linkcode ENABLED_ACTIONS}. */
 export type EnabledAction = typeof ENABLED_ACTIONS[number];
 
 /** Every action of the spec's `Next`. */
 export const ALL_ACTIONS: readonly string[] = [
-  ...PROTOCOL_ACTIONS,
-  "ViewTimeout",
-  "Suspect",
-  "HandleHeartbeat",
+  ...NODE_ACTIONS,
   "Crash",
   "Recover",
   "ByzantineSend",
@@ -155,8 +106,29 @@ function inNetwork(system: SystemState, m: SpecMessage): boolean {
   return system.messageKeys.has(messageSchema.key(m));
 }
 
+// A TLC action's parameters decoded by the table's names: `m*` a message (which must be in the
+// network: the spec's `m \in msgs`), `vcs` a set of view changes, any other a number.
+function decodeParams(
+  system: SystemState,
+  action: NodeAction,
+  params: Params,
+): ActionParams | string {
+  const out: Record<string, ActionParams[string]> = {};
+  for (const name of action.params) {
+    if (name === "vcs") {
+      out[name] = viewChangesSchema.decode(params[name], name) as ActionParams[string];
+    } else if (name.startsWith("m")) {
+      const m = message(params, name);
+      if (!inNetwork(system, m)) return `${name} is not in the network`;
+      out[name] = m;
+    } else out[name] = int(params, name);
+  }
+  return out;
+}
+
 /**
- * Applies one action of a TLC trace, by name, with TLC's parameters.
+ * Applies one action of a TLC trace, by name, with TLC's parameters: an environment action, or
+ * a node action of the table (`src/core/actions.ts`) behind its gate.
  *
  * @param system The system (changed in place).
  * @param name The action's name.
@@ -170,8 +142,6 @@ export function applyAction(
   params: Params,
   cache?: EnabledCache,
 ): StepOutcome {
-  const cluster = system.cluster;
-  const received = receivedOf(system);
   if (name === "Crash" || name === "Recover") {
     const result = (name === "Crash" ? crash : recover)(system, int(params, "i"));
     return result.ok ? result : { ok: false, reason: result.reason };
@@ -181,165 +151,45 @@ export function applyAction(
     const result = send(system, int(params, "b"), message(params, "m"));
     return result.ok ? result : { ok: false, reason: result.reason };
   }
-  const i = int(params, "i");
-  const withMessage = (key: string): SpecMessage | undefined => {
-    const m = message(params, key);
-    return inNetwork(system, m) ? m : undefined;
-  };
-  switch (name) {
-    case "SendAssign":
-      return nodeStep(
-        system,
-        i,
-        (s) => sendAssign(s, { cluster, received, seed: int(params, "x") }),
-      );
-    case "ComputeStage":
-      return nodeStep(system, i, (s) =>
-        computeStage(s, {
-          cluster,
-          received,
-          token: int(params, "t"),
-          stage: int(params, "s"),
-          value: int(params, "x"),
-        }));
-    case "AcceptToken":
-      return nodeStep(
-        system,
-        i,
-        (s) =>
-          acceptToken(s, { cluster, received, token: int(params, "t"), value: int(params, "x") }),
-      );
-    case "TakeCheckpoint":
-      return nodeStep(
-        system,
-        i,
-        (s) => takeCheckpoint(s, { cluster, received, position: int(params, "p") }),
-      );
-    case "RestoreCheckpoint":
-      return nodeStep(system, i, (s) => restoreCheckpoint(s, { cluster, received }));
-    case "SendPrePrepare":
-      return nodeStep(system, i, (s) => sendPrePrepare(s, { cluster, received }));
-    case "SendCommit":
-      return nodeStep(system, i, (s) => sendCommit(s, { cluster, received }));
-    case "CommitStandard":
-      return nodeStep(system, i, (s) => commitStandard(s, { cluster, received }));
-    case "CommitFast":
-      return nodeStep(system, i, (s) => commitFast(s, { cluster, received }));
-    case "LearnCommit":
-      return nodeStep(
-        system,
-        i,
-        (s) =>
-          learnCommit(s, { cluster, received, view: int(params, "v"), value: int(params, "x") }),
-      );
-    case "StartViewChange":
-      return nodeStep(system, i, (s) => startViewChange(s, { cluster, received }));
-    case "JoinViewChange":
-      return nodeStep(
-        system,
-        i,
-        (s) => joinViewChange(s, { cluster, received, view: int(params, "v") }),
-      );
-    case "SendNewView": {
-      const viewChanges = viewChangesSchema.decode(params["vcs"], "vcs") as ViewChangeMessage[];
-      return nodeStep(
-        system,
-        i,
-        (s) => sendNewView(s, { cluster, received, viewChanges, seed: int(params, "x") }),
-      );
-    }
-    case "ViewTimeout": {
-      // The timer's expiry is the environment's: premature timeouts, or a stuck view.
-      if (!mayTimeOut(system, viewStuck(system, cache))) {
-        return { ok: false, reason: "the view is not stuck" };
-      }
-      return nodeStep(system, i, (s) => viewTimeout(s, { cluster, received }));
-    }
-    case "Suspect": {
-      const peer = int(params, "j");
-      if (!maySuspect(system, peer)) return { ok: false, reason: "the environment forbids it" };
-      return nodeStep(system, i, (s) => suspect(s, { cluster, received, peer }));
-    }
-    case "HandleHeartbeat": {
-      const peer = int(params, "j");
-      if (!mayHeartbeat(system, peer)) return { ok: false, reason: "no heartbeat from the peer" };
-      return nodeStep(system, i, (s) => handleHeartbeat(s, { cluster, received, peer }));
-    }
-    case "ExcludeNode": {
-      const first = withMessage("m1");
-      const second = withMessage("m2");
-      if (first === undefined || second === undefined) {
-        return { ok: false, reason: "evidence not in the network" };
-      }
-      return nodeStep(system, i, (s) => excludeNode(s, { cluster, received, first, second }));
-    }
-    case "HandleAssign":
-    case "HandleCheckpoint":
-    case "HandlePrePrepare":
-    case "HandleNewView": {
-      const m = withMessage("m");
-      if (m === undefined) return { ok: false, reason: "the message is not in the network" };
-      const handler = HANDLERS[name];
-      return nodeStep(system, i, (s) => handler(s, { cluster, received, message: m }));
-    }
-    default:
-      return { ok: false, reason: `unknown action ${name}` };
+  if (!(NODE_ACTIONS as readonly string[]).includes(name)) {
+    return { ok: false, reason: `unknown action ${name}` };
   }
+  const action = nodeAction(name);
+  const i = int(params, "i");
+  const decoded = decodeParams(system, action, params);
+  if (typeof decoded === "string") return { ok: false, reason: decoded };
+  // The gates are the environment's: premature timeouts or a stuck view; a failure detector that
+  // may suspect; a heartbeat only from a running honest node.
+  if (action.gate === "timer" && !mayTimeOut(system, viewStuck(system, cache))) {
+    return { ok: false, reason: "the view is not stuck" };
+  }
+  if (name === "Suspect" && !maySuspect(system, decoded["j"] as number)) {
+    return { ok: false, reason: "the environment forbids it" };
+  }
+  if (name === "HandleHeartbeat" && !mayHeartbeat(system, decoded["j"] as number)) {
+    return { ok: false, reason: "no heartbeat from the peer" };
+  }
+  const input = { cluster: system.cluster, received: receivedOf(system) };
+  return nodeStep(system, i, (s) => action.apply(s, input, decoded));
 }
 
-/** The core function of each `Handle*` action. */
-export const HANDLERS = {
-  HandleAssign: handleAssign,
-  HandleCheckpoint: handleCheckpoint,
-  HandlePrePrepare: handlePrePrepare,
-  HandleNewView: handleNewView,
-} as const;
+// The received set the replay gives the core: the system's network, read by type, recording
+// which types each guard and enumeration read.
+const READS = new WeakMap<SystemState, NetworkReads>();
 
-/** The message type each handler handles. */
-export const HANDLED_TYPE = {
-  HandleAssign: "Assign",
-  HandleCheckpoint: "Checkpoint",
-  HandlePrePrepare: "PrePrepare",
-  HandleNewView: "NewView",
-} as const;
-
-// The received set the replay gives the core: the system's network behind a facade that only
-// `ofType` may read, so that every read of a guard is seen by `readsOf`.
-const FACADES = new WeakMap<SystemState, readonly SpecMessage[]>();
-
-function receivedOf(system: SystemState): readonly SpecMessage[] {
-  let facade = FACADES.get(system);
-  if (facade === undefined) {
-    facade = indexOnly(system.messages);
-    FACADES.set(system, facade);
+function receivedOf(system: SystemState): NetworkReads {
+  let reads = READS.get(system);
+  if (reads === undefined) {
+    reads = new NetworkReads(system.messages);
+    READS.set(system, reads);
   }
-  return facade;
+  return reads;
 }
 
 /** The parameters of each action besides `i`, in the order of its instance keys. */
-export const ACTION_PARAMS: Readonly<Record<EnabledAction, readonly string[]>> = {
-  SendAssign: ["x"],
-  HandleAssign: ["m"],
-  ComputeStage: ["t", "s", "x"],
-  AcceptToken: ["t", "x"],
-  TakeCheckpoint: ["p"],
-  HandleCheckpoint: ["m"],
-  RestoreCheckpoint: [],
-  SendPrePrepare: [],
-  HandlePrePrepare: ["m"],
-  SendCommit: [],
-  CommitStandard: [],
-  CommitFast: [],
-  LearnCommit: ["v", "x"],
-  ExcludeNode: ["m1", "m2"],
-  StartViewChange: [],
-  JoinViewChange: ["v"],
-  SendNewView: ["vcs", "x"],
-  HandleNewView: ["m"],
-  ViewTimeout: [],
-  Suspect: ["j"],
-  HandleHeartbeat: ["j"],
-};
+export const ACTION_PARAMS: Readonly<Record<EnabledAction, readonly string[]>> = Object.fromEntries(
+  ACTIONS.map((action) => [action.name, action.params]),
+) as Record<EnabledAction, readonly string[]>;
 
 // One parameter's part of an instance key: a number as such, a message by its canonical key, a
 // set of messages (SendNewView's vcs) by its sorted keys.
@@ -400,229 +250,40 @@ export function tlcEnabledText(action: EnabledAction, records: unknown): string 
   return keys.sort().join("\n");
 }
 
-// A cluster's candidate seeds (with NoSeed, just outside the domain), made once per cluster.
-const SEED_CANDIDATES = new WeakMap<ClusterConfig, readonly number[]>();
-
-function seedCandidates(cluster: ClusterConfig): readonly number[] {
-  let seeds = SEED_CANDIDATES.get(cluster);
-  if (seeds === undefined) {
-    seeds = [NO_SEED, ...cluster.seeds];
-    SEED_CANDIDATES.set(cluster, seeds);
-  }
-  return seeds;
-}
-
-// The candidate values of the actions that take one (ComputeStage, AcceptToken, LearnCommit):
-// every value a guard could accept, right or wrong for the token and stage tried: the first
-// stage's inputs, the results, the values of every stage output received and the node's tokens.
-// A guard that takes the output of the wrong token or stage is tried on it.
-function valueCandidates(
-  cluster: ClusterConfig,
-  received: readonly SpecMessage[],
+// The enabled instances of `action` for `node` among the table's probes (the spec's domain and
+// the inputs just outside it, which every guard must refuse), and the message types they depend
+// on: those the enumeration and the guards read, but for a handler only its own type and what its
+// guard reads. A handler's probes of other types (the first message of each, refused on sight)
+// cannot change once there: a network only grows.
+function instancesOf(
+  system: SystemState,
   node: NodeState,
-): number[] {
-  const values = new Set<number>(valuesAt(cluster, 0, 0));
-  for (const x of valuesAt(cluster, cluster.tokenCount, cluster.stageCount)) values.add(x);
-  for (const m of ofType(received, "StageOutput")) values.add(m.value);
-  for (const x of node.tokens) values.add(x);
-  return [...values];
-}
-
-// The enabled instances of `action` for `node`: every candidate the spec quantifies over is tried
-// (ExcludeNode's: the pairs of messages with one sender and one type, which Conflicting needs;
-// a Handle* action's: the messages of its type, and the first message of every other type),
-// and for the parameters the core range-checks (token, stage, position, view, seed) the values
-// just outside the spec's domain too, which every guard must refuse.
-function instancesOf(system: SystemState, node: NodeState, action: ProtocolAction): string[] {
-  const cluster: ClusterConfig = system.cluster;
+  action: NodeAction,
+): { readonly found: string[]; readonly reads: number } {
   const received = receivedOf(system);
-  const input = { cluster, received };
-  const i = node.id;
-  const out: string[] = [];
-  const seeds = seedCandidates(cluster);
-  const values = action === "ComputeStage" || action === "AcceptToken" ||
-      action === "LearnCommit"
-    ? valueCandidates(cluster, received, node)
-    : [];
-  switch (action) {
-    case "SendAssign":
-      for (const seed of seeds) {
-        if (sendAssign(node, { cluster, received, seed }).enabled) {
-          out.push(instanceKey(action, i, { x: seed }));
-        }
-      }
-      return out;
-    case "ComputeStage":
-      for (let token = 0; token <= cluster.tokenCount + 1; token++) {
-        for (let stage = 0; stage <= cluster.stageCount + 1; stage++) {
-          for (const value of values) {
-            if (computeStage(node, { cluster, received, token, stage, value }).enabled) {
-              out.push(instanceKey(action, i, { t: token, s: stage, x: value }));
-            }
-          }
-        }
-      }
-      return out;
-    case "AcceptToken":
-      for (let token = 1; token <= cluster.tokenCount; token++) {
-        for (const value of values) {
-          if (acceptToken(node, { cluster, received, token, value }).enabled) {
-            out.push(instanceKey(action, i, { t: token, x: value }));
-          }
-        }
-      }
-      return out;
-    case "TakeCheckpoint":
-      for (let position = 0; position <= cluster.tokenCount + 1; position++) {
-        if (takeCheckpoint(node, { cluster, received, position }).enabled) {
-          out.push(instanceKey(action, i, { p: position }));
-        }
-      }
-      return out;
-    case "RestoreCheckpoint":
-    case "SendPrePrepare":
-    case "SendCommit":
-    case "CommitStandard":
-    case "CommitFast":
-    case "StartViewChange":
-      return PLAIN[action](node, input).enabled ? [instanceKey(action, i, {})] : out;
-    case "LearnCommit":
-      for (let view = 0; view <= cluster.viewMax; view++) {
-        for (const value of values) {
-          if (learnCommit(node, { cluster, received, view, value }).enabled) {
-            out.push(instanceKey(action, i, { v: view, x: value }));
-          }
-        }
-      }
-      return out;
-    case "JoinViewChange":
-      for (let view = 0; view <= cluster.viewMax + 1; view++) {
-        if (joinViewChange(node, { cluster, received, view }).enabled) {
-          out.push(instanceKey(action, i, { v: view }));
-        }
-      }
-      return out;
-    case "HandleAssign":
-    case "HandleCheckpoint":
-    case "HandlePrePrepare":
-    case "HandleNewView": {
-      const handler = HANDLERS[action];
-      for (const message of ofType(received, HANDLED_TYPE[action])) {
-        if (handler(node, { cluster, received, message }).enabled) {
-          out.push(instanceKey(action, i, { m: message }));
-        }
-      }
-      // And the first message of each other type: refused on sight (never enabled, so the
-      // result cannot go stale when the network grows).
-      for (const message of firstOfEachType(system.messages)) {
-        if (message.type === HANDLED_TYPE[action]) continue;
-        if (handler(node, { cluster, received, message }).enabled) {
-          out.push(instanceKey(action, i, { m: message }));
-        }
-      }
-      return out;
+  const input = { cluster: system.cluster, received };
+  const found: string[] = [];
+  const visit = (params: ActionParams): void => {
+    if (action.apply(node, input, params).enabled) {
+      found.push(instanceKey(action.name, node.id, params));
     }
-    case "ExcludeNode": {
-      // And a few pairs that Conflicting refuses on sight: one message with itself, and the
-      // first messages of two groups (another signer or another type).
-      const groups = sameSenderAndType(system.messages);
-      for (let g = 0; g < groups.length; g++) {
-        const first = (groups[g] as SpecMessage[])[0] as SpecMessage;
-        const next = (groups[(g + 1) % groups.length] as SpecMessage[])[0] as SpecMessage;
-        for (const second of g + 1 < groups.length ? [first, next] : [first]) {
-          if (excludeNode(node, { cluster, received, first, second }).enabled) {
-            out.push(instanceKey(action, i, { m1: first, m2: second }));
-          }
-        }
-      }
-      for (const group of groups) {
-        for (let a = 0; a < group.length; a++) {
-          const first = group[a] as SpecMessage;
-          for (let b = 0; b < group.length; b++) {
-            if (a === b) continue;
-            const second = group[b] as SpecMessage;
-            if (excludeNode(node, { cluster, received, first, second }).enabled) {
-              out.push(instanceKey(action, i, { m1: first, m2: second }));
-            }
-          }
-        }
-      }
-      return out;
-    }
-    case "SendNewView":
-      for (let view = 1; view <= cluster.viewMax; view++) {
-        const viewChanges = ofType(received, "ViewChange").filter((m) => m.view === view);
-        for (const subset of subsetsOfSize(viewChanges, cluster.quorum)) {
-          for (const seed of cluster.seeds) {
-            if (sendNewView(node, { cluster, received, viewChanges: subset, seed }).enabled) {
-              out.push(instanceKey(action, i, { vcs: subset, x: seed }));
-            }
-          }
-        }
-      }
-      return out;
+  };
+  if (action.handles === undefined) {
+    const { reads } = received.track(() => action.probes(node, input, visit));
+    return { found, reads: action.name === "ExcludeNode" ? ALL_TYPES : reads };
   }
-}
-
-// The first message of each type in the network, remembered for the network it was found in.
-let firstsOf: { received: readonly SpecMessage[]; length: number; firsts: SpecMessage[] } = {
-  received: [],
-  length: 0,
-  firsts: [],
-};
-
-function firstOfEachType(received: readonly SpecMessage[]): readonly SpecMessage[] {
-  if (firstsOf.received === received && firstsOf.length === received.length) {
-    return firstsOf.firsts;
-  }
-  const firsts = new Map<string, SpecMessage>();
-  for (const message of received) {
-    if (!firsts.has(message.type)) firsts.set(message.type, message);
-    if (firsts.size === MESSAGE_TYPES.length) break;
-  }
-  firstsOf = { received, length: received.length, firsts: [...firsts.values()] };
-  return firstsOf.firsts;
-}
-
-/** The core function of each action without parameters. */
-const PLAIN = {
-  RestoreCheckpoint: restoreCheckpoint,
-  SendPrePrepare: sendPrePrepare,
-  SendCommit: sendCommit,
-  CommitStandard: commitStandard,
-  CommitFast: commitFast,
-  StartViewChange: startViewChange,
-} as const;
-
-// The messages grouped by sender and type, groups of two or more only (ExcludeNode's
-// candidates), remembered for the network it was computed from.
-let groupsOf: { received: readonly SpecMessage[]; length: number; groups: SpecMessage[][] } = {
-  received: [],
-  length: 0,
-  groups: [],
-};
-
-function sameSenderAndType(received: readonly SpecMessage[]): readonly SpecMessage[][] {
-  if (groupsOf.received === received && groupsOf.length === received.length) {
-    return groupsOf.groups;
-  }
-  const byKey = new Map<string, SpecMessage[]>();
-  for (const message of received) {
-    const key = `${message.from}|${message.type}`;
-    const group = byKey.get(key);
-    if (group === undefined) byKey.set(key, [message]);
-    else group.push(message);
-  }
-  const groups = [...byKey.values()].filter((group) => group.length > 1);
-  groupsOf = { received, length: received.length, groups };
-  return groups;
+  let reads = typeBit(action.handles);
+  action.probes(node, input, (params) => {
+    reads |= received.track(() => visit(params)).reads;
+  });
+  return { found, reads };
 }
 
 /** One action's enabled instances for one (running) node, and what they were computed from. */
 interface ActionEntry {
   /** The node's state (replaced, never mutated, when it changes). */
   readonly state: NodeState;
-  /** The message types the guards and the candidates read, a mask over MESSAGE_TYPES. */
+  /** The message types the guards and the candidates read, a mask over SPEC_MESSAGE_TYPES. */
   readonly reads: number;
   /** The count of each message type then (the network only grows). */
   readonly counts: readonly number[];
@@ -643,7 +304,7 @@ export interface EnabledCache {
   readonly entries: Map<NodeIndex, NodeEntry>;
   /** The network length for which `counts` was computed. */
   countsAt: number;
-  /** The count of each message type (MESSAGE_TYPES order) at `countsAt`. */
+  /** The count of each message type (SPEC_MESSAGE_TYPES order) at `countsAt`. */
   counts: readonly number[];
   /** Whether to ignore what was remembered and compute every action (the cache's own test). */
   readonly recomputeAll: boolean;
@@ -671,13 +332,13 @@ interface NodeEntry {
   canStep: boolean;
 }
 
-const ALL_TYPES = (1 << MESSAGE_TYPES.length) - 1;
 const NO_INSTANCES: readonly string[] = [];
 
 // The count of each message type in the network, computed once per network size.
 function typeCounts(system: SystemState, cache: EnabledCache): readonly number[] {
   if (cache.countsAt !== system.messages.length) {
-    cache.counts = MESSAGE_TYPES.map((type) => ofType(system.messages, type).length);
+    const received = receivedOf(system);
+    cache.counts = SPEC_MESSAGE_TYPES.map((type) => received.count(type));
     cache.countsAt = system.messages.length;
   }
   return cache.counts;
@@ -719,28 +380,20 @@ function nodeProtocolEntry(
   }
   const entries = last.actions;
   let canStep = false;
-  for (let index = 0; index < PROTOCOL_ACTIONS.length; index++) {
+  for (let index = 0; index < PROTOCOL_ROWS.length; index++) {
     let entry = entries[index];
-    const action = PROTOCOL_ACTIONS[index] as ProtocolAction;
+    const action = PROTOCOL_ROWS[index] as NodeAction;
     if (cache.recomputeAll || !stillValid(entry, node, counts)) {
-      let found: string[];
-      let reads: number;
-      beginReads();
-      try {
-        found = instancesOf(system, node, action);
-      } finally {
-        reads = endReads();
-      }
+      const { found, reads } = instancesOf(system, node, action);
       entry = {
         state: node,
-        // ExcludeNode's candidates are every pair of the network's messages.
-        reads: action === "ExcludeNode" ? ALL_TYPES : reads,
+        reads,
         counts,
         instances: found.length === 0 ? NO_INSTANCES : found,
       };
       entries[index] = entry;
     }
-    if ((entry as ActionEntry).instances.length > 0 && action !== "ExcludeNode") canStep = true;
+    if ((entry as ActionEntry).instances.length > 0 && action.fair) canStep = true;
   }
   last.state = node;
   last.counts = counts;
@@ -761,9 +414,25 @@ export function viewStuck(system: SystemState, cache: EnabledCache = newEnabledC
   return system.nodes.every((node) => !(nodeProtocolEntry(system, node, cache)?.canStep ?? false));
 }
 
-const VIEW_TIMEOUT = ENABLED_ACTIONS.indexOf("ViewTimeout");
-const SUSPECT = ENABLED_ACTIONS.indexOf("Suspect");
-const HANDLE_HEARTBEAT = ENABLED_ACTIONS.indexOf("HandleHeartbeat");
+// The table's protocol rows, and the rows the environment gates with their indexes.
+const PROTOCOL_ROWS: readonly NodeAction[] = ACTIONS.filter((a) => a.gate === "protocol");
+const GATED_ROWS: readonly (readonly [number, NodeAction])[] = ACTIONS.flatMap((a, index) =>
+  a.gate === "protocol" ? [] : [[index, a] as const]
+);
+
+// Whether the environment lets the gated action happen with these parameters: a timer that may
+// expire (premature timeouts, or a stuck view), a suspicion the detector may raise, a heartbeat
+// from a running honest node.
+function environmentAllows(
+  system: SystemState,
+  action: NodeAction,
+  params: ActionParams,
+  stuck: boolean,
+): boolean {
+  if (action.gate === "timer") return mayTimeOut(system, stuck);
+  const peer = params["j"] as number;
+  return action.name === "Suspect" ? maySuspect(system, peer) : mayHeartbeat(system, peer);
+}
 
 // Adds the node's enabled instances of the actions the environment gates (its view-change
 // timer, its failure detector's suspicions and the heartbeats that clear them) to `perAction`.
@@ -773,21 +442,14 @@ function addEnvironmentInstances(
   stuck: boolean,
   perAction: string[][],
 ): void {
-  const { cluster } = system;
-  const received = receivedOf(system);
-  const i = node.id;
-  if (mayTimeOut(system, stuck) && viewTimeout(node, { cluster, received }).enabled) {
-    (perAction[VIEW_TIMEOUT] as string[]).push(instanceKey("ViewTimeout", i, {}));
-  }
-  for (let peer = 1; peer <= cluster.nodeCount; peer++) {
-    if (maySuspect(system, peer) && suspect(node, { cluster, received, peer }).enabled) {
-      (perAction[SUSPECT] as string[]).push(instanceKey("Suspect", i, { j: peer }));
-    }
-    if (mayHeartbeat(system, peer) && handleHeartbeat(node, { cluster, received, peer }).enabled) {
-      (perAction[HANDLE_HEARTBEAT] as string[]).push(
-        instanceKey("HandleHeartbeat", i, { j: peer }),
-      );
-    }
+  const input = { cluster: system.cluster, received: receivedOf(system) };
+  for (const [index, action] of GATED_ROWS) {
+    action.probes(node, input, (params) => {
+      if (!environmentAllows(system, action, params, stuck)) return;
+      if (action.apply(node, input, params).enabled) {
+        (perAction[index] as string[]).push(instanceKey(action.name, node.id, params));
+      }
+    });
   }
 }
 

@@ -7,10 +7,10 @@
 // handler on the messages of its type only).
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { handleHeartbeat, suspect, viewTimeout } from "../src/core/view_change.ts";
+import { ACTIONS, enabledTransitions, nodeAction } from "../src/core/actions.ts";
+import { MessageLog } from "../src/core/received.ts";
 import { clusterConfig, type NodeState, valuesAt } from "../src/core/spec_state.ts";
 import { TEST_CLUSTER } from "../src/core/_test_cluster.ts";
-import { enabledTransitions } from "../src/sim/node_actions.ts";
 import { Prng } from "../src/sim/prng.ts";
 import { byzantineMessage } from "../src/sim/simulator.ts";
 import {
@@ -30,8 +30,6 @@ import {
   applyAction,
   enabledKeys,
   enabledNodes,
-  HANDLED_TYPE,
-  HANDLERS,
   newEnabledCache,
   PROTOCOL_ACTIONS,
   viewStuck,
@@ -56,7 +54,7 @@ function simulatorEnabled(system: SystemState): Record<string, number[]> {
   for (const action of PROTOCOL_ACTIONS) out[action] = [];
   for (const node of system.nodes) {
     if (!isUp(system, node.id)) continue;
-    const input = { cluster: system.cluster, received: system.messages };
+    const input = { cluster: system.cluster, received: new MessageLog(system.messages) };
     const names = new Set(enabledTransitions(node, input).map((named) => named.action));
     for (const action of PROTOCOL_ACTIONS) if (names.has(action)) out[action]?.push(node.id);
   }
@@ -67,7 +65,7 @@ function simulatorEnabled(system: SystemState): Record<string, number[]> {
 // crash, a recovery or a Byzantine message.
 function randomStep(system: SystemState, prng: Prng): void {
   const { cluster } = system;
-  const received = system.messages;
+  const received = new MessageLog(system.messages);
   const choices: (() => void)[] = [];
   const stuck = viewStuck(system);
   for (const sender of system.environment.byzantine) {
@@ -83,16 +81,16 @@ function randomStep(system: SystemState, prng: Prng): void {
     }
     choices.push(() => crash(system, node.id));
     const timeout = mayTimeOut(system, stuck)
-      ? viewTimeout(node, { cluster, received })
+      ? nodeAction("ViewTimeout").apply(node, { cluster, received }, {})
       : undefined;
     if (timeout?.enabled) choices.push(() => applyTransition(system, node.id, timeout));
     for (const peer of system.nodes) {
       const step = maySuspect(system, peer.id)
-        ? suspect(node, { cluster, received, peer: peer.id })
+        ? nodeAction("Suspect").apply(node, { cluster, received }, { j: peer.id })
         : undefined;
       if (step?.enabled) choices.push(() => applyTransition(system, node.id, step));
       const beat = mayHeartbeat(system, peer.id)
-        ? handleHeartbeat(node, { cluster, received, peer: peer.id })
+        ? nodeAction("HandleHeartbeat").apply(node, { cluster, received }, { j: peer.id })
         : undefined;
       if (beat?.enabled) choices.push(() => applyTransition(system, node.id, beat));
     }
@@ -146,13 +144,14 @@ Deno.test("the replayer's enabledness matches a full recomputation and the simul
           for (const [action, nodes] of Object.entries(enabled)) {
             seen.set(action, (seen.get(action) ?? 0) + nodes.length);
           }
+          const received = new MessageLog(system.messages);
           for (const node of system.nodes as NodeState[]) {
-            for (const [action, handler] of Object.entries(HANDLERS)) {
-              const type = HANDLED_TYPE[action as keyof typeof HANDLED_TYPE];
+            for (const action of ACTIONS) {
+              if (action.handles === undefined) continue;
               for (const message of system.messages) {
-                if (message.type === type) continue;
-                const input = { cluster, received: system.messages, message };
-                assert.ok(!handler(node, input).enabled, `${action} on a ${message.type}`);
+                if (message.type === action.handles) continue;
+                const enabled = action.apply(node, { cluster, received }, { m: message }).enabled;
+                assert.ok(!enabled, `${action.name} on a ${message.type}`);
                 handlerChecks += 1;
               }
             }

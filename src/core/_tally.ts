@@ -10,7 +10,7 @@ import type {
 } from "./spec_state.ts";
 import { isReplica, resultOf, stageValue } from "./spec_state.ts";
 import { messageKey } from "./message_key.ts";
-import { ofType } from "./_received.ts";
+import type { ReceivedMessages } from "./received.ts";
 
 /** Tally of the distinct signers (minus the node's exclusions) of the messages matching. */
 export function tallyWhere<M extends SpecMessage>(
@@ -51,7 +51,7 @@ const NO_EXCLUSIONS: readonly NodeIndex[] = [];
 /** The spec's VoteCount(i, type, v, x). */
 export function voteCount(
   node: NodeState,
-  received: readonly SpecMessage[],
+  received: ReceivedMessages,
   type: "Prepare" | "Commit",
   view: number,
   value: number,
@@ -65,7 +65,7 @@ export function voteCount(
  * `PreparedCertificate` count `{m.from : ...}`, not `Signers(i, ...)`).
  */
 export function certificateCount(
-  received: readonly SpecMessage[],
+  received: ReceivedMessages,
   type: "Prepare" | "Commit",
   view: number,
   value: number,
@@ -76,14 +76,14 @@ export function certificateCount(
 // tallyOf() without the closure: this runs for every view and value in a replay's enabledness
 // check.
 function votesOf(
-  received: readonly SpecMessage[],
+  received: ReceivedMessages,
   type: "Prepare" | "Commit",
   view: number,
   value: number,
   excluded: readonly NodeIndex[],
 ): number {
   let signers: Set<NodeIndex> | undefined;
-  for (const m of ofType(received, type)) {
+  for (const m of received.ofType(type)) {
     if (m.view === view && m.value === value && !excluded.includes(m.from)) {
       (signers ??= new Set()).add(m.from);
     }
@@ -95,14 +95,14 @@ function votesOf(
 export function isCertifiedOutput(
   node: NodeState,
   cluster: ClusterConfig,
-  received: readonly SpecMessage[],
+  received: ReceivedMessages,
   token: number,
   stage: number,
   value: number,
 ): boolean {
   const count = tallyWhere(
     node,
-    ofType(received, "StageOutput"),
+    received.ofType("StageOutput"),
     (m) =>
       m.view === node.view && m.seed === node.seed &&
       m.token === token && m.stage === stage && m.value === value &&
@@ -115,7 +115,7 @@ export function isCertifiedOutput(
 export function isStageInput(
   node: NodeState,
   cluster: ClusterConfig,
-  received: readonly SpecMessage[],
+  received: ReceivedMessages,
   token: number,
   stage: number,
   value: number,
@@ -132,10 +132,10 @@ export function isStageInput(
 export function viewStarted(
   node: NodeState,
   cluster: ClusterConfig,
-  received: readonly SpecMessage[],
+  received: ReceivedMessages,
 ): boolean {
   if (node.view === 0) return true;
-  const viewChanges = ofType(received, "ViewChange");
+  const viewChanges = received.ofType("ViewChange");
   return signatureTallyWhere(viewChanges, (m) => m.view === node.view) >=
     cluster.quorum;
 }
@@ -143,7 +143,7 @@ export function viewStarted(
 /** The spec's PreparedCertificate(v, x): a quorum of signed Prepare votes, nobody excluded. */
 export function preparedCertificate(
   cluster: ClusterConfig,
-  received: readonly SpecMessage[],
+  received: ReceivedMessages,
   view: number,
   value: number,
 ): boolean {
@@ -157,7 +157,7 @@ function highestView(views: readonly number[]): number {
 /** The spec's AllowedSeeds(vcs), ascending. */
 export function allowedSeeds(
   cluster: ClusterConfig,
-  received: readonly SpecMessage[],
+  received: ReceivedMessages,
   viewChanges: readonly ViewChangeMessage[],
 ): readonly number[] {
   const certs = viewChanges
@@ -191,7 +191,7 @@ export function allowedSeeds(
 /** The spec's ValidViewChangeQuorum(vcs, v): received, for view v, distinct signers, a quorum. */
 export function validViewChangeQuorum(
   cluster: ClusterConfig,
-  received: readonly SpecMessage[],
+  received: ReceivedMessages,
   viewChanges: readonly ViewChangeMessage[],
   view: number,
 ): boolean {
@@ -203,7 +203,7 @@ export function validViewChangeQuorum(
     signers.add(vc.from);
   }
   const receivedKeys = new Set<string>();
-  for (const m of ofType(received, "ViewChange")) {
+  for (const m of received.ofType("ViewChange")) {
     if (m.view === view && signers.has(m.from)) {
       receivedKeys.add(messageKey(m));
     }

@@ -5,7 +5,6 @@
  */
 
 import type { MessageInput, NodeInput } from "./node_input.ts";
-import { ofType } from "./_received.ts";
 import { NO_SEED, type NodeState, primaryOf, type SpecMessage } from "./spec_state.ts";
 import { disabled, enabled, type Transition } from "./transition.ts";
 
@@ -24,14 +23,14 @@ export interface SendAssignInput extends NodeInput {
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, initialNodeState, sendAssign } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, messageLog, sendAssign } from "@butterfly/bcp";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
  *   replicaCount: 3, seeds: [1], viewMax: 1,
  * });
- * assert.ok(sendAssign(initialNodeState(1, cluster), { cluster, received: [], seed: 1 }).enabled);
- * assert.ok(!sendAssign(initialNodeState(2, cluster), { cluster, received: [], seed: 1 }).enabled);
+ * assert.ok(sendAssign(initialNodeState(1, cluster), { cluster, received: messageLog([]), seed: 1 }).enabled);
+ * assert.ok(!sendAssign(initialNodeState(2, cluster), { cluster, received: messageLog([]), seed: 1 }).enabled);
  * ```
  */
 export function sendAssign(node: NodeState, input: SendAssignInput): Transition {
@@ -39,7 +38,7 @@ export function sendAssign(node: NodeState, input: SendAssignInput): Transition 
   if (!cluster.seeds.includes(seed)) return disabled(`seed ${seed} is not a sampling seed`);
   if (node.view !== 0) return disabled("the node is past view 0");
   if (node.id !== primaryOf(0, cluster)) return disabled("the node is not the primary of view 0");
-  if (ofType(received, "Assign").some((m) => m.from === node.id)) {
+  if (received.ofType("Assign").some((m) => m.from === node.id)) {
     return disabled("the node already assigned the inference");
   }
   return enabled(node, [{
@@ -58,14 +57,14 @@ export function sendAssign(node: NodeState, input: SendAssignInput): Transition 
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, handleAssign, initialNodeState } from "@butterfly/bcp";
+ * import { clusterConfig, handleAssign, initialNodeState, messageLog } from "@butterfly/bcp";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
  *   replicaCount: 3, seeds: [1], viewMax: 1,
  * });
  * const message = { type: "Assign", view: 0, seed: 1, from: 1 } as const;
- * const next = handleAssign(initialNodeState(2, cluster), { cluster, received: [message], message });
+ * const next = handleAssign(initialNodeState(2, cluster), { cluster, received: messageLog([message]), message });
  * assert.ok(next.enabled && next.state.seed === 1);
  * ```
  */

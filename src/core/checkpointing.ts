@@ -5,7 +5,6 @@
  */
 
 import { signatureTallyWhere } from "./_tally.ts";
-import { ofType } from "./_received.ts";
 import type { MessageInput, NodeInput } from "./node_input.ts";
 import { type CheckpointMessage, NO_SEED, type NodeState, type SpecMessage } from "./spec_state.ts";
 import { disabled, enabled, type Transition } from "./transition.ts";
@@ -25,14 +24,14 @@ export interface TakeCheckpointInput extends NodeInput {
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, initialNodeState, takeCheckpoint } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, messageLog, takeCheckpoint } from "@butterfly/bcp";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
  *   replicaCount: 3, seeds: [1], viewMax: 1,
  * });
  * const node = { ...initialNodeState(2, cluster), seed: 1, tokens: [1] };
- * assert.ok(takeCheckpoint(node, { cluster, received: [], position: 1 }).enabled);
+ * assert.ok(takeCheckpoint(node, { cluster, received: messageLog([]), position: 1 }).enabled);
  * ```
  */
 export function takeCheckpoint(node: NodeState, input: TakeCheckpointInput): Transition {
@@ -51,7 +50,7 @@ export function takeCheckpoint(node: NodeState, input: TakeCheckpointInput): Tra
     from: node.id,
   };
   if (
-    ofType(received, "Checkpoint").some((m) =>
+    received.ofType("Checkpoint").some((m) =>
       m.from === node.id && m.seed === message.seed &&
       m.position === position && sameDigest(m.digest, message.digest)
     )
@@ -80,7 +79,7 @@ function sameDigest(a: readonly number[], b: readonly number[]): boolean {
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, handleCheckpoint, initialNodeState } from "@butterfly/bcp";
+ * import { clusterConfig, handleCheckpoint, initialNodeState, messageLog } from "@butterfly/bcp";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -89,7 +88,7 @@ function sameDigest(a: readonly number[], b: readonly number[]): boolean {
  * const base = { type: "Checkpoint", seed: 1, position: 1, digest: [1] } as const;
  * const received = [1, 2, 3].map((from) => ({ ...base, from }));
  * const node = { ...initialNodeState(4, cluster), seed: 1 };
- * const next = handleCheckpoint(node, { cluster, received, message: received[0]! });
+ * const next = handleCheckpoint(node, { cluster, received: messageLog(received), message: received[0]! });
  * assert.ok(next.enabled && next.state.stableCheckpoint.position === 1);
  * ```
  */
@@ -104,7 +103,7 @@ export function handleCheckpoint(node: NodeState, input: MessageInput<SpecMessag
   }
   // Every signer counts, excluded or not: a quorum holds F + 1 honest signers.
   const count = signatureTallyWhere(
-    ofType(received, "Checkpoint"),
+    received.ofType("Checkpoint"),
     (c) => c.seed === m.seed && c.position === m.position && sameDigest(c.digest, m.digest),
   );
   if (count < cluster.checkpointQuorum) return disabled("too few matching checkpoint digests");
@@ -124,7 +123,7 @@ export function handleCheckpoint(node: NodeState, input: MessageInput<SpecMessag
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, initialNodeState, restoreCheckpoint } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, messageLog, restoreCheckpoint } from "@butterfly/bcp";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 2, checkpointIntervalTokens: 1,
@@ -134,7 +133,7 @@ export function handleCheckpoint(node: NodeState, input: MessageInput<SpecMessag
  *   ...initialNodeState(2, cluster), seed: 1,
  *   stableCheckpoint: { seed: 1, position: 1, tokens: [1] },
  * };
- * const next = restoreCheckpoint(node, { cluster, received: [] });
+ * const next = restoreCheckpoint(node, { cluster, received: messageLog([]) });
  * assert.ok(next.enabled && next.state.tokens.length === 1 && next.state.progress[0] === 1);
  * ```
  */

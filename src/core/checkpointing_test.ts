@@ -1,6 +1,7 @@
 // Each test builds a node, its stable checkpoint and the checkpoint messages it received, runs one
 // action, and checks that the guard refuses or allows as the spec's action does.
 import assert from "node:assert/strict";
+import { receivedOf } from "./_test_cluster.ts";
 import { handleCheckpoint, restoreCheckpoint, takeCheckpoint } from "./checkpointing.ts";
 import { type CheckpointMessage, clusterConfig, initialNodeState } from "./spec_state.ts";
 
@@ -21,15 +22,17 @@ function checkpoint(digest: readonly number[], from: number): CheckpointMessage 
 
 Deno.test("takeCheckpoint() refuses a position the node has not reached", () => {
   const node = { ...initialNodeState(2, cluster), seed: 1, tokens: [1] };
-  assert.ok(!takeCheckpoint(node, { cluster, received: [], position: 2 }).enabled);
-  assert.ok(!takeCheckpoint(node, { cluster, received: [], position: 0 }).enabled);
-  assert.ok(takeCheckpoint(node, { cluster, received: [], position: 1 }).enabled);
+  assert.ok(!takeCheckpoint(node, { cluster, received: receivedOf([]), position: 2 }).enabled);
+  assert.ok(!takeCheckpoint(node, { cluster, received: receivedOf([]), position: 0 }).enabled);
+  assert.ok(takeCheckpoint(node, { cluster, received: receivedOf([]), position: 1 }).enabled);
 });
 
 Deno.test("takeCheckpoint() refuses to sign the same checkpoint twice", () => {
   const node = { ...initialNodeState(2, cluster), seed: 1, tokens: [1] };
   const received = [checkpoint([1], 2)];
-  assert.ok(!takeCheckpoint(node, { cluster, received, position: 1 }).enabled);
+  assert.ok(
+    !takeCheckpoint(node, { cluster, received: receivedOf(received), position: 1 }).enabled,
+  );
 });
 
 const assigned = { ...initialNodeState(4, cluster), seed: 1 };
@@ -39,7 +42,7 @@ Deno.test("handleCheckpoint() refuses a digest that fewer than a quorum signed",
   const received = [checkpoint([1], 1), checkpoint([1], 2), checkpoint([0], 3)];
   const next = handleCheckpoint(assigned, {
     cluster,
-    received,
+    received: receivedOf(received),
     message: received[0] as CheckpointMessage,
   });
   assert.ok(!next.enabled);
@@ -53,7 +56,7 @@ Deno.test("handleCheckpoint() counts a signer the node excluded after it signed"
   const received = [checkpoint([1], 1), checkpoint([1], 2), checkpoint([1], 3)];
   const node = { ...assigned, excluded: [1] };
   const message = received[1] as CheckpointMessage;
-  const next = handleCheckpoint(node, { cluster, received, message });
+  const next = handleCheckpoint(node, { cluster, received: receivedOf(received), message });
   assert.ok(next.enabled);
   assert.deepEqual(next.state.stableCheckpoint, { seed: 1, position: 1, tokens: [1] });
   assert.deepEqual(next.effects, [{ kind: "persist", fields: ["stableCheckpoint"] }]);
@@ -65,19 +68,23 @@ Deno.test("handleCheckpoint() refuses a checkpoint of a seed other than the node
   const received = [checkpoint([1], 1), checkpoint([1], 2), checkpoint([1], 3)];
   const message = received[0] as CheckpointMessage;
   for (const seed of [0, 2]) {
-    const next = handleCheckpoint({ ...assigned, seed }, { cluster, received, message });
+    const next = handleCheckpoint({ ...assigned, seed }, {
+      cluster,
+      received: receivedOf(received),
+      message,
+    });
     assert.ok(!next.enabled);
     assert.match(next.reason, /not of the node's seed/);
   }
   const other = { ...assigned, stableCheckpoint: { seed: 2, position: 2, tokens: [2, 2] } };
-  assert.ok(handleCheckpoint(other, { cluster, received, message }).enabled);
+  assert.ok(handleCheckpoint(other, { cluster, received: receivedOf(received), message }).enabled);
 });
 
 Deno.test("handleCheckpoint() refuses a checkpoint no later than the one on disk", () => {
   const received = [checkpoint([1], 1), checkpoint([1], 2), checkpoint([1], 3)];
   const node = { ...assigned, stableCheckpoint: { seed: 1, position: 2, tokens: [1, 1] } };
   const message = received[0] as CheckpointMessage;
-  assert.ok(!handleCheckpoint(node, { cluster, received, message }).enabled);
+  assert.ok(!handleCheckpoint(node, { cluster, received: receivedOf(received), message }).enabled);
 });
 
 Deno.test("restoreCheckpoint() refuses a checkpoint of another seed", () => {
@@ -86,7 +93,7 @@ Deno.test("restoreCheckpoint() refuses a checkpoint of another seed", () => {
     seed: 2,
     stableCheckpoint: { seed: 1, position: 1, tokens: [1] },
   };
-  assert.ok(!restoreCheckpoint(node, { cluster, received: [] }).enabled);
+  assert.ok(!restoreCheckpoint(node, { cluster, received: receivedOf([]) }).enabled);
 });
 
 Deno.test("restoreCheckpoint() refuses a node that is not behind the checkpoint", () => {
@@ -96,7 +103,7 @@ Deno.test("restoreCheckpoint() refuses a node that is not behind the checkpoint"
     tokens: [1],
     stableCheckpoint: { seed: 1, position: 1, tokens: [1] },
   };
-  assert.ok(!restoreCheckpoint(node, { cluster, received: [] }).enabled);
+  assert.ok(!restoreCheckpoint(node, { cluster, received: receivedOf([]) }).enabled);
 });
 
 Deno.test("restoreCheckpoint() restores the tokens and leaves stages ahead of it alone", () => {
@@ -106,7 +113,7 @@ Deno.test("restoreCheckpoint() restores the tokens and leaves stages ahead of it
     progress: [0, 2],
     stableCheckpoint: { seed: 1, position: 1, tokens: [1] },
   };
-  const next = restoreCheckpoint(node, { cluster, received: [] });
+  const next = restoreCheckpoint(node, { cluster, received: receivedOf([]) });
   assert.ok(next.enabled);
   assert.deepEqual(next.state.tokens, [1]);
   assert.deepEqual(next.state.progress, [1, 2]);

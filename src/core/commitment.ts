@@ -7,7 +7,6 @@
  */
 
 import { certificateCount, voteCount } from "./_tally.ts";
-import { ofType } from "./_received.ts";
 import type { MessageInput, NodeInput } from "./node_input.ts";
 import { NO_VALUE, type NodeState, primaryOf, type SpecMessage } from "./spec_state.ts";
 import { disabled, enabled, type Transition } from "./transition.ts";
@@ -21,14 +20,14 @@ import { disabled, enabled, type Transition } from "./transition.ts";
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, initialNodeState, sendPrePrepare } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, messageLog, sendPrePrepare } from "@butterfly/bcp";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
  *   replicaCount: 3, seeds: [1], viewMax: 1,
  * });
  * const node = { ...initialNodeState(1, cluster), seed: 1, tokens: [1] };
- * assert.ok(sendPrePrepare(node, { cluster, received: [] }).enabled);
+ * assert.ok(sendPrePrepare(node, { cluster, received: messageLog([]) }).enabled);
  * ```
  */
 export function sendPrePrepare(node: NodeState, input: NodeInput): Transition {
@@ -36,7 +35,7 @@ export function sendPrePrepare(node: NodeState, input: NodeInput): Transition {
   if (node.id !== primaryOf(node.view, cluster)) return disabled("the node is not the primary");
   if (node.tokens.length !== cluster.tokenCount) return disabled("the node lacks tokens");
   if (
-    ofType(received, "PrePrepare").some((m) => m.view === node.view && m.from === node.id)
+    received.ofType("PrePrepare").some((m) => m.view === node.view && m.from === node.id)
   ) {
     return disabled("the node already proposed in this view");
   }
@@ -57,7 +56,7 @@ export function sendPrePrepare(node: NodeState, input: NodeInput): Transition {
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, handlePrePrepare, initialNodeState } from "@butterfly/bcp";
+ * import { clusterConfig, handlePrePrepare, initialNodeState, messageLog } from "@butterfly/bcp";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -65,7 +64,7 @@ export function sendPrePrepare(node: NodeState, input: NodeInput): Transition {
  * });
  * const node = { ...initialNodeState(2, cluster), seed: 1, tokens: [1] };
  * const message = { type: "PrePrepare", view: 0, value: 2, from: 1 } as const;
- * assert.ok(!handlePrePrepare(node, { cluster, received: [message], message }).enabled);
+ * assert.ok(!handlePrePrepare(node, { cluster, received: messageLog([message]), message }).enabled);
  * ```
  */
 export function handlePrePrepare(node: NodeState, input: MessageInput<SpecMessage>): Transition {
@@ -97,7 +96,7 @@ export function handlePrePrepare(node: NodeState, input: MessageInput<SpecMessag
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, initialNodeState, sendCommit } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, messageLog, sendCommit } from "@butterfly/bcp";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -105,8 +104,8 @@ export function handlePrePrepare(node: NodeState, input: MessageInput<SpecMessag
  * });
  * const node = { ...initialNodeState(2, cluster), vote: { view: 0, value: 1 } };
  * const received = [2, 3, 4].map((from) => ({ type: "Prepare", view: 0, value: 1, from }) as const);
- * assert.ok(sendCommit(node, { cluster, received }).enabled);
- * assert.ok(!sendCommit(node, { cluster, received: received.slice(1) }).enabled);
+ * assert.ok(sendCommit(node, { cluster, received: messageLog(received) }).enabled);
+ * assert.ok(!sendCommit(node, { cluster, received: messageLog(received.slice(1)) }).enabled);
  * ```
  */
 export function sendCommit(node: NodeState, input: NodeInput): Transition {
@@ -133,7 +132,7 @@ export function sendCommit(node: NodeState, input: NodeInput): Transition {
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, commitStandard, initialNodeState } from "@butterfly/bcp";
+ * import { clusterConfig, commitStandard, initialNodeState, messageLog } from "@butterfly/bcp";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -141,7 +140,7 @@ export function sendCommit(node: NodeState, input: NodeInput): Transition {
  * });
  * const node = { ...initialNodeState(2, cluster), prepared: { view: 0, value: 1 } };
  * const received = [2, 3, 4].map((from) => ({ type: "Commit", view: 0, value: 1, from }) as const);
- * const next = commitStandard(node, { cluster, received });
+ * const next = commitStandard(node, { cluster, received: messageLog(received) });
  * assert.ok(next.enabled && next.state.committed === 1);
  * ```
  */
@@ -165,7 +164,7 @@ export function commitStandard(node: NodeState, input: NodeInput): Transition {
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, commitFast, initialNodeState } from "@butterfly/bcp";
+ * import { clusterConfig, commitFast, initialNodeState, messageLog } from "@butterfly/bcp";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -173,7 +172,7 @@ export function commitStandard(node: NodeState, input: NodeInput): Transition {
  * });
  * const node = { ...initialNodeState(2, cluster), vote: { view: 0, value: 1 } };
  * const received = [1, 2, 3, 4].map((from) => ({ type: "Prepare", view: 0, value: 1, from }) as const);
- * assert.ok(commitFast(node, { cluster, received }).enabled);
+ * assert.ok(commitFast(node, { cluster, received: messageLog(received) }).enabled);
  * ```
  */
 export function commitFast(node: NodeState, input: NodeInput): Transition {
@@ -210,7 +209,7 @@ export interface LearnCommitInput extends NodeInput {
  *
  * @example A node in view 1 learns what a quorum committed in view 0
  * ```ts
- * import { clusterConfig, initialNodeState, learnCommit } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, learnCommit, messageLog } from "@butterfly/bcp";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -218,9 +217,9 @@ export interface LearnCommitInput extends NodeInput {
  * });
  * const node = { ...initialNodeState(4, cluster), view: 1 };
  * const received = [1, 2, 3].map((from) => ({ type: "Commit", view: 0, value: 1, from }) as const);
- * const next = learnCommit(node, { cluster, received, view: 0, value: 1 });
+ * const next = learnCommit(node, { cluster, received: messageLog(received), view: 0, value: 1 });
  * assert.ok(next.enabled && next.state.committed === 1);
- * assert.ok(!learnCommit(node, { cluster, received: received.slice(1), view: 0, value: 1 }).enabled);
+ * assert.ok(!learnCommit(node, { cluster, received: messageLog(received.slice(1)), view: 0, value: 1 }).enabled);
  * ```
  */
 export function learnCommit(node: NodeState, input: LearnCommitInput): Transition {

@@ -29,14 +29,14 @@ export interface ComputeStageInput extends NodeInput {
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, computeStage, initialNodeState } from "@butterfly/bcp";
+ * import { clusterConfig, computeStage, initialNodeState, messageLog } from "@butterfly/bcp";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
  *   replicaCount: 3, seeds: [1], viewMax: 1,
  * });
  * const node = { ...initialNodeState(2, cluster), seed: 1 };
- * const next = computeStage(node, { cluster, received: [], token: 1, stage: 1, value: 100 });
+ * const next = computeStage(node, { cluster, received: messageLog([]), token: 1, stage: 1, value: 100 });
  * assert.ok(next.enabled && next.state.progress[0] === 1);
  * const sent = next.enabled && next.effects[0]?.kind === "send" ? next.effects[0].message : undefined;
  * assert.equal(sent?.type === "StageOutput" && sent.value, 111);
@@ -88,7 +88,7 @@ export interface AcceptTokenInput extends NodeInput {
  *
  * @example Usage
  * ```ts
- * import { acceptToken, clusterConfig, initialNodeState } from "@butterfly/bcp";
+ * import { acceptToken, clusterConfig, initialNodeState, messageLog } from "@butterfly/bcp";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -97,7 +97,7 @@ export interface AcceptTokenInput extends NodeInput {
  * const output = { type: "StageOutput", view: 0, seed: 1, token: 1, stage: 1, value: 111 } as const;
  * const received = [{ ...output, from: 2 }, { ...output, from: 3 }];
  * const node = { ...initialNodeState(4, cluster), seed: 1 };
- * const next = acceptToken(node, { cluster, received, token: 1, value: 111 });
+ * const next = acceptToken(node, { cluster, received: messageLog(received), token: 1, value: 111 });
  * assert.ok(next.enabled && next.state.tokens.length === 1);
  * ```
  */

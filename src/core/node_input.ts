@@ -7,18 +7,18 @@
  * @module
  */
 
-import type { ClusterConfig, SpecMessage } from "./spec_state.ts";
+import type { ReceivedMessages } from "./received.ts";
+import type { ClusterConfig } from "./spec_state.ts";
 
 /** What every node action reads besides the node's state. */
 export interface NodeInput {
   /** The cluster's constants and rules. */
   readonly cluster: ClusterConfig;
   /**
-   * The signed messages the node has received (and sent), without duplicates. It only grows:
-   * append to one array, do not change or remove its entries. Guards read it by type through
-   * an index kept per array (`src/core/_received.ts`), extended as it grows.
+   * The signed messages the node has received (and sent), without duplicates, read by type. It
+   * only grows while the node runs; the shell keeps it (`MessageLog` in `received.ts`).
    */
-  readonly received: readonly SpecMessage[];
+  readonly received: ReceivedMessages;
 }
 
 /** A node action's input with one message: the one the node handles. */

@@ -8,7 +8,6 @@
 
 import { allowedSeeds, tallyWhere, validViewChangeQuorum, viewStarted } from "./_tally.ts";
 import { conflicting } from "./conflicting.ts";
-import { ofType } from "./_received.ts";
 import type { MessageInput, NodeInput } from "./node_input.ts";
 import {
   NO_SEED,
@@ -40,13 +39,13 @@ export interface PeerInput extends NodeInput {
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, initialNodeState, suspect } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, messageLog, suspect } from "@butterfly/bcp";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
  *   replicaCount: 3, seeds: [1], viewMax: 1,
  * });
- * const next = suspect(initialNodeState(2, cluster), { cluster, received: [], peer: 1 });
+ * const next = suspect(initialNodeState(2, cluster), { cluster, received: messageLog([]), peer: 1 });
  * assert.ok(next.enabled && next.state.suspected.includes(1));
  * ```
  */
@@ -66,14 +65,14 @@ export function suspect(node: NodeState, input: PeerInput): Transition {
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, handleHeartbeat, initialNodeState } from "@butterfly/bcp";
+ * import { clusterConfig, handleHeartbeat, initialNodeState, messageLog } from "@butterfly/bcp";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
  *   replicaCount: 3, seeds: [1], viewMax: 1,
  * });
  * const node = { ...initialNodeState(2, cluster), suspected: [1] };
- * assert.ok(handleHeartbeat(node, { cluster, received: [], peer: 1 }).enabled);
+ * assert.ok(handleHeartbeat(node, { cluster, received: messageLog([]), peer: 1 }).enabled);
  * ```
  */
 export function handleHeartbeat(node: NodeState, input: PeerInput): Transition {
@@ -99,7 +98,7 @@ export interface EvidenceInput extends NodeInput {
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, excludeNode, initialNodeState } from "@butterfly/bcp";
+ * import { clusterConfig, excludeNode, initialNodeState, messageLog } from "@butterfly/bcp";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -108,7 +107,7 @@ export interface EvidenceInput extends NodeInput {
  * const first = { type: "Prepare", view: 0, value: 1, from: 1 } as const;
  * const second = { ...first, value: 2 };
  * const next = excludeNode(initialNodeState(2, cluster), {
- *   cluster, received: [first, second], first, second,
+ *   cluster, received: messageLog([first, second]), first, second,
  * });
  * assert.ok(next.enabled && next.state.excluded.includes(1));
  * ```
@@ -134,14 +133,14 @@ export function excludeNode(node: NodeState, input: EvidenceInput): Transition {
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, initialNodeState, startViewChange } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, messageLog, startViewChange } from "@butterfly/bcp";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
  *   replicaCount: 3, seeds: [1], viewMax: 1,
  * });
  * const node = { ...initialNodeState(2, cluster), suspected: [1] };
- * const next = startViewChange(node, { cluster, received: [] });
+ * const next = startViewChange(node, { cluster, received: messageLog([]) });
  * assert.ok(next.enabled && next.state.view === 1);
  * ```
  */
@@ -174,15 +173,15 @@ export function startViewChange(node: NodeState, input: NodeInput): Transition {
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, initialNodeState, viewTimeout } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, messageLog, viewTimeout } from "@butterfly/bcp";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
  *   replicaCount: 3, seeds: [1], viewMax: 1,
  * });
- * const next = viewTimeout(initialNodeState(3, cluster), { cluster, received: [] });
+ * const next = viewTimeout(initialNodeState(3, cluster), { cluster, received: messageLog([]) });
  * assert.ok(next.enabled && next.state.view === 1);
- * assert.ok(!viewTimeout(next.state, { cluster, received: [] }).enabled);
+ * assert.ok(!viewTimeout(next.state, { cluster, received: messageLog([]) }).enabled);
  * ```
  */
 export function viewTimeout(node: NodeState, input: NodeInput): Transition {
@@ -211,7 +210,7 @@ export interface JoinViewChangeInput extends NodeInput {
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, initialNodeState, joinViewChange, NO_VOTE } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, joinViewChange, messageLog, NO_VOTE } from "@butterfly/bcp";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -220,7 +219,7 @@ export interface JoinViewChangeInput extends NodeInput {
  * const received = [3, 4].map((from) =>
  *   ({ type: "ViewChange", view: 1, prepared: NO_VOTE, voted: NO_VOTE, from }) as const
  * );
- * const next = joinViewChange(initialNodeState(2, cluster), { cluster, received, view: 1 });
+ * const next = joinViewChange(initialNodeState(2, cluster), { cluster, received: messageLog(received), view: 1 });
  * assert.ok(next.enabled && next.state.view === 1);
  * ```
  */
@@ -230,7 +229,7 @@ export function joinViewChange(node: NodeState, input: JoinViewChangeInput): Tra
   if (view > cluster.viewMax) return disabled("the view is past the last one");
   const count = tallyWhere(
     node,
-    ofType(received, "ViewChange"),
+    received.ofType("ViewChange"),
     (m) => m.view === view,
   );
   if (count < cluster.faultsMax + 1) return disabled(`${count} view changes are short of F + 1`);
@@ -278,7 +277,7 @@ export interface SendNewViewInput extends NodeInput {
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, initialNodeState, NO_VOTE, sendNewView } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, messageLog, NO_VOTE, sendNewView } from "@butterfly/bcp";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -288,14 +287,14 @@ export interface SendNewViewInput extends NodeInput {
  *   ({ type: "ViewChange", view: 1, prepared: NO_VOTE, voted: NO_VOTE, from }) as const
  * );
  * const node = { ...initialNodeState(2, cluster), view: 1 };
- * assert.ok(sendNewView(node, { cluster, received: viewChanges, viewChanges, seed: 1 }).enabled);
+ * assert.ok(sendNewView(node, { cluster, received: messageLog(viewChanges), viewChanges, seed: 1 }).enabled);
  * ```
  */
 export function sendNewView(node: NodeState, input: SendNewViewInput): Transition {
   const { cluster, received, viewChanges, seed } = input;
   if (node.view === 0) return disabled("view 0 has no view change");
   if (node.id !== primaryOf(node.view, cluster)) return disabled("the node is not the primary");
-  if (ofType(received, "NewView").some((m) => m.view === node.view && m.from === node.id)) {
+  if (received.ofType("NewView").some((m) => m.view === node.view && m.from === node.id)) {
     return disabled("the node already sent a NewView for this view");
   }
   if (!validViewChangeQuorum(cluster, received, viewChanges, node.view)) {
@@ -320,7 +319,7 @@ export function sendNewView(node: NodeState, input: SendNewViewInput): Transitio
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, handleNewView, initialNodeState, NO_VOTE } from "@butterfly/bcp";
+ * import { clusterConfig, handleNewView, initialNodeState, messageLog, NO_VOTE } from "@butterfly/bcp";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -331,7 +330,7 @@ export function sendNewView(node: NodeState, input: SendNewViewInput): Transitio
  * );
  * const message = { type: "NewView", view: 1, viewChanges, seed: 1, from: 2 } as const;
  * const received = [...viewChanges, message];
- * const next = handleNewView(initialNodeState(3, cluster), { cluster, received, message });
+ * const next = handleNewView(initialNodeState(3, cluster), { cluster, received: messageLog(received), message });
  * assert.ok(next.enabled && next.state.view === 1 && next.state.seed === 1);
  * ```
  */

@@ -26,7 +26,6 @@
  */
 
 import { commitStableViolations, invariantViolations } from "../core/invariants.ts";
-import { messageKey } from "../core/message_key.ts";
 import {
   type ClusterConfig,
   clusterConfig,
@@ -41,9 +40,9 @@ import {
   stageValue,
   type Vote,
 } from "../core/spec_state.ts";
-import type { Effect } from "../core/transition.ts";
-import { handleHeartbeat, suspect, viewTimeout } from "../core/view_change.ts";
-import { enabledTransitions } from "./node_actions.ts";
+import type { Effect, Enabled } from "../core/transition.ts";
+import { enabledTransitions, nodeAction } from "../core/actions.ts";
+import { MessageLog } from "../core/received.ts";
 import { Prng } from "./prng.ts";
 import {
   applyTransition,
@@ -90,6 +89,11 @@ export interface SimulateOptions {
   readonly nodeCount?: number;
   /** A change to the cluster (the tests switch in a core bug to see the simulator catch it). */
   readonly adjustCluster?: (cluster: ClusterConfig) => ClusterConfig;
+  /**
+   * A change to each enabled transition a node takes before the simulator carries it out (the
+   * tests drop an effect to see the simulator catch it).
+   */
+  readonly adjustTransition?: (action: string, transition: Enabled) => Enabled;
 }
 
 /** What a run did. */
@@ -133,8 +137,8 @@ interface Simulation {
   readonly timerPrng: Prng;
   readonly system: SystemState;
   readonly faults: Faults;
-  readonly inboxes: SpecMessage[][];
-  readonly inboxKeys: Set<string>[];
+  readonly adjustTransition: (action: string, transition: Enabled) => Enabled;
+  readonly inboxes: MessageLog[];
   readonly inFlight: Packet[];
   falseSuspicions: number;
   steps: number;
@@ -151,12 +155,14 @@ function honestNodes(sim: Simulation): NodeIndex[] {
 }
 
 function receive(sim: Simulation, to: NodeIndex, message: SpecMessage): void {
-  const key = messageKey(message);
-  const keys = sim.inboxKeys[to - 1] as Set<string>;
-  if (keys.has(key)) return;
-  keys.add(key);
-  (sim.inboxes[to - 1] as SpecMessage[]).push(message);
+  (sim.inboxes[to - 1] as MessageLog).add(message);
 }
+
+// The table's rows of the actions the environment gates.
+const VIEW_TIMEOUT = nodeAction("ViewTimeout");
+const SUSPECT = nodeAction("Suspect");
+const HANDLE_HEARTBEAT = nodeAction("HandleHeartbeat");
+const NO_PARAMS = {};
 
 // Sends to every honest node: the sender's inbox at once, the others through the network.
 function broadcast(sim: Simulation, from: NodeIndex | undefined, message: SpecMessage): void {
@@ -186,10 +192,12 @@ function check(sim: Simulation, before: readonly NodeState[], phase: string): vo
 function nodeStep(sim: Simulation, node: NodeIndex, deliverAtOnce: boolean): boolean {
   const { system } = sim;
   const state = system.nodes[node - 1] as NodeState;
-  const received = sim.inboxes[node - 1] as SpecMessage[];
+  const received = sim.inboxes[node - 1] as MessageLog;
   const options = enabledTransitions(state, { cluster: system.cluster, received });
   if (options.length === 0) return false;
-  const { action, transition } = sim.prng.pick(options);
+  const picked = sim.prng.pick(options);
+  const action = picked.action;
+  const transition = sim.adjustTransition(action, picked.transition);
   applyTransition(system, node, transition);
   if (action === "LearnCommit") sim.learned += 1;
   sendEffects(sim, node, transition.effects, deliverAtOnce);
@@ -341,18 +349,18 @@ function detectorStep(sim: Simulation): void {
     return;
   }
   const state = system.nodes[node - 1] as NodeState;
-  const input = { cluster: system.cluster, received: [], peer };
+  const input = { cluster: system.cluster, received: sim.inboxes[node - 1] as MessageLog };
   const faulty = system.status[peer - 1] === "crashed" ||
     system.environment.byzantine.includes(peer);
   if (state.suspected.includes(peer)) {
-    if (!faulty) applyTransition(system, node, handleHeartbeat(state, input));
+    if (!faulty) applyTransition(system, node, HANDLE_HEARTBEAT.apply(state, input, { j: peer }));
     return;
   }
   if (!faulty) {
     if (sim.falseSuspicions >= SIMULATION_FALSE_SUSPICIONS_MAX) return;
     sim.falseSuspicions += 1;
   }
-  applyTransition(system, node, suspect(state, input));
+  applyTransition(system, node, SUSPECT.apply(state, input, { j: peer }));
 }
 
 // A view-change timer that expires while the view could still commit (timeouts are premature
@@ -363,8 +371,8 @@ function prematureTimeout(sim: Simulation, node: NodeIndex): void {
   if (sim.falseSuspicions >= SIMULATION_FALSE_SUSPICIONS_MAX) return;
   if (!mayTimeOut(system, false)) return;
   const state = system.nodes[node - 1] as NodeState;
-  const received = sim.inboxes[node - 1] as SpecMessage[];
-  const transition = viewTimeout(state, { cluster: system.cluster, received });
+  const received = sim.inboxes[node - 1] as MessageLog;
+  const transition = VIEW_TIMEOUT.apply(state, { cluster: system.cluster, received }, NO_PARAMS);
   if (!transition.enabled) return;
   sim.falseSuspicions += 1;
   applyTransition(system, node, transition);
@@ -400,9 +408,8 @@ function crashStep(sim: Simulation): void {
   // The inbox is volatile, but what the node signed itself is on disk: without it a restarted
   // node could sign a second Assign, PrePrepare or Checkpoint for one slot and be excluded as
   // Byzantine (the simulator found that as an ExclusionAccuracy violation).
-  const own = (sim.inboxes[node - 1] as SpecMessage[]).filter((m) => m.from === node);
-  sim.inboxes[node - 1] = own;
-  sim.inboxKeys[node - 1] = new Set(own.map(messageKey));
+  const own = (sim.inboxes[node - 1] as MessageLog).all().filter((m) => m.from === node);
+  sim.inboxes[node - 1] = new MessageLog(own);
 }
 
 function safetyStep(sim: Simulation): void {
@@ -435,7 +442,8 @@ function heal(sim: Simulation): void {
   for (const node of honestNodes(sim)) {
     for (const peer of honestNodes(sim)) {
       const state = system.nodes[node - 1] as NodeState;
-      const transition = handleHeartbeat(state, { cluster: system.cluster, received: [], peer });
+      const input = { cluster: system.cluster, received: sim.inboxes[node - 1] as MessageLog };
+      const transition = HANDLE_HEARTBEAT.apply(state, input, { j: peer });
       if (transition.enabled) applyTransition(system, node, transition);
     }
   }
@@ -453,9 +461,9 @@ function viewChangeTimeout(sim: Simulation): boolean {
   const waiting = honestNodes(sim).map((i) => system.nodes[i - 1] as NodeState)
     .sort((a, b) => a.view - b.view || a.id - b.id);
   for (const state of waiting) {
-    const received = sim.inboxes[state.id - 1] as SpecMessage[];
+    const received = sim.inboxes[state.id - 1] as MessageLog;
     // Refused for a committed node, at the last view, or in a view that has not started.
-    const transition = viewTimeout(state, { cluster: system.cluster, received });
+    const transition = VIEW_TIMEOUT.apply(state, { cluster: system.cluster, received }, NO_PARAMS);
     if (!transition.enabled) continue;
     applyTransition(system, state.id, transition);
     sendEffects(sim, state.id, transition.effects, true);
@@ -534,8 +542,8 @@ function setUp(options: SimulateOptions): Simulation {
     timerPrng: new Prng((options.seed ^ TIMER_STREAM) >>> 0),
     system,
     faults,
-    inboxes: system.nodes.map(() => []),
-    inboxKeys: system.nodes.map(() => new Set()),
+    adjustTransition: options.adjustTransition ?? ((_action, transition) => transition),
+    inboxes: system.nodes.map(() => new MessageLog()),
     inFlight: [],
     falseSuspicions: 0,
     steps: 0,

@@ -1,0 +1,612 @@
+/**
+ * The one table of BCP's node actions: for each action of the spec's `Next` that an honest node
+ * takes, its TLA+ name and parameters, the inputs it is tried with (the spec's quantifiers, from
+ * the node's state and the messages it received) and the core function that decides it. The
+ * simulator (`src/sim/`), the trace replayer (`conformance/replay.ts`) and the runtime take their
+ * actions from here; nothing else lists them.
+ *
+ * Each action has two enumerations:
+ *
+ * - `candidates`: the spec's domain (`Next`'s `\E` over seeds, tokens, stages, views, messages),
+ *   with the values a guard could accept drawn from what the node received: the stage outputs of
+ *   the token and stage before, the votes of a certificate. Every instance the spec enables is
+ *   among them; the guard says which are enabled.
+ * - `probes`: the candidates and the inputs just outside the spec's domain (a token, stage,
+ *   position or view one past either end, `NoSeed`, the output of another token or stage, a
+ *   message of another type, a pair of messages that do not conflict), which every guard must
+ *   refuse. The trace replayer tries these, so that a guard missing a range check or a type
+ *   check is caught as well as one that is wrong inside the domain.
+ *
+ * An action's `gate` says who decides when it may happen besides its guard: `"protocol"` (the
+ * node, whenever the guard holds), `"timer"` (the view-change timer: `ViewTimeout`) or
+ * `"detector"` (the failure detector: `Suspect`, `HandleHeartbeat`). `fair` marks the actions of
+ * the spec's `ProtocolStep` (every protocol action but `ExcludeNode`), under weak fairness.
+ *
+ * @module
+ */
+
+import { handleAssign, sendAssign } from "./assignment.ts";
+import { handleCheckpoint, restoreCheckpoint, takeCheckpoint } from "./checkpointing.ts";
+import {
+  commitFast,
+  commitStandard,
+  handlePrePrepare,
+  learnCommit,
+  sendCommit,
+  sendPrePrepare,
+} from "./commitment.ts";
+import { acceptToken, computeStage } from "./computation.ts";
+import type { NodeInput } from "./node_input.ts";
+import { type ReceivedMessages, SPEC_MESSAGE_TYPES, type SpecMessageType } from "./received.ts";
+import {
+  type ClusterConfig,
+  GARBAGE,
+  NO_SEED,
+  type NodeIndex,
+  type NodeState,
+  resultOf,
+  type SpecMessage,
+  stageValue,
+  type ViewChangeMessage,
+} from "./spec_state.ts";
+import { subsetsOfSize } from "./_tally.ts";
+import type { Enabled, Transition } from "./transition.ts";
+import {
+  excludeNode,
+  handleHeartbeat,
+  handleNewView,
+  joinViewChange,
+  sendNewView,
+  startViewChange,
+  suspect,
+  viewTimeout,
+} from "./view_change.ts";
+
+/** The protocol actions of an honest node, in the spec's order. */
+export const PROTOCOL_ACTIONS = [
+  "SendAssign",
+  "HandleAssign",
+  "ComputeStage",
+  "AcceptToken",
+  "TakeCheckpoint",
+  "HandleCheckpoint",
+  "RestoreCheckpoint",
+  "SendPrePrepare",
+  "HandlePrePrepare",
+  "SendCommit",
+  "CommitStandard",
+  "CommitFast",
+  "LearnCommit",
+  "ExcludeNode",
+  "StartViewChange",
+  "JoinViewChange",
+  "SendNewView",
+  "HandleNewView",
+] as const;
+
+/** A protocol action's name. */
+export type ProtocolAction = typeof PROTOCOL_ACTIONS[number];
+
+/**
+ * Every action an honest node takes: the protocol actions, and those the environment gates (the
+ * view-change timer, the failure detector).
+ */
+export const NODE_ACTIONS = [
+  ...PROTOCOL_ACTIONS,
+  "ViewTimeout",
+  "Suspect",
+  "HandleHeartbeat",
+] as const;
+
+/** An action of {@linkcode NODE_ACTIONS}. */
+export type NodeActionName = typeof NODE_ACTIONS[number];
+
+/** One parameter of an action instance: a number, a message, or a set of view changes. */
+export type ParamValue = number | SpecMessage | readonly ViewChangeMessage[];
+
+/** An action instance's parameters besides the node `i`, by their TLA+ names. */
+export type ActionParams = Readonly<Record<string, ParamValue>>;
+
+/** Who decides, besides the guard, when an action may happen. */
+export type ActionGate = "protocol" | "timer" | "detector";
+
+/** One row of the table. */
+export interface NodeAction {
+  /** The TLA+ action. */
+  readonly name: NodeActionName;
+  /** Its parameters besides `i`, in the spec's order (`m*`: messages, `vcs`: view changes). */
+  readonly params: readonly string[];
+  /** Who decides when it may happen besides its guard. */
+  readonly gate: ActionGate;
+  /** Whether it is one of `ProtocolStep`'s (every protocol action but `ExcludeNode`). */
+  readonly fair: boolean;
+  /** The message type a `Handle*` action handles (its parameter `m`); absent for the others. */
+  readonly handles?: SpecMessageType;
+  /**
+   * Visits each input of the spec's domain for this node.
+   *
+   * @param node The node's state.
+   * @param input The cluster and the received messages.
+   * @param visit Called with each instance's parameters.
+   */
+  readonly candidates: (
+    node: NodeState,
+    input: NodeInput,
+    visit: (params: ActionParams) => void,
+  ) => void;
+  /**
+   * Visits the candidates and the inputs just outside the spec's domain, each once.
+   *
+   * @param node The node's state.
+   * @param input The cluster and the received messages.
+   * @param visit Called with each instance's parameters.
+   */
+  readonly probes: (
+    node: NodeState,
+    input: NodeInput,
+    visit: (params: ActionParams) => void,
+  ) => void;
+  /**
+   * The core's transition for one instance.
+   *
+   * @param node The node's state.
+   * @param input The cluster and the received messages.
+   * @param params The instance's parameters.
+   * @returns The transition, or why not.
+   */
+  readonly apply: (node: NodeState, input: NodeInput, params: ActionParams) => Transition;
+}
+
+type Visit = (params: ActionParams) => void;
+
+const NO_PARAMS: ActionParams = Object.freeze({});
+
+// The parameters as the apply functions read them: by name, so that each read site sees one
+// shape (these run for every candidate of every replayed step).
+interface Named {
+  readonly t: number;
+  readonly s: number;
+  readonly x: number;
+  readonly p: number;
+  readonly v: number;
+  readonly j: number;
+  readonly m: SpecMessage;
+  readonly m1: SpecMessage;
+  readonly m2: SpecMessage;
+  readonly vcs: readonly ViewChangeMessage[];
+}
+
+function named(params: ActionParams): Named {
+  return params as unknown as Named;
+}
+
+// The first message of each type but `type`: a handler must refuse them on sight.
+function otherTypesFirst(received: ReceivedMessages, type: SpecMessageType, visit: Visit): void {
+  for (const other of SPEC_MESSAGE_TYPES) {
+    if (other === type) continue;
+    const first = received.ofType(other)[0];
+    if (first !== undefined) visit({ m: first });
+  }
+}
+
+// The values a guard that takes one could be handed, right or wrong for the token, stage or
+// view tried: the first stage's inputs and the results of every seed and of garbage, the values
+// of the stage outputs received, and the node's tokens.
+function probeValues(node: NodeState, input: NodeInput): Set<number> {
+  const { cluster, received } = input;
+  const values = new Set<number>();
+  for (const seed of [GARBAGE, ...cluster.seeds]) {
+    values.add(stageValue(seed, 0, 0));
+    values.add(resultOf(seed, cluster));
+  }
+  for (const m of received.ofType("StageOutput")) values.add(m.value);
+  for (const x of node.tokens) values.add(x);
+  return values;
+}
+
+function handler(
+  name: "HandleAssign" | "HandleCheckpoint" | "HandlePrePrepare" | "HandleNewView",
+  type: "Assign" | "Checkpoint" | "PrePrepare" | "NewView",
+  handle: (node: NodeState, input: NodeInput & { readonly message: SpecMessage }) => Transition,
+): NodeAction {
+  const candidates = (_node: NodeState, input: NodeInput, visit: Visit): void => {
+    for (const m of input.received.ofType(type)) visit({ m });
+  };
+  return {
+    name,
+    params: ["m"],
+    gate: "protocol",
+    fair: true,
+    handles: type,
+    candidates,
+    probes: (node, input, visit) => {
+      candidates(node, input, visit);
+      otherTypesFirst(input.received, type, visit);
+    },
+    apply: (node, input, params) =>
+      handle(node, { cluster: input.cluster, received: input.received, message: named(params).m }),
+  };
+}
+
+function plain(
+  name:
+    | "RestoreCheckpoint"
+    | "SendPrePrepare"
+    | "SendCommit"
+    | "CommitStandard"
+    | "CommitFast"
+    | "StartViewChange"
+    | "ViewTimeout",
+  run: (node: NodeState, input: NodeInput) => Transition,
+): NodeAction {
+  const once = (_node: NodeState, _input: NodeInput, visit: Visit): void => visit(NO_PARAMS);
+  return {
+    name,
+    params: [],
+    gate: name === "ViewTimeout" ? "timer" : "protocol",
+    fair: name !== "ViewTimeout",
+    candidates: once,
+    probes: once,
+    apply: (node, input) => run(node, input),
+  };
+}
+
+// The spec's `j \in Node`.
+function peers(cluster: ClusterConfig, visit: Visit): void {
+  for (let peer = 1; peer <= cluster.nodeCount; peer++) visit({ j: peer });
+}
+
+// The received messages grouped by signer and type, the groups of two or more (the pairs
+// `Conflicting` can hold for), in message-type order then first appearance.
+function senderGroups(received: ReceivedMessages): SpecMessage[][] {
+  const groups: SpecMessage[][] = [];
+  for (const type of SPEC_MESSAGE_TYPES) {
+    const bySender = new Map<NodeIndex, SpecMessage[]>();
+    for (const m of received.ofType(type)) {
+      const group = bySender.get(m.from);
+      if (group === undefined) bySender.set(m.from, [m]);
+      else group.push(m);
+    }
+    for (const group of bySender.values()) if (group.length > 1) groups.push(group);
+  }
+  return groups;
+}
+
+function orderedPairs(groups: readonly SpecMessage[][], visit: Visit): void {
+  for (const group of groups) {
+    for (let a = 0; a < group.length; a++) {
+      for (let b = 0; b < group.length; b++) {
+        if (a !== b) visit({ m1: group[a] as SpecMessage, m2: group[b] as SpecMessage });
+      }
+    }
+  }
+}
+
+function computeCandidates(node: NodeState, input: NodeInput, visit: Visit): void {
+  const { cluster, received } = input;
+  const outputs = received.ofType("StageOutput");
+  for (let token = 1; token <= cluster.tokenCount; token++) {
+    for (let stage = 1; stage <= cluster.stageCount; stage++) {
+      // The spec's InputValues(t, s), as far as they can be stage inputs (StageInputs): the
+      // outputs of the stage before, the token before, or the first stage's input.
+      const seen = new Set<number>();
+      const offer = (x: number): void => {
+        if (seen.has(x)) return;
+        seen.add(x);
+        visit({ t: token, s: stage, x });
+      };
+      if (stage > 1) {
+        for (const m of outputs) if (m.token === token && m.stage === stage - 1) offer(m.value);
+      } else if (token === 1) {
+        for (const seed of cluster.seeds) offer(stageValue(seed, 0, 0));
+      } else if (node.tokens.length >= token - 1) {
+        offer(node.tokens[token - 2] as number);
+      }
+    }
+  }
+}
+
+function acceptCandidates(_node: NodeState, input: NodeInput, visit: Visit): void {
+  const { cluster, received } = input;
+  const seen = new Set<string>();
+  for (const m of received.ofType("StageOutput")) {
+    if (m.stage !== cluster.stageCount || m.token < 1 || m.token > cluster.tokenCount) continue;
+    const key = `${m.token}/${m.value}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    visit({ t: m.token, x: m.value });
+  }
+}
+
+function learnCandidates(_node: NodeState, input: NodeInput, visit: Visit): void {
+  const { cluster, received } = input;
+  const seen = new Set<string>();
+  for (const type of ["Commit", "Prepare"] as const) {
+    for (const m of received.ofType(type)) {
+      if (m.view < 0 || m.view > cluster.viewMax) continue;
+      const key = `${m.view}/${m.value}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      visit({ v: m.view, x: m.value });
+    }
+  }
+}
+
+function newViewCandidates(_node: NodeState, input: NodeInput, visit: Visit): void {
+  const { cluster, received } = input;
+  for (let view = 1; view <= cluster.viewMax; view++) {
+    const viewChanges = received.ofType("ViewChange").filter((m) => m.view === view);
+    for (const subset of subsetsOfSize(viewChanges, cluster.quorum)) {
+      for (const seed of cluster.seeds) visit({ vcs: subset, x: seed });
+    }
+  }
+}
+
+/** The table, in {@linkcode NODE_ACTIONS} order. */
+export const ACTIONS: readonly NodeAction[] = [
+  {
+    name: "SendAssign",
+    params: ["x"],
+    gate: "protocol",
+    fair: true,
+    candidates: (_node, { cluster }, visit) => {
+      for (const seed of cluster.seeds) visit({ x: seed });
+    },
+    probes: (_node, { cluster }, visit) => {
+      for (const seed of [NO_SEED, ...cluster.seeds]) visit({ x: seed });
+    },
+    apply: (node, input, params) =>
+      sendAssign(node, { cluster: input.cluster, received: input.received, seed: named(params).x }),
+  },
+  handler("HandleAssign", "Assign", handleAssign),
+  {
+    name: "ComputeStage",
+    params: ["t", "s", "x"],
+    gate: "protocol",
+    fair: true,
+    candidates: computeCandidates,
+    probes: (node, input, visit) => {
+      const { cluster } = input;
+      const values = probeValues(node, input);
+      for (let token = 0; token <= cluster.tokenCount + 1; token++) {
+        for (let stage = 0; stage <= cluster.stageCount + 1; stage++) {
+          for (const x of values) visit({ t: token, s: stage, x });
+        }
+      }
+    },
+    apply: (node, input, params) =>
+      computeStage(node, {
+        cluster: input.cluster,
+        received: input.received,
+        token: named(params).t,
+        stage: named(params).s,
+        value: named(params).x,
+      }),
+  },
+  {
+    name: "AcceptToken",
+    params: ["t", "x"],
+    gate: "protocol",
+    fair: true,
+    candidates: acceptCandidates,
+    probes: (node, input, visit) => {
+      const values = probeValues(node, input);
+      for (let token = 0; token <= input.cluster.tokenCount + 1; token++) {
+        for (const x of values) visit({ t: token, x });
+      }
+    },
+    apply: (node, input, params) =>
+      acceptToken(node, {
+        cluster: input.cluster,
+        received: input.received,
+        token: named(params).t,
+        value: named(params).x,
+      }),
+  },
+  {
+    name: "TakeCheckpoint",
+    params: ["p"],
+    gate: "protocol",
+    fair: true,
+    candidates: (_node, { cluster }, visit) => {
+      for (let p = 1; p <= cluster.tokenCount; p++) visit({ p });
+    },
+    probes: (_node, { cluster }, visit) => {
+      for (let p = 0; p <= cluster.tokenCount + 1; p++) visit({ p });
+    },
+    apply: (node, input, params) =>
+      takeCheckpoint(node, {
+        cluster: input.cluster,
+        received: input.received,
+        position: named(params).p,
+      }),
+  },
+  handler("HandleCheckpoint", "Checkpoint", handleCheckpoint),
+  plain("RestoreCheckpoint", restoreCheckpoint),
+  plain("SendPrePrepare", sendPrePrepare),
+  handler("HandlePrePrepare", "PrePrepare", handlePrePrepare),
+  plain("SendCommit", sendCommit),
+  plain("CommitStandard", commitStandard),
+  plain("CommitFast", commitFast),
+  {
+    name: "LearnCommit",
+    params: ["v", "x"],
+    gate: "protocol",
+    fair: true,
+    candidates: learnCandidates,
+    probes: (node, input, visit) => {
+      const values = probeValues(node, input);
+      for (let view = 0; view <= input.cluster.viewMax + 1; view++) {
+        for (const x of values) visit({ v: view, x });
+      }
+      // And the candidates outside that grid (a vote for a value no seed's result is).
+      learnCandidates(node, input, (params) => {
+        if (!values.has(named(params).x)) visit(params);
+      });
+    },
+    apply: (node, input, params) =>
+      learnCommit(node, {
+        cluster: input.cluster,
+        received: input.received,
+        view: named(params).v,
+        value: named(params).x,
+      }),
+  },
+  {
+    name: "ExcludeNode",
+    params: ["m1", "m2"],
+    gate: "protocol",
+    fair: false,
+    candidates: (_node, { received }, visit) => orderedPairs(senderGroups(received), visit),
+    probes: (_node, { received }, visit) => {
+      const groups = senderGroups(received);
+      orderedPairs(groups, visit);
+      // And pairs Conflicting refuses on sight: a message with itself, and the first messages
+      // of two groups (another signer or another type).
+      for (let g = 0; g < groups.length; g++) {
+        const first = (groups[g] as SpecMessage[])[0] as SpecMessage;
+        visit({ m1: first, m2: first });
+        if (g + 1 < groups.length) {
+          visit({ m1: first, m2: (groups[g + 1] as SpecMessage[])[0] as SpecMessage });
+        }
+      }
+    },
+    apply: (node, input, params) =>
+      excludeNode(node, {
+        cluster: input.cluster,
+        received: input.received,
+        first: named(params).m1,
+        second: named(params).m2,
+      }),
+  },
+  plain("StartViewChange", startViewChange),
+  {
+    name: "JoinViewChange",
+    params: ["v"],
+    gate: "protocol",
+    fair: true,
+    candidates: (_node, { cluster }, visit) => {
+      for (let v = 1; v <= cluster.viewMax; v++) visit({ v });
+    },
+    probes: (_node, { cluster }, visit) => {
+      for (let v = 0; v <= cluster.viewMax + 1; v++) visit({ v });
+    },
+    apply: (node, input, params) =>
+      joinViewChange(node, {
+        cluster: input.cluster,
+        received: input.received,
+        view: named(params).v,
+      }),
+  },
+  {
+    name: "SendNewView",
+    params: ["vcs", "x"],
+    gate: "protocol",
+    fair: true,
+    candidates: newViewCandidates,
+    probes: newViewCandidates,
+    apply: (node, input, params) =>
+      sendNewView(node, {
+        cluster: input.cluster,
+        received: input.received,
+        viewChanges: named(params).vcs,
+        seed: named(params).x,
+      }),
+  },
+  handler("HandleNewView", "NewView", handleNewView),
+  plain("ViewTimeout", viewTimeout),
+  {
+    name: "Suspect",
+    params: ["j"],
+    gate: "detector",
+    fair: false,
+    candidates: (_node, { cluster }, visit) => peers(cluster, visit),
+    probes: (_node, { cluster }, visit) => peers(cluster, visit),
+    apply: (node, input, params) =>
+      suspect(node, { cluster: input.cluster, received: input.received, peer: named(params).j }),
+  },
+  {
+    name: "HandleHeartbeat",
+    params: ["j"],
+    gate: "detector",
+    fair: false,
+    candidates: (_node, { cluster }, visit) => peers(cluster, visit),
+    probes: (_node, { cluster }, visit) => peers(cluster, visit),
+    apply: (node, input, params) =>
+      handleHeartbeat(node, {
+        cluster: input.cluster,
+        received: input.received,
+        peer: named(params).j,
+      }),
+  },
+];
+
+const BY_NAME: ReadonlyMap<string, NodeAction> = new Map(ACTIONS.map((a) => [a.name, a]));
+
+/**
+ * The table's row of an action.
+ *
+ * @param name The TLA+ action.
+ * @returns Its row.
+ * @throws {RangeError} When no honest node action has that name.
+ *
+ * @example Usage
+ * ```ts
+ * import { nodeAction } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(nodeAction("ComputeStage").params, ["t", "s", "x"]);
+ * ```
+ */
+export function nodeAction(name: string): NodeAction {
+  const action = BY_NAME.get(name);
+  if (action === undefined) throw new RangeError(`no node action is named ${name}`);
+  return action;
+}
+
+/** An enabled action instance: the TLA+ action, its parameters and the core's transition. */
+export interface NamedTransition {
+  /** The TLA+ action, for example `HandlePrePrepare`. */
+  readonly action: NodeActionName;
+  /** The instance's parameters besides `i`. */
+  readonly params: ActionParams;
+  /** The enabled transition. */
+  readonly transition: Enabled;
+}
+
+/**
+ * The enabled instances of a node's actions whose gate is `gate` (the protocol's by default),
+ * over the spec's domain, in table order.
+ *
+ * @param node The node's state.
+ * @param input The cluster and the messages the node received.
+ * @param gate Which actions: the protocol's, the timer's or the failure detector's.
+ * @returns Every enabled instance, in a fixed order.
+ *
+ * @example The primary of view 0 may assign
+ * ```ts
+ * import { clusterConfig, enabledTransitions, initialNodeState, messageLog } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1, 2], viewMax: 1,
+ * });
+ * const received = messageLog();
+ * const actions = enabledTransitions(initialNodeState(1, cluster), { cluster, received });
+ * assert.deepEqual(actions.map((a) => a.action), ["SendAssign", "SendAssign"]);
+ * ```
+ */
+export function enabledTransitions(
+  node: NodeState,
+  input: NodeInput,
+  gate: ActionGate = "protocol",
+): NamedTransition[] {
+  const out: NamedTransition[] = [];
+  for (const action of ACTIONS) {
+    if (action.gate !== gate) continue;
+    action.candidates(node, input, (params) => {
+      const transition = action.apply(node, input, params);
+      if (transition.enabled) out.push({ action: action.name, params, transition });
+    });
+  }
+  return out;
+}
