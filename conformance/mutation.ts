@@ -21,7 +21,7 @@ const EQUIVALENT_FILE = `${ROOT}/conformance/equivalent_mutants.json`;
 
 /** The files of `src/core/` mutated by default: the protocol's, which the replay runs. */
 export const MUTATED_FILES = [
-  "src/core/_received.ts",
+  "src/core/actions.ts",
   "src/core/_tally.ts",
   "src/core/assignment.ts",
   "src/core/checkpointing.ts",
@@ -30,6 +30,7 @@ export const MUTATED_FILES = [
   "src/core/conflicting.ts",
   "src/core/invariants.ts",
   "src/core/message_key.ts",
+  "src/core/received.ts",
   "src/core/spec_state.ts",
   "src/core/transition.ts",
   "src/core/view_change.ts",

@@ -7,7 +7,12 @@
 
 import type { NodeState, SpecMessage } from "./spec_state.ts";
 
-/** Sign and send a message to every node (the spec adds it to `msgs`). */
+/**
+ * Sign and send a message to every node (the spec adds it to `msgs`). The shell writes the
+ * signed message to the node's disk before it sends it, and a restarted node reads what it signed
+ * back into its received set: the guards that keep an honest node from signing twice for one
+ * slot (`SendAssign`, `SendPrePrepare`, `TakeCheckpoint`, `SendNewView`) read it there.
+ */
 export interface SendEffect {
   /** `send`. */
   readonly kind: "send";

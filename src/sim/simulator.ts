@@ -405,11 +405,11 @@ function crashStep(sim: Simulation): void {
     return;
   }
   if (!crash(system, node).ok) return;
-  // The inbox is volatile, but what the node signed itself is on disk: without it a restarted
-  // node could sign a second Assign, PrePrepare or Checkpoint for one slot and be excluded as
+  // The inbox is volatile; the node restarts with what it signed, read back from its disk
+  // (`signedLogs`: each send effect wrote its message there first). Without it a restarted node
+  // could sign a second Assign, PrePrepare or Checkpoint for one slot and be excluded as
   // Byzantine (the simulator found that as an ExclusionAccuracy violation).
-  const own = (sim.inboxes[node - 1] as MessageLog).all().filter((m) => m.from === node);
-  sim.inboxes[node - 1] = new MessageLog(own);
+  sim.inboxes[node - 1] = new MessageLog(system.signedLogs[node - 1]);
 }
 
 function safetyStep(sim: Simulation): void {

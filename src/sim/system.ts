@@ -57,6 +57,13 @@ export interface SystemState {
    * restarts from it.
    */
   readonly disks: DurableState[];
+  /**
+   * What each node signed, as its disk holds it (entry `i - 1` is node `i`): a node writes a
+   * message it signs to disk before sending it, and a restarted node reads them back, so that it
+   * never signs a second message for a slot it already signed (the simulator found a restarted
+   * coordinator assigning twice, excluded as Byzantine, before nodes kept them).
+   */
+  readonly signedLogs: SpecMessage[][];
   /** The messages sent, in sending order, without duplicates. */
   readonly messages: SpecMessage[];
   /** The keys of `messages`. */
@@ -100,6 +107,7 @@ export function initialSystem(
     nodes,
     status: nodes.map(() => "up"),
     disks: nodes.map(durableOf),
+    signedLogs: nodes.map(() => []),
     messages: [],
     messageKeys: new Set(),
     byzantineSent: 0,
@@ -215,7 +223,10 @@ export function applyTransition(
   }
   system.nodes[node - 1] = next;
   system.disks[node - 1] = disk as DurableState;
-  for (const message of sends) deliver(system, message);
+  for (const message of sends) {
+    (system.signedLogs[node - 1] as SpecMessage[]).push(message);
+    deliver(system, message);
+  }
 }
 
 // The first durable field whose value on disk is not the state's.

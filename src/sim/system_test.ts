@@ -34,6 +34,9 @@ Deno.test("applyTransition() writes persisted fields to the disk a crash restore
   );
   assert.deepEqual(system.disks[1]?.vote, { view: 0, value: 1 });
   assert.equal(system.messages.length, 1);
+  // What the node signed is on its disk too, for a restarted node to read back.
+  assert.deepEqual(system.signedLogs[1], [prepare]);
+  assert.deepEqual(system.signedLogs[0], []);
   assert.ok(crash(system, 2).ok);
   assert.ok(recover(system, 2).ok);
   assert.deepEqual(system.nodes[1]?.vote, { view: 0, value: 1 });
@@ -56,6 +59,7 @@ Deno.test("applyTransition() refuses a send before its persist, and changes noth
   assert.equal(system.nodes[1], before);
   assert.equal(system.disks[1]?.vote, NO_VOTE);
   assert.equal(system.messages.length, 0);
+  assert.deepEqual(system.signedLogs[1], []);
 });
 
 Deno.test("applyTransition() refuses a durable change never persisted, or a volatile persist", () => {
