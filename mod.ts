@@ -15,7 +15,10 @@
 export {
   type ClusterSize,
   ClusterSizeError,
+  hasFastQuorum,
+  hasQuorum,
   minimumNodeCount,
+  quorumOf,
   quorumSize,
   validateClusterSize,
 } from "./src/core/quorum.ts";
@@ -104,6 +107,9 @@ export {
   type ComputeStageInput,
 } from "./src/core/computation.ts";
 export {
+  checkpointSigners,
+  type CheckpointSlot,
+  checkpointStable,
   handleCheckpoint,
   restoreCheckpoint,
   takeCheckpoint,

@@ -2,7 +2,10 @@
  * `deno task mutants`: realistic bugs planted in the core, each in a copy of the sources, and
  * the conformance run (`conformance/main.ts`, nothing else) replayed against each; every mutant
  * must be caught. The fast subset of what `deno task mutation` (StrykerJS over `src/core/`)
- * does exhaustively: one mutant of each class of bug that conformance once let through.
+ * does exhaustively: one mutant of each class of bug that conformance once let through. A
+ * mutant of a face of the core (the seed's classes, which call the core) names instead the
+ * property test that drives the face and the core with the same inputs; that test alone must
+ * catch it.
  *
  * Usage: `deno task mutants [names...]` (all without names).
  *
@@ -21,15 +24,27 @@ export interface Mutant {
   readonly find: string;
   /** What replaces it. */
   readonly replace: string;
+  /** For a face's mutant: the test file and the name of the test that must catch it. */
+  readonly test?: { readonly file: string; readonly filter: string };
 }
 
-/** The core mutants the conformance run must catch. */
+const AGREEMENT_PROPERTY = {
+  file: "src/core/byzantine_agreement_test.ts",
+  filter: "ByzantineAgreement answers as the core does on the same random votes",
+};
+
+const NEW_VIEW_PROPERTY = {
+  file: "src/wire/new_view_test.ts",
+  filter: "verifyNewView() allows the seeds the core's AllowedSeeds allows, on random view changes",
+};
+
+/** The core mutants the conformance run must catch, and the faces' their property tests must. */
 export const MUTANTS: readonly Mutant[] = [
   {
     name: "quorum one too small",
-    file: "src/core/spec_state.ts",
-    find: "const quorum = Math.floor((constants.nodeCount + constants.faultsMax) / 2) + 1;",
-    replace: "const quorum = Math.floor((constants.nodeCount + constants.faultsMax) / 2);",
+    file: "src/core/quorum.ts",
+    find: "  return Math.floor((nodeCount + faultsMax) / 2) + 1;",
+    replace: "  return Math.floor((nodeCount + faultsMax) / 2);",
   },
   {
     name: "a vote counted twice",
@@ -154,6 +169,48 @@ export const MUTANTS: readonly Mutant[] = [
     replace: 'm.type === "StageOutput" &&',
   },
   {
+    name: "ByzantineAgreement's quorum one too small",
+    file: "src/core/byzantine_agreement.ts",
+    find: "return { cluster: this.#cluster, received: this.#votes };",
+    replace:
+      "return { cluster: { ...this.#cluster, quorum: this.#cluster.quorum - 1 }, received: this.#votes };",
+    test: AGREEMENT_PROPERTY,
+  },
+  {
+    name: "ByzantineAgreement's fast path one vote short",
+    file: "src/core/byzantine_agreement.ts",
+    find: "return { cluster: this.#cluster, received: this.#votes };",
+    replace:
+      "return { cluster: { ...this.#cluster, fastQuorum: this.#cluster.fastQuorum - 1 }, received: this.#votes };",
+    test: AGREEMENT_PROPERTY,
+  },
+  {
+    name: "CheckpointManager's stability quorum one too small",
+    file: "src/checkpoint/checkpoint_manager.ts",
+    find: "const reached = checkpointStable(cluster, reports.log",
+    replace:
+      "const reached = checkpointStable({ ...cluster, checkpointQuorum: cluster.checkpointQuorum - 1 }, reports.log",
+    test: {
+      file: "src/checkpoint/checkpoint_manager_test.ts",
+      filter:
+        "CheckpointManager's stability is the core's HandleCheckpoint on the same random reports",
+    },
+  },
+  {
+    name: "verifyNewView counts a claim whose certificate fails",
+    file: "src/wire/new_view.ts",
+    find: "    if (verdict.ok) certs.push(prepared);",
+    replace: "    if (verdict.ok || prepared.view >= 0) certs.push(prepared);",
+    test: NEW_VIEW_PROPERTY,
+  },
+  {
+    name: "verifyNewView's fast path one vote too many",
+    file: "src/wire/new_view.ts",
+    find: "seedChoice(certs, voted, faultsMax, bytesEqual)",
+    replace: "seedChoice(certs, voted, faultsMax + 1, bytesEqual)",
+    test: NEW_VIEW_PROPERTY,
+  },
+  {
     name: "HandlePrePrepare takes any message type",
     file: "src/core/commitment.ts",
     find: '  if (m.type !== "PrePrepare") return disabled("the message is not a PrePrepare");\n',
@@ -174,7 +231,7 @@ export interface MutantResult {
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
 /** What the conformance run reads: copied into each mutant's tree (the corpus is linked). */
-const COPIED = ["conformance", "src/core", "src/sim", "tla", "deno.json", "deno.lock"];
+const COPIED = ["conformance", "src", "tla", "deno.json", "deno.lock"];
 const LINKED = ["node_modules", "conformance/traces"];
 
 async function copyTree(from: string, to: string, skip: ReadonlySet<string>): Promise<void> {
@@ -235,9 +292,9 @@ export async function plant(mutant: Mutant | undefined, root: string = ROOT): Pr
 export async function runMutant(mutant: Mutant | undefined): Promise<MutantResult> {
   const dir = await plant(mutant);
   try {
-    const output = await new Deno.Command(Deno.execPath(), {
-      cwd: dir,
-      args: [
+    const test = mutant?.test;
+    const args = test === undefined
+      ? [
         "run",
         "--frozen",
         "--allow-read",
@@ -246,15 +303,32 @@ export async function runMutant(mutant: Mutant | undefined): Promise<MutantResul
         "--workers",
         "1",
         "--stop-at-first",
-      ],
-      stdout: "null",
+      ]
+      : ["test", "--frozen", "--allow-read", test.file, "--filter", test.filter];
+    const output = await new Deno.Command(Deno.execPath(), {
+      cwd: dir,
+      args,
+      stdout: "piped",
       stderr: "piped",
       env: { NO_COLOR: "1" },
     }).output();
-    const complaint = new TextDecoder().decode(output.stderr).split("\n")
-      .filter((line) => line.startsWith("mismatch:") || line.startsWith("error:"))
+    const text = new TextDecoder().decode(output.stderr) + "\n" +
+      new TextDecoder().decode(output.stdout);
+    const complaint = text.split("\n")
+      .filter((line) =>
+        line.startsWith("mismatch:") || line.startsWith("error:") || line.startsWith("Caused by:")
+      )
       .slice(0, 2).join(" / ");
-    return { name: mutant?.name ?? "none", caught: !output.success, firstMismatch: complaint };
+    // A face's test must fail as a test (its name then FAILED), not by failing to compile.
+    const failedAsTest = test === undefined ||
+      text.split("\n").some((line) =>
+        line.startsWith(`${test.filter} ...`) && line.includes("FAILED")
+      );
+    return {
+      name: mutant?.name ?? "none",
+      caught: !output.success && failedAsTest,
+      firstMismatch: complaint,
+    };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -298,6 +372,17 @@ async function main(): Promise<number> {
   if (baseline.caught) {
     console.error(`error: conformance fails with no mutant planted: ${baseline.firstMismatch}`);
     return 1;
+  }
+  // And each face's property test must pass on the sources as they are (one of its mutants with
+  // the text put back unchanged).
+  const faceTests = new Map<string, Mutant>();
+  for (const mutant of chosen) if (mutant.test) faceTests.set(mutant.test.filter, mutant);
+  for (const [filter, mutant] of faceTests) {
+    const unchanged = await runMutant({ ...mutant, replace: mutant.find });
+    if (unchanged.caught) {
+      console.error(`error: ${filter} fails with no mutant planted: ${unchanged.firstMismatch}`);
+      return 1;
+    }
   }
   const results = await runMutants(chosen);
   for (const result of results) {

@@ -1,12 +1,18 @@
 /**
- * Keeps the last K checkpoints of a node and decides when a checkpoint is stable: when a quorum
- * of the cluster (floor((n + f) / 2) + 1, the quorum of `tla/ButterflyCoordination.tla`) has
- * reported the same checksum for it. Pure: storing on disk is `src/runtime/checkpoint_store.ts`.
+ * Keeps the last K checkpoints of a node and asks the core when a checkpoint is stable: the
+ * reports of one (epoch, tokenPosition) are the spec's Checkpoint messages of one slot (each
+ * member is the node of its index in `members`, each checksum a digest), and stability is the
+ * core's `CheckpointStable` (`checkpointStable` in `src/core/checkpointing.ts`: a quorum of the
+ * cluster, floor((n + f) / 2) + 1, signed the same digest, whoever signed it). Pure: storing on
+ * disk is `src/runtime/checkpoint_store.ts`.
  *
  * @module
  */
 
-import { quorumSize } from "../core/quorum.ts";
+import { checkpointSigners, type CheckpointSlot, checkpointStable } from "../core/checkpointing.ts";
+import { validateClusterSize } from "../core/quorum.ts";
+import { MessageLog } from "../core/received.ts";
+import { type ClusterConfig, clusterConfig, type NodeIndex } from "../core/spec_state.ts";
 import type { NodeId } from "../core/types.ts";
 import type { Checkpoint } from "./checkpoint.ts";
 
@@ -97,7 +103,8 @@ export class CheckpointManager {
   readonly checkpointFrequencyTokens: number;
   /** Matching reports needed for stability, or `undefined` without `members`. */
   readonly quorum: number | undefined;
-  readonly #members: ReadonlySet<NodeId>;
+  readonly #members: ReadonlyMap<NodeId, NodeIndex>;
+  readonly #cluster: ClusterConfig | undefined;
   readonly #checkpoints: Checkpoint[] = [];
   // Checksum reports per position key, and per node its keys oldest first (bounded per node so
   // a Byzantine node flooding future positions only pushes out its own reports).
@@ -124,13 +131,28 @@ export class CheckpointManager {
     }
     this.checkpointsMax = checkpointsMax;
     this.checkpointFrequencyTokens = frequency;
-    this.#members = new Set(options.members ?? []);
+    const members = options.members ?? [];
+    this.#members = new Map(members.map((id, k) => [id, k + 1]));
     if (options.members !== undefined && this.#members.size !== options.members.length) {
       throw new RangeError("members must not repeat a node");
     }
-    this.quorum = options.members === undefined
-      ? undefined
-      : quorumSize({ nodeCount: this.#members.size, faultsMax: options.faultsMax ?? 0 });
+    if (options.members === undefined) {
+      this.#cluster = undefined;
+    } else {
+      const faultsMax = options.faultsMax ?? 0;
+      validateClusterSize(members.length, faultsMax);
+      this.#cluster = clusterConfig({
+        nodeCount: members.length,
+        faultsMax,
+        stageCount: 1,
+        tokenCount: 1,
+        checkpointIntervalTokens: 1,
+        replicaCount: members.length,
+        seeds: [1],
+        viewMax: 0,
+      });
+    }
+    this.quorum = this.#cluster?.checkpointQuorum;
   }
 
   /** Number of checkpoints held. */
@@ -282,8 +304,8 @@ export class CheckpointManager {
    * ```
    */
   reportChecksum(node: NodeId, report: ChecksumReport): ReportOutcome {
-    const quorum = this.quorum;
-    if (quorum === undefined) {
+    const cluster = this.#cluster;
+    if (cluster === undefined) {
       throw new CheckpointError("Checkpoint stability needs the cluster's members in the options");
     }
     if (!this.#members.has(node)) return { kind: "notMember" };
@@ -307,9 +329,9 @@ export class CheckpointManager {
     votes.set(node, [...(previous ?? []), report.checksumHex]);
     this.#reports.set(key, votes);
     if (previous === undefined) this.#rememberKey(node, key);
-    let matching = 0;
-    for (const checksums of votes.values()) if (checksums.includes(report.checksumHex)) matching++;
-    if (matching >= quorum && !this.#stable.has(key)) {
+    const reports = reportsOf(votes, this.#members);
+    const reached = checkpointStable(cluster, reports.log, reports.slot(report.checksumHex));
+    if (reached && !this.#stable.has(key)) {
       this.#stable.set(key, report.checksumHex);
       this.#pruneStable();
     }
@@ -317,7 +339,7 @@ export class CheckpointManager {
     // no second checksum can reach a quorum at the same position. If it did, our own
     // bookkeeping is broken (or honest nodes computed different states).
     const stableChecksum = this.#stable.get(key);
-    if (matching >= quorum && stableChecksum !== report.checksumHex) {
+    if (reached && stableChecksum !== report.checksumHex) {
       throw new Error(`Two checksums reached a quorum at ${key}; this is a bug`);
     }
     const stable = stableChecksum === report.checksumHex;
@@ -344,13 +366,13 @@ export class CheckpointManager {
     const key = positionKey({ epoch, tokenPosition });
     const stable = this.#stable.get(key);
     if (stable !== undefined) return { kind: "stable", checksumHex: stable };
-    const counts = new Map<string, number>();
-    for (const checksums of this.#reports.get(key)?.values() ?? []) {
-      for (const checksumHex of checksums) {
-        counts.set(checksumHex, (counts.get(checksumHex) ?? 0) + 1);
-      }
+    const votes = this.#reports.get(key) ?? new Map<NodeId, string[]>();
+    const reports = reportsOf(votes, this.#members);
+    let votesMax = 0;
+    for (const checksumHex of new Set([...votes.values()].flat())) {
+      votesMax = Math.max(votesMax, checkpointSigners(reports.log, reports.slot(checksumHex)));
     }
-    return { kind: "pending", votesMax: Math.max(0, ...counts.values()), quorum: this.quorum ?? 0 };
+    return { kind: "pending", votesMax, quorum: this.quorum ?? 0 };
   }
 
   /**
@@ -392,6 +414,31 @@ export class CheckpointManager {
     const keys = [...this.#stable.keys()].sort(compareKeyStrings);
     for (const key of keys.slice(0, keys.length - bound)) this.#stable.delete(key);
   }
+}
+
+// One position's reports as the core reads them: each member's signed checkpoints of one slot,
+// each checksum a digest value (1, 2, ... in the order first reported here).
+function reportsOf(
+  votes: ReadonlyMap<NodeId, readonly string[]>,
+  members: ReadonlyMap<NodeId, NodeIndex>,
+): { readonly log: MessageLog; readonly slot: (checksumHex: string) => CheckpointSlot } {
+  const digests = new Map<string, number>();
+  const slot = (checksumHex: string): CheckpointSlot => {
+    let digest = digests.get(checksumHex);
+    if (digest === undefined) {
+      digest = digests.size + 1;
+      digests.set(checksumHex, digest);
+    }
+    return { seed: 1, position: 0, digest: [digest] };
+  };
+  const log = new MessageLog();
+  for (const [node, checksums] of votes) {
+    const from = members.get(node) as NodeIndex;
+    for (const checksumHex of checksums) {
+      log.add({ type: "Checkpoint", ...slot(checksumHex), from });
+    }
+  }
+  return { log, slot };
 }
 
 function positionKey(position: { readonly epoch: number; readonly tokenPosition: number }): string {

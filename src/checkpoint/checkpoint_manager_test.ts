@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Checkpoint } from "./checkpoint.ts";
-import { CheckpointError, CheckpointManager } from "./checkpoint_manager.ts";
+import {
+  CheckpointError,
+  CheckpointManager,
+  CHECKSUMS_PER_MEMBER_MAX,
+} from "./checkpoint_manager.ts";
+import { handleCheckpoint } from "../core/checkpointing.ts";
+import { MessageLog } from "../core/received.ts";
+import { clusterConfig, initialNodeState } from "../core/spec_state.ts";
 
 function checkpointAt(epoch: number, tokenPosition: number, tag = 0): Checkpoint {
   return new Checkpoint(epoch, tokenPosition, {
@@ -225,4 +232,74 @@ Deno.test("CheckpointManager.reportChecksum() needs the members and bounds each 
   assert.deepEqual(manager.reportChecksum("c", report), { kind: "counted", stable: true });
   assert.equal(manager.stability(0, 1000).kind, "pending");
   assert.deepEqual(manager.stability(0, 1000), { kind: "pending", votesMax: 0, quorum: 3 });
+});
+
+Deno.test("CheckpointManager's stability is the core's HandleCheckpoint on the same random reports", () => {
+  // Honest members report one checksum per position; the f Byzantine ones any (up to the
+  // per-member bound). A position is stable under a checksum exactly when the core's
+  // HandleCheckpoint, on a node of that slot's seed, takes a checkpoint of that digest.
+  const CHECKSUMS = ["a", "b", "c"].map((c) => c.repeat(64));
+  const report = fc.record({
+    member: fc.nat(6),
+    position: fc.constantFrom(10, 20),
+    checksum: fc.nat(2),
+  });
+  fc.assert(
+    fc.property(
+      fc.constantFrom([4, 1], [7, 2]),
+      fc.array(report, { maxLength: 40 }),
+      fc.array(fc.nat(2), { minLength: 7, maxLength: 7 }),
+      ([n, f], reports, honestChecksum) => {
+        const members = Array.from({ length: n }, (_, k) => `m${k}`);
+        const manager = new CheckpointManager(10, { members, faultsMax: f });
+        const cluster = clusterConfig({
+          nodeCount: n,
+          faultsMax: f,
+          stageCount: 1,
+          tokenCount: 1,
+          checkpointIntervalTokens: 1,
+          replicaCount: n,
+          seeds: [1],
+          viewMax: 0,
+        });
+        const received = new MessageLog();
+        // Members 0..f-1 are Byzantine; the others report their one checksum for a position.
+        for (const { member, position, checksum } of reports) {
+          const k = member % n;
+          const c = k < f ? checksum : (honestChecksum[k] as number + position) % 3;
+          const checksumHex = CHECKSUMS[c] as string;
+          manager.reportChecksum(members[k] as string, {
+            epoch: 0,
+            tokenPosition: position,
+            checksumHex,
+          });
+          // The core receives the same signed checkpoint, unless the manager refused it: a
+          // member's checksum past the per-member bound.
+          const mine = received.ofType("Checkpoint").filter((m) =>
+            m.from === k + 1 && m.position === position
+          );
+          if (mine.length < CHECKSUMS_PER_MEMBER_MAX || mine.some((m) => m.digest[0] === c)) {
+            received.add({ type: "Checkpoint", seed: 1, position, digest: [c], from: k + 1 });
+          }
+          for (const p of [10, 20]) {
+            const stability = manager.stability(0, p);
+            for (let d = 0; d < 3; d++) {
+              const node = { ...initialNodeState(1, cluster), seed: 1 };
+              const message = {
+                type: "Checkpoint",
+                seed: 1,
+                position: p,
+                digest: [d],
+                from: 1,
+              } as const;
+              const core = handleCheckpoint(node, { cluster, received, message }).enabled;
+              const face = stability.kind === "stable" && stability.checksumHex === CHECKSUMS[d];
+              assert.equal(face, core, `position ${p}, checksum ${d}`);
+            }
+          }
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
 });

@@ -154,38 +154,106 @@ function highestView(views: readonly number[]): number {
   return views.length === 0 ? -1 : Math.max(...views);
 }
 
+/** A vote a view change reports: its view and value (any value type the caller compares). */
+export interface Claim<V> {
+  /** The view the vote was cast in. */
+  readonly view: number;
+  /** The value voted for. */
+  readonly value: V;
+}
+
+/** What a quorum of view changes allows the new view's seed to be. */
+export type SeedChoice<V> =
+  | { readonly kind: "any" }
+  | {
+    readonly kind: "pinned";
+    /** The value the seed's result must be. */
+    readonly value: V;
+    /** The view of the claims that pin it. */
+    readonly view: number;
+  };
+
+/**
+ * The choice inside the spec's `AllowedSeeds(vcs)`, over any value type: of the prepared claims
+ * whose certificate holds (`certified`) take the highest view, and of the voted claims that
+ * F + 1 distinct signers report alike (a fast-path commit's trace) the highest view; the chosen
+ * values are those of the certificates of the higher one (certificates when the views tie), and
+ * exactly one chosen value pins the seed to the one whose result it is. The spec's
+ * `allowedSeeds` and the wire's `verifyNewView` both decide by it.
+ *
+ * @param certified The prepared claims whose prepared certificate holds.
+ * @param voted Each view change's signer and voted claim (none: no vote).
+ * @param faultsMax F.
+ * @param same Whether two values are equal.
+ * @returns Any seed, or the value the seed's result must be.
+ */
+export function seedChoice<V>(
+  certified: readonly Claim<V>[],
+  voted: readonly { readonly from: unknown; readonly claim: Claim<V> | undefined }[],
+  faultsMax: number,
+  same: (a: V, b: V) => boolean,
+): SeedChoice<V> {
+  const alike = (a: Claim<V>, b: Claim<V>): boolean => a.view === b.view && same(a.value, b.value);
+  const fast: Claim<V>[] = [];
+  for (const { claim } of voted) {
+    if (claim === undefined) continue;
+    const voters = new Set(
+      voted.filter((v) => v.claim && alike(v.claim, claim)).map((v) => v.from),
+    );
+    if (voters.size >= faultsMax + 1) fast.push(claim);
+  }
+  const certView = highestView(certified.map((c) => c.view));
+  const fastView = highestView(fast.map((c) => c.view));
+  const chosen = certView >= fastView && certView >= 0
+    ? certified.filter((c) => c.view === certView)
+    : fastView >= 0
+    ? fast.filter((c) => c.view === fastView)
+    : [];
+  const values: V[] = [];
+  for (const claim of chosen) {
+    if (!values.some((value) => same(value, claim.value))) values.push(claim.value);
+  }
+  if (values.length !== 1) return { kind: "any" };
+  return { kind: "pinned", value: values[0] as V, view: (chosen[0] as Claim<V>).view };
+}
+
+/**
+ * Whether a seed is one a {@linkcode SeedChoice} allows.
+ *
+ * @param choice The choice.
+ * @param result The seed's result, or `undefined` when it is not known (refused when pinned).
+ * @param same Whether two values are equal.
+ * @returns Whether the seed is allowed.
+ */
+export function seedAllowed<V>(
+  choice: SeedChoice<V>,
+  result: V | undefined,
+  same: (a: V, b: V) => boolean,
+): boolean {
+  return choice.kind === "any" || (result !== undefined && same(result, choice.value));
+}
+
+const sameNumber = (a: number, b: number): boolean => a === b;
+
 /** The spec's AllowedSeeds(vcs), ascending. */
 export function allowedSeeds(
   cluster: ClusterConfig,
   received: ReceivedMessages,
   viewChanges: readonly ViewChangeMessage[],
 ): readonly number[] {
-  const certs = viewChanges
+  const certified = viewChanges
     .filter((vc) =>
       vc.prepared.view >= 0 &&
       preparedCertificate(cluster, received, vc.prepared.view, vc.prepared.value)
     )
     .map((vc) => vc.prepared);
-  const fast = viewChanges.map((vc) => vc.voted).filter((voted) => {
-    if (voted.view < 0) return false;
-    const voters = new Set(
-      viewChanges.filter((vc) => vc.voted.view === voted.view && vc.voted.value === voted.value)
-        .map((vc) => vc.from),
-    );
-    return voters.size >= cluster.faultsMax + 1;
-  });
-  const certView = highestView(certs.map((c) => c.view));
-  const fastView = highestView(fast.map((c) => c.view));
-  let chosen: Set<number>;
-  if (certView >= fastView && certView >= 0) {
-    chosen = new Set(certs.filter((c) => c.view === certView).map((c) => c.value));
-  } else if (fastView >= 0) {
-    chosen = new Set(fast.filter((c) => c.view === fastView).map((c) => c.value));
-  } else {
-    chosen = new Set();
-  }
-  if (chosen.size === 1) return cluster.seeds.filter((x) => chosen.has(resultOf(x, cluster)));
-  return cluster.seeds;
+  const voted = viewChanges.map((vc) => ({
+    from: vc.from,
+    claim: vc.voted.view < 0 ? undefined : vc.voted,
+  }));
+  const choice = seedChoice(certified, voted, cluster.faultsMax, sameNumber);
+  if (choice.kind === "any") return cluster.seeds;
+  return cluster.seeds.filter((x) => seedAllowed(choice, resultOf(x, cluster), sameNumber));
 }
 
 /** The spec's ValidViewChangeQuorum(vcs, v): received, for view v, distinct signers, a quorum. */

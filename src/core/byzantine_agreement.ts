@@ -1,17 +1,35 @@
 /**
  * The seed's `ByzantineAgreement`: one round of PBFT on an inference result, with the fast path,
- * as an object a caller feeds proposals and votes. It applies the same rules as the spec's
- * `HandlePrePrepare`, `SendCommit`, `CommitStandard`, `CommitFast` and `ExcludeNode` (see
- * `commitment.ts`): votes are attributed to their signers, a signer counts once, non-members
- * and excluded nodes are refused, and a node that votes for two results in one round is
- * excluded. It is generic over the result type (anything with a `hash`), so the core imports
- * nothing outside `src/core/`; the package uses it with `InferenceResult`.
+ * as an object a caller feeds proposals and votes. It decides nothing itself: it is a face of the
+ * core's actions for one view. The members are the nodes `1..n` in the order given; each digest
+ * is a value; each vote is a spec message (`Prepare` or `Commit`, view 0) in a received set; and
+ * every answer is the core's: the proposal is `handlePrePrepare`'s check against the accepted
+ * result, a vote for a second digest is `excludeNode`'s evidence (`Conflicting`), the counts are
+ * `voteCount`'s (distinct signers, the excluded not counted), prepared is `sendCommit`'s quorum of
+ * Prepares, and committed is `commitStandard` (prepared and a quorum of Commits) or `commitFast`
+ * (Prepares from every member). It is generic over the result type (anything with a `hash`), so
+ * the core imports nothing outside `src/core/`; the package uses it with `InferenceResult`.
  *
  * @module
  */
 
-import { quorumSize, validateClusterSize } from "./quorum.ts";
+import { voteCount } from "./_tally.ts";
+import { commitFast, commitStandard, handlePrePrepare, sendCommit } from "./commitment.ts";
+import type { NodeInput } from "./node_input.ts";
+import { validateClusterSize } from "./quorum.ts";
+import { MessageLog } from "./received.ts";
+import {
+  type ClusterConfig,
+  clusterConfig,
+  initialNodeState,
+  NO_VOTE,
+  type NodeIndex,
+  type NodeState,
+  primaryOf,
+  type VoteMessage,
+} from "./spec_state.ts";
 import type { NodeId } from "./types.ts";
+import { excludeNode } from "./view_change.ts";
 
 /** What the nodes agree on: anything with a digest, such as `InferenceResult`. */
 export interface AgreedResult {
@@ -88,7 +106,7 @@ function hexOf(bytes: Uint8Array): string {
  * ```
  */
 export class ByzantineAgreement<R extends AgreedResult> {
-  /** The members, in the order given. */
+  /** The members, in the order given (member `k` is node `k + 1` of the core). */
   readonly members: readonly NodeId[];
   /** Byzantine members tolerated (f). */
   readonly faultsMax: number;
@@ -96,38 +114,54 @@ export class ByzantineAgreement<R extends AgreedResult> {
   readonly quorum: number;
   /** Prepare votes that commit at once: every member. */
   readonly fastQuorum: number;
-  readonly #memberSet: ReadonlySet<NodeId>;
-  readonly #excluded = new Set<NodeId>();
-  // Per vote type, each member's vote (digest as hex): one entry per member, so bounded by n.
-  readonly #votes: Record<AgreementVoteType, Map<NodeId, string>> = {
-    Prepare: new Map(),
-    Commit: new Map(),
-  };
-  // Per vote type, how many counted (non-excluded) members voted for each digest.
-  readonly #counts: Record<AgreementVoteType, Map<string, number>> = {
-    Prepare: new Map(),
-    Commit: new Map(),
-  };
+  readonly #cluster: ClusterConfig;
+  readonly #index: ReadonlyMap<NodeId, NodeIndex>;
+  // The votes received, as the core reads them.
+  readonly #votes = new MessageLog();
+  // Each digest's value (1, 2, ...) in the order first seen, by its hex.
+  readonly #values = new Map<string, number>();
+  // The observing node: its exclusions (the core's `excluded`), nothing else.
+  #node: NodeState;
+  readonly #excludedInOrder: NodeId[] = [];
   #proposal: R | undefined;
-  #proposalHex = "";
+  #proposalValue = 0;
   #committed: R | undefined;
 
   /**
    * Creates the round.
    *
-   * @param members The members' ids (distinct).
+   * @param members The members' ids (distinct), or the cluster size: members `node-0` to
+   * `node-{n-1}`, as the seed's `ByzantineAgreement::new(5, 2)` names them.
    * @param faultsMax The Byzantine members tolerated.
-   * @throws {ClusterSizeError} If n < 3f + 1.
+   * @throws {ClusterSizeError} If n < 3f + 1, or a size is not a positive integer.
    * @throws {RangeError} If a member is listed twice.
    */
-  constructor(members: readonly NodeId[], faultsMax: number) {
-    const size = validateClusterSize(members.length, faultsMax);
-    this.#memberSet = new Set(members);
-    if (this.#memberSet.size !== members.length) throw new RangeError("A member is listed twice");
-    this.members = [...members];
+  constructor(members: readonly NodeId[] | number, faultsMax: number) {
+    const ids = typeof members === "number"
+      ? Array.from(
+        { length: validateClusterSize(members, faultsMax).nodeCount },
+        (_, k) => `node-${k}`,
+      )
+      : [...members];
+    validateClusterSize(ids.length, faultsMax);
+    this.#index = new Map(ids.map((id, k) => [id, k + 1]));
+    if (this.#index.size !== ids.length) throw new RangeError("A member is listed twice");
+    this.members = ids;
     this.faultsMax = faultsMax;
-    this.quorum = quorumSize(size);
-    this.fastQuorum = members.length;
+    this.#cluster = clusterConfig({
+      nodeCount: ids.length,
+      faultsMax,
+      stageCount: 1,
+      tokenCount: 1,
+      checkpointIntervalTokens: 1,
+      replicaCount: ids.length,
+      seeds: [1],
+      viewMax: 0,
+    });
+    this.quorum = this.#cluster.quorum;
+    this.fastQuorum = this.#cluster.fastQuorum;
+    // An observer outside the membership: it excludes whoever the evidence convicts.
+    this.#node = { ...initialNodeState(0, this.#cluster), seed: 1 };
   }
 
   /**
@@ -149,15 +183,29 @@ export class ByzantineAgreement<R extends AgreedResult> {
    * ```
    */
   handlePrePrepare(result: R, options: HandlePrePrepareOptions = {}): AgreementOutcome {
-    const hex = hexOf(result.hash);
-    if (options.acceptedHash !== undefined && hexOf(options.acceptedHash) !== hex) {
-      return refused("The proposal differs from the accepted result");
-    }
+    const value = this.#valueOf(result.hash);
     if (this.#proposal !== undefined) {
-      return this.#proposalHex === hex ? ACCEPTED : refused("Another proposal came first");
+      if (options.acceptedHash !== undefined && this.#valueOf(options.acceptedHash) !== value) {
+        return refused("The proposal differs from the accepted result");
+      }
+      return this.#proposalValue === value ? ACCEPTED : refused("Another proposal came first");
     }
+    // The core's HandlePrePrepare: the node's own result (or, for an observer, the proposal's)
+    // is its accepted last token, and the proposal comes from the view's primary.
+    const accepted = options.acceptedHash === undefined
+      ? value
+      : this.#valueOf(options.acceptedHash);
+    const message: VoteMessage = {
+      type: "PrePrepare",
+      view: 0,
+      value,
+      from: primaryOf(0, this.#cluster),
+    };
+    const node = { ...this.#node, tokens: [accepted], excluded: [] };
+    const verdict = handlePrePrepare(node, { ...this.#input(), message });
+    if (!verdict.enabled) return refused("The proposal differs from the accepted result");
     this.#proposal = result;
-    this.#proposalHex = hex;
+    this.#proposalValue = value;
     this.#update();
     return ACCEPTED;
   }
@@ -205,7 +253,8 @@ export class ByzantineAgreement<R extends AgreedResult> {
   }
 
   /**
-   * How many distinct members, none excluded, cast a vote of `type` for `hash`.
+   * How many distinct members, none excluded, cast a vote of `type` for `hash` (the core's
+   * `VoteCount`).
    *
    * @param type Prepare or Commit.
    * @param hash The digest.
@@ -220,11 +269,14 @@ export class ByzantineAgreement<R extends AgreedResult> {
    * ```
    */
   voteCount(type: AgreementVoteType, hash: Uint8Array): number {
-    return this.#counts[type].get(hexOf(hash)) ?? 0;
+    const value = this.#values.get(hexOf(hash));
+    if (value === undefined) return 0;
+    return voteCount(this.#node, this.#votes, type, 0, value);
   }
 
   /**
-   * Whether a quorum of Prepare votes names the proposal.
+   * Whether a quorum of Prepare votes names the proposal (the core's `SendCommit` quorum), the
+   * excluded not counted.
    *
    * @returns `true` once prepared.
    *
@@ -240,13 +292,14 @@ export class ByzantineAgreement<R extends AgreedResult> {
    * ```
    */
   isPrepared(): boolean {
-    return this.#proposal !== undefined &&
-      (this.#counts.Prepare.get(this.#proposalHex) ?? 0) >= this.quorum;
+    if (this.#proposal === undefined) return false;
+    return sendCommit(this.#voted(), this.#input()).enabled;
   }
 
   /**
-   * Whether the proposal is committed: prepared and a quorum of Commit votes, or Prepare votes
-   * from every member. Once committed it stays committed.
+   * Whether the proposal is committed: prepared and a quorum of Commit votes (the core's
+   * `CommitStandard`), or Prepare votes from every member (`CommitFast`). Once committed it stays
+   * committed.
    *
    * @returns `true` once committed.
    *
@@ -299,41 +352,63 @@ export class ByzantineAgreement<R extends AgreedResult> {
    * ```
    */
   excludedNodes(): readonly NodeId[] {
-    return [...this.#excluded];
+    return [...this.#excludedInOrder];
+  }
+
+  #input(): NodeInput {
+    return { cluster: this.#cluster, received: this.#votes };
+  }
+
+  // The observer with the proposal as its vote, and prepared on it when a quorum of Prepares
+  // names it: the node whose CommitStandard and CommitFast say whether the round committed.
+  #voted(): NodeState {
+    return { ...this.#node, vote: { view: 0, value: this.#proposalValue }, prepared: NO_VOTE };
+  }
+
+  #valueOf(hash: Uint8Array): number {
+    const hex = hexOf(hash);
+    let value = this.#values.get(hex);
+    if (value === undefined) {
+      value = this.#values.size + 1;
+      this.#values.set(hex, value);
+    }
+    return value;
   }
 
   #record(type: AgreementVoteType, nodeId: NodeId, hash: Uint8Array): AgreementOutcome {
-    if (!this.#memberSet.has(nodeId)) return refused(`${nodeId} is not a member`);
-    if (this.#excluded.has(nodeId)) return refused(`${nodeId} is excluded`);
-    const hex = hexOf(hash);
-    const previous = this.#votes[type].get(nodeId);
-    if (previous === hex) return refused(`${nodeId} already cast this ${type} vote`);
-    if (previous !== undefined) {
+    const from = this.#index.get(nodeId);
+    if (from === undefined) return refused(`${nodeId} is not a member`);
+    if (this.#node.excluded.includes(from)) return refused(`${nodeId} is excluded`);
+    const vote: VoteMessage = { type, view: 0, value: this.#valueOf(hash), from };
+    if (this.#votes.has(vote)) return refused(`${nodeId} already cast this ${type} vote`);
+    const earlier = this.#votes.ofType(type).find((m) => m.from === from);
+    this.#votes.add(vote);
+    if (earlier !== undefined) {
       // Two votes of one type in one round are the spec's Conflicting: evidence of a Byzantine
       // node, whose votes then count for nothing (ExcludeNode).
-      this.#excluded.add(nodeId);
-      for (const voteType of ["Prepare", "Commit"] as const) {
-        const counted = this.#votes[voteType].get(nodeId);
-        if (counted !== undefined) this.#add(voteType, counted, -1);
+      const evidence = excludeNode(this.#node, {
+        ...this.#input(),
+        first: earlier,
+        second: vote,
+      });
+      if (evidence.enabled) {
+        this.#node = evidence.state;
+        this.#excludedInOrder.push(nodeId);
       }
+      this.#update();
       return refused(`${nodeId} voted for two results and is excluded`);
     }
-    this.#votes[type].set(nodeId, hex);
-    this.#add(type, hex, 1);
     this.#update();
     return ACCEPTED;
   }
 
-  #add(type: AgreementVoteType, hex: string, delta: number): void {
-    this.#counts[type].set(hex, (this.#counts[type].get(hex) ?? 0) + delta);
-  }
-
   #update(): void {
     if (this.#committed !== undefined || this.#proposal === undefined) return;
-    const prepares = this.#counts.Prepare.get(this.#proposalHex) ?? 0;
-    const commits = this.#counts.Commit.get(this.#proposalHex) ?? 0;
-    const fast = prepares >= this.fastQuorum;
-    const standard = prepares >= this.quorum && commits >= this.quorum;
-    if (fast || standard) this.#committed = this.#proposal;
+    const voted = this.#voted();
+    const input = this.#input();
+    const prepared = sendCommit(voted, input).enabled;
+    const standard = prepared &&
+      commitStandard({ ...voted, prepared: voted.vote }, input).enabled;
+    if (standard || commitFast(voted, input).enabled) this.#committed = this.#proposal;
   }
 }

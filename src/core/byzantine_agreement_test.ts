@@ -3,6 +3,11 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ByzantineAgreement } from "./byzantine_agreement.ts";
+import { voteCount } from "./_tally.ts";
+import { commitFast, commitStandard, sendCommit } from "./commitment.ts";
+import { MessageLog } from "./received.ts";
+import { clusterConfig, initialNodeState, type NodeState } from "./spec_state.ts";
+import { excludeNode } from "./view_change.ts";
 
 const MEMBERS = ["a", "b", "c", "d"];
 const ONE = { hash: new Uint8Array([1]) };
@@ -80,4 +85,127 @@ Deno.test("isCommitted() never commits two results, whatever f Byzantine members
       assert.ok(committed === undefined || committed === ONE);
     }),
   );
+});
+
+// The core, driven directly: an observer node's received votes and exclusions, and the core's
+// own actions asked the questions the face answers.
+class CoreRound {
+  readonly cluster;
+  readonly votes = new MessageLog();
+  node: NodeState;
+  readonly values = new Map<number, number>();
+  proposal: number | undefined;
+  committed = false;
+
+  constructor(n: number, f: number) {
+    this.cluster = clusterConfig({
+      nodeCount: n,
+      faultsMax: f,
+      stageCount: 1,
+      tokenCount: 1,
+      checkpointIntervalTokens: 1,
+      replicaCount: n,
+      seeds: [1],
+      viewMax: 0,
+    });
+    this.node = { ...initialNodeState(0, this.cluster), seed: 1 };
+  }
+
+  vote(type: "Prepare" | "Commit", from: number, value: number): void {
+    if (this.node.excluded.includes(from)) return;
+    const message = { type, view: 0, value, from } as const;
+    const input = { cluster: this.cluster, received: this.votes };
+    for (const earlier of this.votes.ofType(type)) {
+      const evidence = excludeNode(this.node, { ...input, first: earlier, second: message });
+      if (evidence.enabled) this.node = evidence.state;
+    }
+    this.votes.add(message);
+    this.update();
+  }
+
+  voted(): NodeState {
+    return { ...this.node, vote: { view: 0, value: this.proposal ?? -1 } };
+  }
+
+  prepared(): boolean {
+    const input = { cluster: this.cluster, received: this.votes };
+    return this.proposal !== undefined && sendCommit(this.voted(), input).enabled;
+  }
+
+  update(): void {
+    if (this.proposal === undefined) return;
+    const input = { cluster: this.cluster, received: this.votes };
+    const voted = this.voted();
+    const standard = this.prepared() &&
+      commitStandard({ ...voted, prepared: voted.vote }, input).enabled;
+    if (standard || commitFast(voted, input).enabled) this.committed = true;
+  }
+
+  count(type: "Prepare" | "Commit", value: number): number {
+    return voteCount(this.node, this.votes, type, 0, value);
+  }
+}
+
+Deno.test("ByzantineAgreement answers as the core does on the same random votes", () => {
+  const step = fc.record({
+    member: fc.nat(6),
+    type: fc.constantFrom("Prepare" as const, "Commit" as const),
+    value: fc.constantFrom(1, 2, 3),
+  });
+  fc.assert(
+    fc.property(
+      fc.constantFrom([4, 1], [7, 2]),
+      fc.array(step, { maxLength: 40 }),
+      fc.nat(40),
+      fc.constantFrom(1, 2),
+      ([n, f], steps, proposeAt, proposal) => {
+        const members = Array.from({ length: n }, (_, k) => `m${k}`);
+        const face = new ByzantineAgreement<{ hash: Uint8Array }>(members, f);
+        const core = new CoreRound(n, f);
+        const results = [1, 2, 3].map((v) => ({ hash: new Uint8Array([v]) }));
+        steps.forEach(({ member, type, value }, at) => {
+          if (at === proposeAt) {
+            face.handlePrePrepare(results[proposal - 1] as { hash: Uint8Array });
+            core.proposal = proposal;
+            core.update();
+          }
+          const from = member % n;
+          const hash = (results[value - 1] as { hash: Uint8Array }).hash;
+          if (type === "Prepare") face.recordPrepareVote(members[from] as string, hash);
+          else face.recordCommitVote(members[from] as string, hash);
+          core.vote(type, from + 1, value);
+          for (const v of [1, 2, 3]) {
+            const digest = (results[v - 1] as { hash: Uint8Array }).hash;
+            assert.equal(face.voteCount("Prepare", digest), core.count("Prepare", v));
+            assert.equal(face.voteCount("Commit", digest), core.count("Commit", v));
+          }
+          assert.equal(face.isPrepared(), core.prepared());
+          assert.equal(face.isCommitted(), core.committed);
+          assert.deepEqual(
+            [...face.excludedNodes()].sort(),
+            core.node.excluded.map((i) => members[i - 1]).sort(),
+          );
+        });
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("ByzantineAgreement takes the seed's cluster size, or refuses it with the 3f + 1 bound", () => {
+  // The seed writes ByzantineAgreement::new(5, 2): 5 nodes cannot tolerate 2 faults.
+  assert.throws(() => new ByzantineAgreement(5, 2), /BCP needs n >= 3f \+ 1 = 7/);
+  const agreement = new ByzantineAgreement(7, 2);
+  assert.deepEqual(agreement.members, [
+    "node-0",
+    "node-1",
+    "node-2",
+    "node-3",
+    "node-4",
+    "node-5",
+    "node-6",
+  ]);
+  assert.equal(agreement.quorum, 5);
+  assert.equal(agreement.fastQuorum, 7);
+  assert.throws(() => new ByzantineAgreement(0, 0), /nodeCount must be a positive integer, got 0/);
 });

@@ -6,7 +6,14 @@
 
 import { signatureTallyWhere } from "./_tally.ts";
 import type { MessageInput, NodeInput } from "./node_input.ts";
-import { type CheckpointMessage, NO_SEED, type NodeState, type SpecMessage } from "./spec_state.ts";
+import type { ReceivedMessages } from "./received.ts";
+import {
+  type CheckpointMessage,
+  type ClusterConfig,
+  NO_SEED,
+  type NodeState,
+  type SpecMessage,
+} from "./spec_state.ts";
 import { disabled, enabled, type Transition } from "./transition.ts";
 
 /** Input of {@linkcode takeCheckpoint}. */
@@ -60,6 +67,65 @@ export function takeCheckpoint(node: NodeState, input: TakeCheckpointInput): Tra
   return enabled(node, [{ kind: "send", message }]);
 }
 
+/** What names a checkpoint: the seed, the position and the digest of the tokens before it. */
+export type CheckpointSlot = Pick<CheckpointMessage, "seed" | "position" | "digest">;
+
+/**
+ * How many nodes signed a checkpoint of this seed, position and digest, whoever the node
+ * excludes (the spec's `CheckpointStable` counts signatures: a quorum holds F + 1 honest
+ * signers).
+ *
+ * @param received The received messages.
+ * @param checkpoint The checkpoint.
+ * @returns The distinct signers.
+ *
+ * @example Usage
+ * ```ts
+ * import { checkpointSigners, messageLog } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const base = { type: "Checkpoint", seed: 1, position: 1, digest: [111] } as const;
+ * const received = messageLog([{ ...base, from: 1 }, { ...base, from: 2 }, { ...base, from: 2 }]);
+ * assert.equal(checkpointSigners(received, base), 2);
+ * ```
+ */
+export function checkpointSigners(received: ReceivedMessages, checkpoint: CheckpointSlot): number {
+  return signatureTallyWhere(
+    received.ofType("Checkpoint"),
+    (c) =>
+      c.seed === checkpoint.seed && c.position === checkpoint.position &&
+      sameDigest(c.digest, checkpoint.digest),
+  );
+}
+
+/**
+ * The spec's `CheckpointStable(m)`: a checkpoint quorum signed this seed, position and digest.
+ *
+ * @param cluster The cluster (its checkpoint quorum).
+ * @param received The received messages.
+ * @param checkpoint The checkpoint.
+ * @returns Whether it is stable.
+ *
+ * @example Usage
+ * ```ts
+ * import { checkpointStable, clusterConfig, messageLog } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * const base = { type: "Checkpoint", seed: 1, position: 1, digest: [111] } as const;
+ * const received = messageLog([1, 2, 3].map((from) => ({ ...base, from })));
+ * assert.ok(checkpointStable(cluster, received, base));
+ * ```
+ */
+export function checkpointStable(
+  cluster: ClusterConfig,
+  received: ReceivedMessages,
+  checkpoint: CheckpointSlot,
+): boolean {
+  return checkpointSigners(received, checkpoint) >= cluster.checkpointQuorum;
+}
+
 function sameDigest(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false;
@@ -101,12 +167,9 @@ export function handleCheckpoint(node: NodeState, input: MessageInput<SpecMessag
   if (m.seed === current.seed && m.position <= current.position) {
     return disabled("the node holds this checkpoint or a later one");
   }
-  // Every signer counts, excluded or not: a quorum holds F + 1 honest signers.
-  const count = signatureTallyWhere(
-    received.ofType("Checkpoint"),
-    (c) => c.seed === m.seed && c.position === m.position && sameDigest(c.digest, m.digest),
-  );
-  if (count < cluster.checkpointQuorum) return disabled("too few matching checkpoint digests");
+  if (!checkpointStable(cluster, received, m)) {
+    return disabled("too few matching checkpoint digests");
+  }
   return enabled(
     { ...node, stableCheckpoint: { seed: m.seed, position: m.position, tokens: m.digest } },
     [{ kind: "persist", fields: ["stableCheckpoint"] }],

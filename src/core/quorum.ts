@@ -95,5 +95,64 @@ export function validateClusterSize(nodeCount: number, faultsMax: number): Clust
  */
 export function quorumSize(size: ClusterSize): number {
   const { nodeCount, faultsMax } = validateClusterSize(size.nodeCount, size.faultsMax);
+  return quorumOf(nodeCount, faultsMax);
+}
+
+/**
+ * The spec's `Quorum`, floor((n + f) / 2) + 1, for any sizes: the trace replayer runs TLC's
+ * n = 2f + 1 models with it too. Everything that counts a quorum takes it from here.
+ *
+ * @param nodeCount n.
+ * @param faultsMax f.
+ * @returns The quorum.
+ *
+ * @example Usage
+ * ```ts
+ * import { quorumOf } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * assert.equal(quorumOf(3, 1), 3);
+ * ```
+ */
+export function quorumOf(nodeCount: number, faultsMax: number): number {
   return Math.floor((nodeCount + faultsMax) / 2) + 1;
+}
+
+/**
+ * Whether `signers` distinct members make a quorum certificate of a valid cluster.
+ *
+ * @param size A cluster size (checked: n >= 3f + 1).
+ * @param signers The distinct signers.
+ * @returns `signers >= quorumSize(size)`.
+ * @throws {ClusterSizeError} If the size is not a valid cluster.
+ *
+ * @example Usage
+ * ```ts
+ * import { hasQuorum } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * assert.ok(hasQuorum({ nodeCount: 4, faultsMax: 1 }, 3));
+ * assert.ok(!hasQuorum({ nodeCount: 4, faultsMax: 1 }, 2));
+ * ```
+ */
+export function hasQuorum(size: ClusterSize, signers: number): boolean {
+  return signers >= quorumSize(size);
+}
+
+/**
+ * Whether `signers` distinct members make the fast path's certificate: every member (the spec's
+ * `FastQuorum`).
+ *
+ * @param size A cluster size (checked: n >= 3f + 1).
+ * @param signers The distinct signers.
+ * @returns `signers >= n`.
+ * @throws {ClusterSizeError} If the size is not a valid cluster.
+ *
+ * @example Usage
+ * ```ts
+ * import { hasFastQuorum } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * assert.ok(!hasFastQuorum({ nodeCount: 4, faultsMax: 1 }, 3));
+ * ```
+ */
+export function hasFastQuorum(size: ClusterSize, signers: number): boolean {
+  return signers >= validateClusterSize(size.nodeCount, size.faultsMax).nodeCount;
 }

@@ -11,6 +11,8 @@
  * @module
  */
 
+import { quorumOf } from "./quorum.ts";
+
 /** A node of the cluster, `1..nodeCount` as in the spec. */
 export type NodeIndex = number;
 
@@ -424,7 +426,7 @@ export function clusterConfig(constants: ClusterConstants): ClusterConfig {
   if (!(constants.stageCount >= 1 && constants.stageCount <= VALUE_DIGIT_MAX)) {
     throw new RangeError(`stageCount must be 1..${VALUE_DIGIT_MAX}, got ${constants.stageCount}`);
   }
-  const quorum = Math.floor((constants.nodeCount + constants.faultsMax) / 2) + 1;
+  const quorum = quorumOf(constants.nodeCount, constants.faultsMax);
   return {
     ...constants,
     seeds: [...constants.seeds].sort((a, b) => a - b),

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { quorumSize } from "../core/quorum.ts";
+import { hasQuorum, quorumSize } from "../core/quorum.ts";
 import type { NodeId } from "../core/types.ts";
 import { type Membership, MESSAGE_SIGNATURE_TAG } from "./identity.ts";
 import {
@@ -94,7 +94,8 @@ export async function verifyCertificate(
   options: CertificateOptions,
 ): Promise<WireResult<VerifiedCertificate>> {
   const { membership } = options;
-  const threshold = quorumSize({ nodeCount: membership.size, faultsMax: options.faultsMax });
+  const size = { nodeCount: membership.size, faultsMax: options.faultsMax };
+  const threshold = quorumSize(size);
   if (votes.length > membership.size) {
     return refused(
       "certificate_too_large",
@@ -104,7 +105,7 @@ export async function verifyCertificate(
   const checked = checkVotes(votes, options);
   if (!checked.ok) return checked;
   const { signers, value, messages } = checked.value;
-  if (signers.length < threshold) {
+  if (!hasQuorum(size, signers.length)) {
     return refused(
       "certificate_below_quorum",
       `Certificate has ${signers.length} distinct signers, the quorum is ${threshold}`,

@@ -17,6 +17,7 @@ import { verifyCertificate } from "./certificate.ts";
 import type { Membership } from "./identity.ts";
 import { bytesEqual, decodeMessage, type Digest, type MessageOf } from "./message.ts";
 import { InferenceResult, Proof } from "./proof.ts";
+import { hasFastQuorum } from "../core/quorum.ts";
 import type { NodeId } from "../core/types.ts";
 import { accepted, refused, type WireResult } from "./wire_error.ts";
 
@@ -100,7 +101,7 @@ export async function verifyClientReply(
     : decodeMessage(reply.certificate[0]!.body);
   const firstVote = first?.ok === true ? first.value : undefined;
   const fast = firstVote?.type === "Prepare";
-  if (fast && reply.certificate.length < membership.size) {
+  if (fast && !hasFastQuorum({ nodeCount: membership.size, faultsMax }, reply.certificate.length)) {
     return refused(
       "client_reply_fast_path_incomplete",
       `A fast-path certificate needs Prepares from all ${membership.size} members, ` +

@@ -29,13 +29,8 @@
 
 import { verifyCertificate } from "./certificate.ts";
 import type { Membership } from "./identity.ts";
-import {
-  bytesEqual,
-  type Digest,
-  type MessageOf,
-  type PreparedClaim,
-  type VoteClaim,
-} from "./message.ts";
+import { bytesEqual, type Digest, type MessageOf, type PreparedClaim } from "./message.ts";
+import { seedAllowed, seedChoice } from "../core/_tally.ts";
 import type { NodeId } from "../core/types.ts";
 import { accepted, refused, type WireResult } from "./wire_error.ts";
 
@@ -161,30 +156,19 @@ export async function verifyNewView(
     if (verdict.ok) certs.push(prepared);
     else ignoredClaims++;
   }
-  // Voted claims that F + 1 view changes report identically (a fast-path commit's trace).
-  const voted = viewChanges.flatMap((vc) => vc.voted === undefined ? [] : [vc.voted]);
-  const fast = voted.filter((claim) =>
-    voted.filter((other) => sameClaim(claim, other)).length >= faultsMax + 1
-  );
-  const certView = highestView(certs);
-  const fastView = highestView(fast);
-  const chosen = certView >= fastView && certView >= 0
-    ? certs.filter((claim) => claim.view === certView)
-    : fastView >= 0
-    ? fast.filter((claim) => claim.view === fastView)
-    : [];
-  const values = distinctValues(chosen);
-  const requiredValue = values.length === 1 ? values[0] : undefined;
-  if (requiredValue !== undefined) {
-    const result = options.resultOf(newView.seed);
-    if (result === undefined || !bytesEqual(result, requiredValue)) {
-      return refused(
-        "new_view_seed_not_allowed",
-        `Seed ${newView.seed} is not allowed: the view changes pin the result of view ` +
-          `${Math.max(certView, fastView)}, and the seed's result is ` +
-          (result === undefined ? "unknown" : "another value"),
-      );
-    }
+  // The core's AllowedSeeds choice over the verified claims: the voted claims that F + 1 view
+  // changes report identically (a fast-path commit's trace) and the certified prepared claims.
+  const voted = viewChanges.map((vc) => ({ from: vc.from, claim: vc.voted }));
+  const choice = seedChoice(certs, voted, faultsMax, bytesEqual);
+  const requiredValue = choice.kind === "pinned" ? choice.value : undefined;
+  const result = options.resultOf(newView.seed);
+  if (choice.kind === "pinned" && !seedAllowed(choice, result, bytesEqual)) {
+    return refused(
+      "new_view_seed_not_allowed",
+      `Seed ${newView.seed} is not allowed: the view changes pin the result of view ` +
+        `${choice.view}, and the seed's result is ` +
+        (result === undefined ? "unknown" : "another value"),
+    );
   }
   return accepted({
     view: newView.view,
@@ -194,20 +178,4 @@ export async function verifyNewView(
     requiredValue,
     ignoredClaims,
   });
-}
-
-function sameClaim(left: VoteClaim, right: VoteClaim): boolean {
-  return left.view === right.view && bytesEqual(left.value, right.value);
-}
-
-function highestView(claims: readonly VoteClaim[]): number {
-  return claims.reduce((highest, claim) => Math.max(highest, claim.view), -1);
-}
-
-function distinctValues(claims: readonly VoteClaim[]): Digest[] {
-  const values: Digest[] = [];
-  for (const claim of claims) {
-    if (!values.some((value) => bytesEqual(value, claim.value))) values.push(claim.value);
-  }
-  return values;
 }

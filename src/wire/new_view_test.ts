@@ -7,6 +7,10 @@ import { primaryOfView, verifyNewView } from "./new_view.ts";
 import { sampleMessages, samplePrepare } from "./_samples.ts";
 import { TEST_FAULTS_MAX, testCluster, testSecretKey } from "./_test_keys.ts";
 import { createNodeSigner } from "./identity.ts";
+import fc from "fast-check";
+import { allowedSeeds } from "../core/_tally.ts";
+import { MessageLog } from "../core/received.ts";
+import { clusterConfig, NO_VOTE, resultOf } from "../core/spec_state.ts";
 
 const { signers, membership } = await testCluster();
 const byId = new Map(signers.map((signer) => [signer.nodeId, signer]));
@@ -157,4 +161,120 @@ Deno.test("verifyNewView() pins the seed to a value F + 1 view changes voted for
   ];
   assert.equal(await codeOf(newView(both, 7)), "accepted");
   assert.equal(await codeOf(newView(both, 8)), "new_view_seed_not_allowed");
+});
+
+// The core's AllowedSeeds on the same claims, with the results as spec values: result A is seed
+// 1's, B seed 2's.
+const coreCluster = clusterConfig({
+  nodeCount: 4,
+  faultsMax: TEST_FAULTS_MAX,
+  stageCount: 1,
+  tokenCount: 1,
+  checkpointIntervalTokens: 1,
+  replicaCount: 3,
+  seeds: [1, 2],
+  viewMax: 2,
+});
+const DIGESTS = [digest("result A"), digest("result B")];
+const SPEC_VALUES = [1, 2].map((seed) => resultOf(seed, coreCluster));
+const seedResults = new Map<number, Digest>([[1, DIGESTS[0]!], [2, DIGESTS[1]!]]);
+
+// Every Prepare a certificate may hold: per view 0..1, value A or B and signer.
+const signedPrepares = new Map<string, SignedMessage>();
+for (const view of [0, 1]) {
+  for (const v of [0, 1]) {
+    for (const signer of signers) {
+      signedPrepares.set(
+        `${view}/${v}/${signer.nodeId}`,
+        await signMessage({
+          type: "Prepare",
+          inferenceId: 42,
+          from: signer.nodeId,
+          view,
+          epoch: 2,
+          sequence: 10,
+          value: DIGESTS[v]!,
+        }, signer),
+      );
+    }
+  }
+}
+
+Deno.test("verifyNewView() allows the seeds the core's AllowedSeeds allows, on random view changes", async () => {
+  const claim = fc.option(fc.record({ view: fc.nat(1), value: fc.nat(1) }), { nil: undefined });
+  const viewChangeArbitrary = fc.record({ prepared: claim, voted: claim });
+  // Who signed the Prepares of each (view, value): the certificate every claim of it carries.
+  const signersArbitrary = fc.array(fc.subarray([0, 1, 2, 3], { minLength: 1 }), {
+    minLength: 4,
+    maxLength: 4,
+  });
+  await fc.assert(
+    fc.asyncProperty(
+      fc.subarray([0, 1, 3], { minLength: 3, maxLength: 3 }).chain((from) =>
+        fc.tuple(
+          fc.constant(from),
+          fc.array(viewChangeArbitrary, { minLength: from.length, maxLength: from.length }),
+        )
+      ),
+      fc.boolean(),
+      signersArbitrary,
+      async ([from, claims], withPrimary, certificateSigners) => {
+        const senders = withPrimary ? [...from.slice(0, 2), 2] : from;
+        const certificateOf = (view: number, v: number): number[] =>
+          certificateSigners[view * 2 + v] as number[];
+        const wire: SignedMessage[] = [];
+        const received = new MessageLog();
+        for (let k = 0; k < senders.length; k++) {
+          const sender = senders[k] as number;
+          const { prepared, voted } = claims[k] as (typeof claims)[number];
+          wire.push(
+            await viewChange(signers[sender]!, {
+              ...(prepared === undefined ? {} : {
+                prepared: {
+                  view: prepared.view,
+                  value: DIGESTS[prepared.value]!,
+                  certificate: certificateOf(prepared.view, prepared.value).map((s) =>
+                    signedPrepares.get(`${prepared.view}/${prepared.value}/node-${s}`)!
+                  ),
+                },
+              }),
+              ...(voted === undefined ? {} : {
+                voted: { view: voted.view, value: DIGESTS[voted.value]! },
+              }),
+            }),
+          );
+          const vote = (c: typeof prepared) =>
+            c === undefined ? NO_VOTE : { view: c.view, value: SPEC_VALUES[c.value]! };
+          received.add({
+            type: "ViewChange",
+            view: 2,
+            prepared: vote(prepared),
+            voted: vote(voted),
+            from: sender + 1,
+          });
+          if (prepared !== undefined) {
+            for (const s of certificateOf(prepared.view, prepared.value)) {
+              received.add({
+                type: "Prepare",
+                view: prepared.view,
+                value: SPEC_VALUES[prepared.value]!,
+                from: s + 1,
+              });
+            }
+          }
+        }
+        const allowed = allowedSeeds(coreCluster, received, received.ofType("ViewChange"));
+        for (const seed of [1, 2]) {
+          const verdict = await verifyNewView(newView(wire, seed), {
+            membership,
+            faultsMax: TEST_FAULTS_MAX,
+            resultOf: (x: number) => seedResults.get(x),
+          });
+          const code = verdict.ok ? "accepted" : verdict.error.code;
+          assert.equal(code, allowed.includes(seed) ? "accepted" : "new_view_seed_not_allowed");
+        }
+      },
+    ),
+    { numRuns: 400 },
+  );
 });
