@@ -147,16 +147,18 @@ class CoreRound {
 }
 
 Deno.test("ByzantineAgreement answers as the core does on the same random votes", () => {
+  // Votes mostly for results 1 and 2 (the proposals), so that rounds often come within a vote
+  // or two of a quorum or of every member.
   const step = fc.record({
     member: fc.nat(6),
     type: fc.constantFrom("Prepare" as const, "Commit" as const),
-    value: fc.constantFrom(1, 2, 3),
+    value: fc.constantFrom(1, 1, 2, 2, 3),
   });
   fc.assert(
     fc.property(
-      fc.constantFrom([4, 1], [7, 2]),
+      fc.constantFrom([4, 1], [4, 1], [7, 2]),
       fc.array(step, { maxLength: 40 }),
-      fc.nat(40),
+      fc.nat(8),
       fc.constantFrom(1, 2),
       ([n, f], steps, proposeAt, proposal) => {
         const members = Array.from({ length: n }, (_, k) => `m${k}`);
@@ -188,7 +190,7 @@ Deno.test("ByzantineAgreement answers as the core does on the same random votes"
         });
       },
     ),
-    { numRuns: 500 },
+    { numRuns: 1000 },
   );
 });
 
