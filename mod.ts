@@ -70,7 +70,20 @@ export {
   type SendEffect,
   type Transition,
 } from "./src/core/transition.ts";
-export type { MessageInput, NodeInput } from "./src/core/node_input.ts";
+export type { MessageInput, NodeInput, StageModel } from "./src/core/node_input.ts";
+export {
+  type CancelTimerEffect,
+  type CheckpointEffect,
+  type CommitEffect,
+  type ComputeEffect,
+  type NodeEvent,
+  type Ready,
+  step,
+  STEP_ACTIONS_MAX,
+  type StepEffect,
+  type StepNode,
+  type TimerEffect,
+} from "./src/core/step.ts";
 export {
   MessageLog,
   messageLog,
@@ -141,6 +154,7 @@ export {
 
 // The deterministic system (src/sim/): the environment's actions and the lift to the spec.
 export {
+  applyStep,
   applyTransition,
   byzantineSend,
   crash,

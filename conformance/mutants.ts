@@ -153,7 +153,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "stage outputs its input unchanged",
     file: "src/core/computation.ts",
-    find: "      value: computeValue(value, token, stage),",
+    find: "      value: output,",
     replace: "      value,",
   },
   {
@@ -233,6 +233,8 @@ const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 /** What the conformance run reads: copied into each mutant's tree (the corpus is linked). */
 const COPIED = ["conformance", "src", "tla", "deno.json", "deno.lock"];
 const LINKED = ["node_modules", "conformance/traces"];
+/** Not copied: what no run reads (Stryker's own packages, when installed). */
+const SKIPPED = ["conformance/stryker"];
 
 async function copyTree(from: string, to: string, skip: ReadonlySet<string>): Promise<void> {
   const info = await Deno.stat(from);
@@ -266,7 +268,7 @@ export async function plant(mutant: Mutant | undefined, root: string = ROOT): Pr
   }
   const dir = await Deno.makeTempDir({ prefix: "butterfly-mutant-" });
   try {
-    const skip = new Set(LINKED.map((path) => `${root}/${path}`));
+    const skip = new Set([...LINKED, ...SKIPPED].map((path) => `${root}/${path}`));
     for (const path of COPIED) {
       await Deno.mkdir(`${dir}/${path}`.replace(/\/[^/]*$/, ""), { recursive: true });
       await copyTree(`${root}/${path}`, `${dir}/${path}`, skip);

@@ -22,7 +22,12 @@ import {
   PROTOCOL_ACTIONS,
   type ProtocolAction,
 } from "../src/core/actions.ts";
-import type { NodeIndex, NodeState, SpecMessage } from "../src/core/spec_state.ts";
+import {
+  computeValue,
+  type NodeIndex,
+  type NodeState,
+  type SpecMessage,
+} from "../src/core/spec_state.ts";
 import type { Transition } from "../src/core/transition.ts";
 import {
   applyTransition,
@@ -169,7 +174,7 @@ export function applyAction(
   if (name === "HandleHeartbeat" && !mayHeartbeat(system, decoded["j"] as number)) {
     return { ok: false, reason: "no heartbeat from the peer" };
   }
-  const input = { cluster: system.cluster, received: receivedOf(system) };
+  const input = { cluster: system.cluster, received: receivedOf(system), model: computeValue };
   return nodeStep(system, i, (s) => action.apply(s, input, decoded));
 }
 
@@ -261,7 +266,7 @@ function instancesOf(
   action: NodeAction,
 ): { readonly found: string[]; readonly reads: number } {
   const received = receivedOf(system);
-  const input = { cluster: system.cluster, received };
+  const input = { cluster: system.cluster, received, model: computeValue };
   const found: string[] = [];
   const visit = (params: ActionParams): void => {
     if (action.apply(node, input, params).enabled) {
@@ -442,7 +447,7 @@ function addEnvironmentInstances(
   stuck: boolean,
   perAction: string[][],
 ): void {
-  const input = { cluster: system.cluster, received: receivedOf(system) };
+  const input = { cluster: system.cluster, received: receivedOf(system), model: computeValue };
   for (const [index, action] of GATED_ROWS) {
     action.probes(node, input, (params) => {
       if (!environmentAllows(system, action, params, stuck)) return;

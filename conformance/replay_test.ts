@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ACTIONS, enabledTransitions, nodeAction } from "../src/core/actions.ts";
 import { MessageLog } from "../src/core/received.ts";
-import { clusterConfig, type NodeState, valuesAt } from "../src/core/spec_state.ts";
+import { clusterConfig, computeValue, type NodeState, valuesAt } from "../src/core/spec_state.ts";
 import { TEST_CLUSTER } from "../src/core/_test_cluster.ts";
 import { Prng } from "../src/sim/prng.ts";
 import { byzantineMessage } from "../src/sim/simulator.ts";
@@ -54,7 +54,11 @@ function simulatorEnabled(system: SystemState): Record<string, number[]> {
   for (const action of PROTOCOL_ACTIONS) out[action] = [];
   for (const node of system.nodes) {
     if (!isUp(system, node.id)) continue;
-    const input = { cluster: system.cluster, received: new MessageLog(system.messages) };
+    const input = {
+      cluster: system.cluster,
+      received: new MessageLog(system.messages),
+      model: computeValue,
+    };
     const names = new Set(enabledTransitions(node, input).map((named) => named.action));
     for (const action of PROTOCOL_ACTIONS) if (names.has(action)) out[action]?.push(node.id);
   }
@@ -76,7 +80,7 @@ function randomStep(system: SystemState, prng: Prng): void {
       choices.push(() => recover(system, node.id));
       continue;
     }
-    for (const named of enabledTransitions(node, { cluster, received })) {
+    for (const named of enabledTransitions(node, { cluster, received, model: computeValue })) {
       choices.push(() => applyTransition(system, node.id, named.transition));
     }
     choices.push(() => crash(system, node.id));

@@ -50,7 +50,7 @@ import {
   type ViewChangeMessage,
 } from "./spec_state.ts";
 import { subsetsOfSize } from "./_tally.ts";
-import type { Enabled, Transition } from "./transition.ts";
+import { disabled, type Enabled, type Transition } from "./transition.ts";
 import {
   excludeNode,
   handleHeartbeat,
@@ -161,6 +161,8 @@ type Visit = (params: ActionParams) => void;
 
 const NO_PARAMS: ActionParams = Object.freeze({});
 
+const NOT_COMPUTED = disabled("the stage's output is not known: the model has not answered");
+
 // The parameters as the apply functions read them: by name, so that each read site sees one
 // shape (these run for every candidate of every replayed step).
 interface Named {
@@ -174,6 +176,7 @@ interface Named {
   readonly m1: SpecMessage;
   readonly m2: SpecMessage;
   readonly vcs: readonly ViewChangeMessage[];
+  readonly output?: number;
 }
 
 function named(params: ActionParams): Named {
@@ -374,14 +377,21 @@ export const ACTIONS: readonly NodeAction[] = [
         }
       }
     },
-    apply: (node, input, params) =>
-      computeStage(node, {
+    apply: (node, input, params) => {
+      const { t, s, x } = named(params);
+      // The output is the model's: given with the instance (a `computed` event), or by a model
+      // that answers at once.
+      const output = named(params).output ?? input.model?.(x, t, s);
+      if (output === undefined) return NOT_COMPUTED;
+      return computeStage(node, {
         cluster: input.cluster,
         received: input.received,
-        token: named(params).t,
-        stage: named(params).s,
-        value: named(params).x,
-      }),
+        token: t,
+        stage: s,
+        value: x,
+        output,
+      });
+    },
   },
   {
     name: "AcceptToken",

@@ -13,6 +13,7 @@ import { messageKey, messageSetKey } from "./message_key.ts";
 import { MessageLog } from "./received.ts";
 import {
   clusterConfig,
+  computeValue,
   initialNodeState,
   NO_VOTE,
   type SpecMessage,
@@ -51,7 +52,8 @@ Deno.test("enabledTransitions() finds the Prepare vote and both orders of the ev
   const node = { ...initialNodeState(2, cluster), seed: 1, tokens: [111] };
   const proposal: VoteMessage = { type: "PrePrepare", view: 0, value: 111, from: 1 };
   const received = new MessageLog([proposal, { ...proposal, value: 211 }]);
-  const actions = enabledTransitions(node, { cluster, received }).map((a) => a.action);
+  const input = { cluster, received, model: computeValue };
+  const actions = enabledTransitions(node, input).map((a) => a.action);
   // Node 2 replicates stage 1 and has not computed it yet, so ComputeStage is enabled as well;
   // the spec's ExcludeNode(i, m1, m2) takes the pair in either order.
   assert.deepEqual(actions.sort(), [
@@ -138,7 +140,7 @@ Deno.test("every action's probes hold its candidates, each once, and nothing els
         const tokens = [1, 2].slice(0, tokenCount).map((t) => stageValue(seed, t, 2));
         const progress = [tokenCount, 0];
         const node = { ...initialNodeState(id, wide), seed, view, tokens, progress };
-        const input = { cluster: wide, received };
+        const input = { cluster: wide, received, model: computeValue };
         for (const action of ACTIONS) {
           const probes = new Set<string>();
           action.probes(node, input, (params) => {

@@ -6,7 +6,7 @@
 
 import { isCertifiedOutput, isStageInput } from "./_tally.ts";
 import type { NodeInput } from "./node_input.ts";
-import { computeValue, isReplica, NO_SEED, type NodeState } from "./spec_state.ts";
+import { isReplica, NO_SEED, type NodeState } from "./spec_state.ts";
 import { disabled, enabled, type Transition } from "./transition.ts";
 
 /** Input of {@linkcode computeStage}. */
@@ -15,13 +15,20 @@ export interface ComputeStageInput extends NodeInput {
   readonly token: number;
   /** The stage `s` (from 1). */
   readonly stage: number;
-  /** The accepted input `x`; an honest stage outputs `computeValue(x, t, s)`. */
+  /** The accepted input `x`. */
   readonly value: number;
+  /**
+   * What the model returned for the stage from `x` (its digest): what the node signs. The spec's
+   * honest model is `Compute(x, t, s)` (`computeValue`); a runtime's is the ONNX output's digest.
+   * The guard does not read it: whether the node may compute is the protocol's, the output is
+   * the model's.
+   */
+  readonly output: number;
 }
 
 /**
  * `ComputeStage(i, t, s, x)`: a replica computes stage `s` of token `t` from input `x` and
- * signs the output.
+ * signs the output the model returned.
  *
  * @param node The node's state.
  * @param input The cluster, the received messages, the token, stage and input value.
@@ -36,14 +43,16 @@ export interface ComputeStageInput extends NodeInput {
  *   replicaCount: 3, seeds: [1], viewMax: 1,
  * });
  * const node = { ...initialNodeState(2, cluster), seed: 1 };
- * const next = computeStage(node, { cluster, received: messageLog([]), token: 1, stage: 1, value: 100 });
+ * // The model (here the spec's Compute) returned 111 for stage 1 of token 1 from input 100.
+ * const received = messageLog();
+ * const next = computeStage(node, { cluster, received, token: 1, stage: 1, value: 100, output: 111 });
  * assert.ok(next.enabled && next.state.progress[0] === 1);
  * const sent = next.enabled && next.effects[0]?.kind === "send" ? next.effects[0].message : undefined;
  * assert.equal(sent?.type === "StageOutput" && sent.value, 111);
  * ```
  */
 export function computeStage(node: NodeState, input: ComputeStageInput): Transition {
-  const { cluster, received, token, stage, value } = input;
+  const { cluster, received, token, stage, value, output } = input;
   if (token < 1) return disabled(`token ${token} is out of range`);
   if (token > cluster.tokenCount) return disabled(`token ${token} is out of range`);
   if (stage < 1) return disabled(`stage ${stage} is out of range`);
@@ -64,7 +73,7 @@ export function computeStage(node: NodeState, input: ComputeStageInput): Transit
       seed: node.seed,
       token,
       stage,
-      value: computeValue(value, token, stage),
+      value: output,
       from: node.id,
     },
   }]);

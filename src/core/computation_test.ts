@@ -5,6 +5,7 @@ import { receivedOf } from "./_test_cluster.ts";
 import { acceptToken, computeStage } from "./computation.ts";
 import {
   clusterConfig,
+  computeValue,
   initialNodeState,
   type StageOutputMessage,
   stageValue,
@@ -34,6 +35,7 @@ Deno.test("computeStage() refuses a node that is no replica of the stage", () =>
     token: 1,
     stage: 1,
     value: 1,
+    output: 111,
   });
   assert.ok(!next.enabled);
   assert.match(next.reason, /no replica/);
@@ -43,7 +45,14 @@ Deno.test("computeStage() refuses an input other than the seed for the first tok
   const node = { ...initialNodeState(3, cluster), seed: 1 };
   const seedInput = (seed: number) => stageValue(seed, 0, 0);
   const at = (value: number) =>
-    computeStage(node, { cluster, received: receivedOf([]), token: 1, stage: 1, value });
+    computeStage(node, {
+      cluster,
+      received: receivedOf([]),
+      token: 1,
+      stage: 1,
+      value,
+      output: computeValue(value, 1, 1),
+    });
   assert.ok(!at(seedInput(2)).enabled);
   assert.ok(!at(1).enabled);
   const next = at(seedInput(1));
@@ -59,10 +68,39 @@ Deno.test("computeStage() refuses an input other than the seed for the first tok
   });
 });
 
+Deno.test("computeStage() signs what the model returned, whatever it is", () => {
+  // The protocol decides that node 3 computes stage 1 of token 1 from seed 1's input; the output
+  // is the model's (a runtime's ONNX digest), not the core's.
+  const node = { ...initialNodeState(3, cluster), seed: 1 };
+  const input = {
+    cluster,
+    received: receivedOf([]),
+    token: 1,
+    stage: 1,
+    value: stageValue(1, 0, 0),
+  };
+  for (const output of [stageValue(1, 1, 1), 999]) {
+    const next = computeStage(node, { ...input, output });
+    assert.ok(next.enabled);
+    const sent = next.effects[0];
+    assert.equal(
+      sent?.kind === "send" && sent.message.type === "StageOutput" && sent.message.value,
+      output,
+    );
+  }
+});
+
 Deno.test("computeStage() refuses a token out of order", () => {
   const node = { ...initialNodeState(3, cluster), seed: 1 };
   assert.ok(
-    !computeStage(node, { cluster, received: receivedOf([]), token: 2, stage: 1, value: 1 })
+    !computeStage(node, {
+      cluster,
+      received: receivedOf([]),
+      token: 2,
+      stage: 1,
+      value: 1,
+      output: 121,
+    })
       .enabled,
   );
 });
@@ -72,12 +110,26 @@ Deno.test("computeStage() needs F + 1 previous-stage replicas to agree on the in
   const node = { ...initialNodeState(4, cluster), seed: 1 };
   const one = [output(1, 1, 3)];
   assert.ok(
-    !computeStage(node, { cluster, received: receivedOf(one), token: 1, stage: 2, value: 1 })
+    !computeStage(node, {
+      cluster,
+      received: receivedOf(one),
+      token: 1,
+      stage: 2,
+      value: 1,
+      output: 12,
+    })
       .enabled,
   );
   const two = [...one, output(1, 1, 4)];
   assert.ok(
-    computeStage(node, { cluster, received: receivedOf(two), token: 1, stage: 2, value: 1 })
+    computeStage(node, {
+      cluster,
+      received: receivedOf(two),
+      token: 1,
+      stage: 2,
+      value: 1,
+      output: 12,
+    })
       .enabled,
   );
 });

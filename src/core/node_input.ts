@@ -19,7 +19,16 @@ export interface NodeInput {
    * only grows while the node runs; the shell keeps it (`MessageLog` in `received.ts`).
    */
   readonly received: ReceivedMessages;
+  /**
+   * What the model returns for a stage, where the shell computes stages at once (the trace
+   * replayer: the spec's `Compute`, `computeValue`). Absent in a runtime, whose model answers
+   * later: `step` then asks for the stage with a `compute` effect.
+   */
+  readonly model?: StageModel;
 }
+
+/** A model: the output (digest) of stage `stage` of token `token` from `input`. */
+export type StageModel = (input: number, token: number, stage: number) => number;
 
 /** A node action's input with one message: the one the node handles. */
 export interface MessageInput<M> extends NodeInput {

@@ -2,8 +2,12 @@
  * The deterministic simulator (after TigerBeetle's VOPR): one seed chooses the cluster, the
  * Byzantine nodes and every fault (loss, duplication, reordering, crashes, false suspicions,
  * premature view-change timeouts, Byzantine messages: equivocation, wrong votes, garbage
- * outputs, lies in view changes). Each honest node has its own inbox; its actions are the
- * core's pure functions. After every step the spec's safety invariants are checked. A safety
+ * outputs, lies in view changes). Each honest node has its own inbox and is driven only through
+ * the core's `step`: a node's turn handles what arrived, or the model answers one of the stages
+ * it asked for (`compute` effects, answered with the spec's `Compute`), and the failure
+ * detector, the view-change timer and restarts are events too. Its persists and sends are
+ * carried out with the durability checks of `applyStep`, and a restarted node gets back what its
+ * disk holds and nothing else. After every step the spec's safety invariants are checked. A safety
  * phase with faults is followed by a liveness phase in which the faults stop and every honest
  * node must commit. Each rule of the liveness phase stands for a runtime mechanism:
  *
@@ -29,6 +33,8 @@ import { commitStableViolations, invariantViolations } from "../core/invariants.
 import {
   type ClusterConfig,
   clusterConfig,
+  computeValue,
+  type DurableState,
   GARBAGE,
   NO_VALUE,
   NO_VOTE,
@@ -40,12 +46,11 @@ import {
   stageValue,
   type Vote,
 } from "../core/spec_state.ts";
-import type { Effect, Enabled } from "../core/transition.ts";
-import { enabledTransitions, nodeAction } from "../core/actions.ts";
 import { MessageLog } from "../core/received.ts";
+import { type ComputeEffect, type NodeEvent, type Ready, step } from "../core/step.ts";
 import { Prng } from "./prng.ts";
 import {
-  applyTransition,
+  applyStep,
   crash,
   deliver,
   EffectError,
@@ -90,10 +95,10 @@ export interface SimulateOptions {
   /** A change to the cluster (the tests switch in a core bug to see the simulator catch it). */
   readonly adjustCluster?: (cluster: ClusterConfig) => ClusterConfig;
   /**
-   * A change to each enabled transition a node takes before the simulator carries it out (the
-   * tests drop an effect to see the simulator catch it).
+   * A change to each step's result before the simulator carries it out (the tests drop an
+   * effect to see the simulator catch it).
    */
-  readonly adjustTransition?: (action: string, transition: Enabled) => Enabled;
+  readonly adjustReady?: (ready: Ready) => Ready;
 }
 
 /** What a run did. */
@@ -137,8 +142,10 @@ interface Simulation {
   readonly timerPrng: Prng;
   readonly system: SystemState;
   readonly faults: Faults;
-  readonly adjustTransition: (action: string, transition: Enabled) => Enabled;
+  readonly adjustReady: (ready: Ready) => Ready;
   readonly inboxes: MessageLog[];
+  /** Per node, the stages its steps asked the model for and it has not answered. */
+  readonly computations: Map<string, ComputeEffect>[];
   readonly inFlight: Packet[];
   falseSuspicions: number;
   steps: number;
@@ -157,12 +164,6 @@ function honestNodes(sim: Simulation): NodeIndex[] {
 function receive(sim: Simulation, to: NodeIndex, message: SpecMessage): void {
   (sim.inboxes[to - 1] as MessageLog).add(message);
 }
-
-// The table's rows of the actions the environment gates.
-const VIEW_TIMEOUT = nodeAction("ViewTimeout");
-const SUSPECT = nodeAction("Suspect");
-const HANDLE_HEARTBEAT = nodeAction("HandleHeartbeat");
-const NO_PARAMS = {};
 
 // Sends to every honest node: the sender's inbox at once, the others through the network.
 function broadcast(sim: Simulation, from: NodeIndex | undefined, message: SpecMessage): void {
@@ -189,19 +190,74 @@ function check(sim: Simulation, before: readonly NodeState[], phase: string): vo
   }
 }
 
-function nodeStep(sim: Simulation, node: NodeIndex, deliverAtOnce: boolean): boolean {
+// Steps a node with an event (the core's `step`) and carries out what it returns: the state,
+// persists and sends (`applyStep`), the sends into the network (or, in the liveness phase, every
+// honest inbox at once), and the stages it asks the model for. Returns the step's result.
+function runStep(
+  sim: Simulation,
+  node: NodeIndex,
+  event: NodeEvent,
+  deliverAtOnce: boolean,
+): Ready {
   const { system } = sim;
   const state = system.nodes[node - 1] as NodeState;
   const received = sim.inboxes[node - 1] as MessageLog;
-  const options = enabledTransitions(state, { cluster: system.cluster, received });
-  if (options.length === 0) return false;
-  const picked = sim.prng.pick(options);
-  const action = picked.action;
-  const transition = sim.adjustTransition(action, picked.transition);
-  applyTransition(system, node, transition);
-  if (action === "LearnCommit") sim.learned += 1;
-  sendEffects(sim, node, transition.effects, deliverAtOnce);
-  return true;
+  const ready = sim.adjustReady(step({ cluster: system.cluster, state, received }, event));
+  applyStep(system, node, ready);
+  if (ready.actions.includes("LearnCommit")) sim.learned += 1;
+  const pending = sim.computations[node - 1] as Map<string, ComputeEffect>;
+  for (const effect of ready.effects) {
+    if (effect.kind === "send") {
+      if (deliverAtOnce) { for (const to of honestNodes(sim)) receive(sim, to, effect.message); }
+      else broadcast(sim, node, effect.message);
+    } else if (effect.kind === "compute") {
+      pending.set(`${effect.token}/${effect.stage}/${effect.input}`, effect);
+    }
+  }
+  return ready;
+}
+
+// The model answers one of the node's computations: the spec's Compute (an honest replica's
+// stage is a function of its input). A computation the node no longer wants is refused by the
+// guard.
+function modelAnswers(
+  sim: Simulation,
+  node: NodeIndex,
+  computation: ComputeEffect,
+  deliverAtOnce: boolean,
+): Ready {
+  const pending = sim.computations[node - 1] as Map<string, ComputeEffect>;
+  pending.delete(`${computation.token}/${computation.stage}/${computation.input}`);
+  return runStep(sim, node, {
+    kind: "computed",
+    token: computation.token,
+    stage: computation.stage,
+    input: computation.input,
+    output: computeValue(computation.input, computation.token, computation.stage),
+  }, deliverAtOnce);
+}
+
+// A node's turn: it handles what arrived, or (half the time, when it asked for one) the model
+// answers one of its computations.
+function nodeStep(sim: Simulation, node: NodeIndex): void {
+  const pending = [...(sim.computations[node - 1] as Map<string, ComputeEffect>).values()];
+  if (pending.length > 0 && sim.prng.chance(0.5)) {
+    modelAnswers(sim, node, sim.prng.pick(pending), false);
+  } else {
+    runStep(sim, node, { kind: "messages" }, false);
+  }
+}
+
+// In the liveness phase: the node handles what arrived and the model answers every computation
+// it asks for, until it asks for none. Whether it took an action.
+function settle(sim: Simulation, node: NodeIndex): boolean {
+  let acted = runStep(sim, node, { kind: "messages" }, true).actions.length > 0;
+  const pending = sim.computations[node - 1] as Map<string, ComputeEffect>;
+  while (pending.size > 0) {
+    const next = pending.values().next().value as ComputeEffect;
+    acted = modelAnswers(sim, node, next, true).actions.length > 0 || acted;
+  }
+  return acted;
 }
 
 function randomVote(system: SystemState, prng: Prng, viewBelow: number): Vote {
@@ -349,18 +405,17 @@ function detectorStep(sim: Simulation): void {
     return;
   }
   const state = system.nodes[node - 1] as NodeState;
-  const input = { cluster: system.cluster, received: sim.inboxes[node - 1] as MessageLog };
   const faulty = system.status[peer - 1] === "crashed" ||
     system.environment.byzantine.includes(peer);
   if (state.suspected.includes(peer)) {
-    if (!faulty) applyTransition(system, node, HANDLE_HEARTBEAT.apply(state, input, { j: peer }));
+    if (!faulty) runStep(sim, node, { kind: "heartbeat", peer }, false);
     return;
   }
   if (!faulty) {
     if (sim.falseSuspicions >= SIMULATION_FALSE_SUSPICIONS_MAX) return;
     sim.falseSuspicions += 1;
   }
-  applyTransition(system, node, SUSPECT.apply(state, input, { j: peer }));
+  runStep(sim, node, { kind: "suspect", peer }, false);
 }
 
 // A view-change timer that expires while the view could still commit (timeouts are premature
@@ -371,45 +426,34 @@ function prematureTimeout(sim: Simulation, node: NodeIndex): void {
   if (sim.falseSuspicions >= SIMULATION_FALSE_SUSPICIONS_MAX) return;
   if (!mayTimeOut(system, false)) return;
   const state = system.nodes[node - 1] as NodeState;
-  const received = sim.inboxes[node - 1] as MessageLog;
-  const transition = VIEW_TIMEOUT.apply(state, { cluster: system.cluster, received }, NO_PARAMS);
-  if (!transition.enabled) return;
-  sim.falseSuspicions += 1;
-  applyTransition(system, node, transition);
-  sendEffects(sim, node, transition.effects, false);
-}
-
-// A step's sends: into every honest node's inbox at once (the liveness phase, where the network
-// delivers everything), or through the network.
-function sendEffects(
-  sim: Simulation,
-  node: NodeIndex,
-  effects: readonly Effect[],
-  deliverAtOnce: boolean,
-): void {
-  for (const effect of effects) {
-    if (effect.kind !== "send") continue;
-    if (deliverAtOnce) {
-      for (const to of honestNodes(sim)) receive(sim, to, effect.message);
-    } else {
-      broadcast(sim, node, effect.message);
-    }
-  }
+  const ready = runStep(sim, node, { kind: "timeout", view: state.view }, false);
+  if (ready.actions[0] === "ViewTimeout") sim.falseSuspicions += 1;
 }
 
 function crashStep(sim: Simulation): void {
   const { prng, system } = sim;
   const node = prng.pick(honestNodes(sim));
   if (system.status[node - 1] === "crashed") {
-    recover(system, node);
+    restart(sim, node, false);
     return;
   }
   if (!crash(system, node).ok) return;
+  // What the model was computing for it is lost with the process.
+  (sim.computations[node - 1] as Map<string, ComputeEffect>).clear();
   // The inbox is volatile; the node restarts with what it signed, read back from its disk
   // (`signedLogs`: each send effect wrote its message there first). Without it a restarted node
   // could sign a second Assign, PrePrepare or Checkpoint for one slot and be excluded as
   // Byzantine (the simulator found that as an ExclusionAccuracy violation).
   sim.inboxes[node - 1] = new MessageLog(system.signedLogs[node - 1]);
+}
+
+// A crashed node's process starts again: the supervisor restarts it from its disk (the core's
+// `restart` event).
+function restart(sim: Simulation, node: NodeIndex, deliverAtOnce: boolean): void {
+  const { system } = sim;
+  if (!recover(system, node).ok) return;
+  const durable = system.disks[node - 1] as DurableState;
+  runStep(sim, node, { kind: "restart", durable }, deliverAtOnce);
 }
 
 function safetyStep(sim: Simulation): void {
@@ -419,7 +463,7 @@ function safetyStep(sim: Simulation): void {
   if (roll < 45) networkStep(sim);
   else if (roll < 90) {
     const node = prng.pick(honestNodes(sim));
-    if (isUp(system, node)) nodeStep(sim, node, false);
+    if (isUp(system, node)) nodeStep(sim, node);
   } else if (prng.chance(faults.byzantineProbability * 10)) byzantineStep(sim);
   else if (prng.chance(faults.suspicionProbability * 10)) detectorStep(sim);
   else if (prng.chance(faults.crashProbability * 10)) crashStep(sim);
@@ -432,7 +476,7 @@ function safetyStep(sim: Simulation): void {
 function heal(sim: Simulation): void {
   const { system } = sim;
   for (const node of honestNodes(sim)) {
-    if (system.status[node - 1] === "crashed") recover(system, node);
+    if (system.status[node - 1] === "crashed") restart(sim, node, true);
   }
   sim.inFlight.length = 0;
   for (const message of system.messages) {
@@ -441,10 +485,8 @@ function heal(sim: Simulation): void {
   // Heartbeats from every running honest node clear the false suspicions.
   for (const node of honestNodes(sim)) {
     for (const peer of honestNodes(sim)) {
-      const state = system.nodes[node - 1] as NodeState;
-      const input = { cluster: system.cluster, received: sim.inboxes[node - 1] as MessageLog };
-      const transition = HANDLE_HEARTBEAT.apply(state, input, { j: peer });
-      if (transition.enabled) applyTransition(system, node, transition);
+      if (!(system.nodes[node - 1] as NodeState).suspected.includes(peer)) continue;
+      runStep(sim, node, { kind: "heartbeat", peer }, true);
     }
   }
 }
@@ -461,12 +503,9 @@ function viewChangeTimeout(sim: Simulation): boolean {
   const waiting = honestNodes(sim).map((i) => system.nodes[i - 1] as NodeState)
     .sort((a, b) => a.view - b.view || a.id - b.id);
   for (const state of waiting) {
-    const received = sim.inboxes[state.id - 1] as MessageLog;
     // Refused for a committed node, at the last view, or in a view that has not started.
-    const transition = VIEW_TIMEOUT.apply(state, { cluster: system.cluster, received }, NO_PARAMS);
-    if (!transition.enabled) continue;
-    applyTransition(system, state.id, transition);
-    sendEffects(sim, state.id, transition.effects, true);
+    const ready = runStep(sim, state.id, { kind: "timeout", view: state.view }, true);
+    if (ready.actions[0] !== "ViewTimeout") continue;
     sim.timeouts += 1;
     return true;
   }
@@ -483,7 +522,7 @@ function livenessPhase(sim: Simulation): void {
     let progressed = false;
     for (const node of honestNodes(sim)) {
       const before = system.nodes.slice();
-      progressed = nodeStep(sim, node, true) || progressed;
+      progressed = settle(sim, node) || progressed;
       sim.steps += 1;
       check(sim, before, "liveness");
     }
@@ -542,8 +581,9 @@ function setUp(options: SimulateOptions): Simulation {
     timerPrng: new Prng((options.seed ^ TIMER_STREAM) >>> 0),
     system,
     faults,
-    adjustTransition: options.adjustTransition ?? ((_action, transition) => transition),
+    adjustReady: options.adjustReady ?? ((ready) => ready),
     inboxes: system.nodes.map(() => new MessageLog()),
+    computations: system.nodes.map(() => new Map()),
     inFlight: [],
     falseSuspicions: 0,
     steps: 0,

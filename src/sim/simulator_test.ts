@@ -3,7 +3,7 @@
 // simulator catches it, and that a run is a function of its seed.
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { Enabled } from "../core/transition.ts";
+import type { Ready } from "../core/step.ts";
 import { simulate } from "./simulator.ts";
 
 /** Safety-phase steps per seed in the tests: short runs, many seeds. */
@@ -46,24 +46,25 @@ Deno.test("simulate() catches a core that accepts a stage output from one replic
 });
 
 Deno.test("simulate() catches a node that forgets to persist its vote", () => {
-  // HandlePrePrepare's persist of the vote dropped: the step would send a Prepare whose vote a
-  // crash would lose, and the simulator refuses to carry it out.
-  const dropVotePersist = (action: string, transition: Enabled): Enabled =>
-    action !== "HandlePrePrepare" ? transition : {
-      ...transition,
-      effects: transition.effects.filter((effect) => effect.kind !== "persist"),
-    };
-  const report = simulate({ seed: 7, steps: TEST_STEPS, adjustTransition: dropVotePersist });
+  // The step's persist of the vote dropped: it would send a Prepare whose vote a crash would
+  // lose, and the simulator refuses to carry it out.
+  const withoutField = (field: string) => (ready: Ready): Ready => ({
+    ...ready,
+    effects: ready.effects.map((effect) =>
+      effect.kind !== "persist"
+        ? effect
+        : { ...effect, fields: effect.fields.filter((f) => f !== field) }
+    ),
+  });
+  const report = simulate({ seed: 7, steps: TEST_STEPS, adjustReady: withoutField("vote") });
   assert.ok(!report.ok);
-  assert.match(report.failure, /^durability: node \d+ sends Prepare before persisting vote$/);
-  // And a persist of the committed result dropped: a crash would lose what the node committed.
-  const dropCommitPersist = (action: string, transition: Enabled): Enabled =>
-    !action.startsWith("Commit") && action !== "LearnCommit" ? transition : {
-      ...transition,
-      effects: [],
-    };
-  const lost = simulate({ seed: 7, steps: TEST_STEPS, adjustTransition: dropCommitPersist });
-  assert.match(lost.failure, /^durability: node \d+ changed committed without persisting it$/);
+  assert.match(report.failure, /^durability: node \d+ sends \w+ before persisting vote$/);
+  // And the persist of the committed result dropped: a crash would lose what the node committed.
+  const lost = simulate({ seed: 7, steps: TEST_STEPS, adjustReady: withoutField("committed") });
+  assert.match(
+    lost.failure,
+    /^durability: node \d+ (changed committed without persisting it|sends \w+ before persisting committed)$/,
+  );
 });
 
 Deno.test("simulate() commits on the seeds that once left honest nodes waiting forever", () => {

@@ -25,7 +25,8 @@ import {
   type SpecMessage,
   stageValue,
 } from "../core/spec_state.ts";
-import type { Transition } from "../core/transition.ts";
+import type { Ready, StepEffect } from "../core/step.ts";
+import type { Effect, Transition } from "../core/transition.ts";
 
 /** The environment's bounds and failure-detector accuracy (spec constants). */
 export interface EnvironmentConfig {
@@ -191,10 +192,44 @@ export function applyTransition(
   if (!transition.enabled) {
     throw new Error(`Cannot apply a disabled transition: ${transition.reason}`);
   }
-  const next = transition.state;
+  carryOut(system, node, transition.state, transition.effects, false);
+}
+
+/**
+ * Applies a step of node `node` ({@linkcode step}'s `Ready`) as {@linkcode applyTransition}
+ * does: its state, persists and sends, with the same durability checks. Its other effects
+ * (compute, timer, commit, checkpoint) are the caller's to carry out.
+ *
+ * @param system The system (changed in place).
+ * @param node The node that stepped.
+ * @param ready The step's next state and effects.
+ * @returns Nothing.
+ * @throws {DurabilityError} When the effects break durability; the system is then unchanged.
+ * @throws {EffectError} On an effect of an unknown kind; the system is then unchanged.
+ */
+export function applyStep(system: SystemState, node: NodeIndex, ready: Ready): void {
+  carryOut(system, node, ready.state, ready.effects, true);
+}
+
+const SHELL_EFFECTS: ReadonlySet<string> = new Set([
+  "compute",
+  "timer",
+  "cancelTimer",
+  "commit",
+  "checkpoint",
+]);
+
+function carryOut(
+  system: SystemState,
+  node: NodeIndex,
+  next: NodeState,
+  effects: readonly (Effect | StepEffect)[],
+  stepEffects: boolean,
+): void {
   const disk: Record<DurableField, unknown> = { ...system.disks[node - 1] as DurableState };
   const sends: SpecMessage[] = [];
-  for (const effect of transition.effects) {
+  for (const effect of effects) {
+    if (stepEffects && SHELL_EFFECTS.has(effect.kind)) continue;
     if (effect.kind === "persist") {
       for (const field of effect.fields) {
         if (!(DURABLE_FIELDS as readonly string[]).includes(field)) {

@@ -1,0 +1,389 @@
+/**
+ * One entry point to a node, in the style of etcd raft's `Step` and `Ready`: the shell (the
+ * runtime, the simulator) reports what happened ({@linkcode NodeEvent}: messages received and
+ * verified, the view-change timer fired, the failure detector raised or cleared a suspicion, the
+ * model computed a stage, the node restarted from its disk), and {@linkcode step} returns the
+ * node's next state and what the shell must do, as data, in order ({@linkcode StepEffect}).
+ *
+ * The honest policy: after the event's own action (`ViewTimeout`, `Suspect`, `HandleHeartbeat`,
+ * `ComputeStage` with the model's output), the node takes enabled protocol actions of the table
+ * (`src/core/actions.ts`), the first in table order each time, until none is left; a message it
+ * signs is in its received set for the next guard. `ComputeStage` is not taken in that loop: what
+ * it needs from the outside world is the output, so each enabled instance becomes a `compute`
+ * effect, and the model's answer comes back as a `computed` event.
+ *
+ * The effects, in the order the shell carries them out:
+ *
+ * 1. `persist`: every durable field the step changed, at most once, before anything is sent (a
+ *    node that crashes after it restarts with at least what it signed depends on; persisting a
+ *    later field early is safe: not sending is always safe);
+ * 2. `send`: each message signed, in signing order (the shell writes it to the node's log of
+ *    signed messages, then sends it);
+ * 3. `compute`: a stage to run on the model (token, stage, input), one per enabled instance; the
+ *    shell runs each once and answers with a `computed` event;
+ * 4. `timer`: start the view-change timer of the node's view (it entered a view and has not
+ *    committed), or `cancelTimer` (it committed);
+ * 5. `commit`: the result and its certificate (the signed votes that make it);
+ * 6. `checkpoint`: a new stable checkpoint, for the shell to keep.
+ *
+ * Values. The core's values are the spec's: a seed is a sampling seed, a stage output and a
+ * token are values the core only compares, the committed result is the last token's value and
+ * a checkpoint's digest is its tokens. What each is in a runtime: a stage output is the digest of
+ * the stage's output activations (the model's answer to a `compute` effect); a token is the last
+ * stage's output for it; the result is the last token's; the first stage's input is the prompt's
+ * digest for the seed (the spec's `Out(x, 0, 0)`). Two places still use the spec's arithmetic
+ * rather than asking the runtime: the first stage's input (`stageValue(seed, 0, 0)`) and a
+ * seed's result in `AllowedSeeds` (`resultOf`).
+ *
+ * @module
+ */
+
+import { type ActionParams, ACTIONS, type NodeAction, nodeAction } from "./actions.ts";
+import { messageKey } from "./message_key.ts";
+import type { NodeInput } from "./node_input.ts";
+import type { MessageOfType, ReceivedMessages, SpecMessageType } from "./received.ts";
+import {
+  type CheckpointRecord,
+  type ClusterConfig,
+  DURABLE_FIELDS,
+  type DurableField,
+  type DurableState,
+  initialNodeState,
+  NO_VALUE,
+  type NodeIndex,
+  type NodeState,
+  type SpecMessage,
+  type VoteMessage,
+} from "./spec_state.ts";
+import type { PersistEffect, SendEffect } from "./transition.ts";
+
+/** What the outside world reports to a node. */
+export type NodeEvent =
+  | {
+    /** The node starts for the first time (its state is the initial one). */
+    readonly kind: "start";
+  }
+  | {
+    /** Verified messages were appended to the node's received set. */
+    readonly kind: "messages";
+  }
+  | {
+    /** The view-change timer of `view` fired (a timer of an earlier view is ignored). */
+    readonly kind: "timeout";
+    /** The view whose timer it was. */
+    readonly view: number;
+  }
+  | {
+    /** The failure detector suspects `peer`. */
+    readonly kind: "suspect";
+    /** The suspected node. */
+    readonly peer: NodeIndex;
+  }
+  | {
+    /** A heartbeat from `peer` cleared its suspicion. */
+    readonly kind: "heartbeat";
+    /** The node heard from. */
+    readonly peer: NodeIndex;
+  }
+  | {
+    /** The model computed stage `stage` of token `token` from `input`. */
+    readonly kind: "computed";
+    /** The token. */
+    readonly token: number;
+    /** The stage. */
+    readonly stage: number;
+    /** The input it was computed from. */
+    readonly input: number;
+    /** What the model returned (its digest). */
+    readonly output: number;
+  }
+  | {
+    /** The node restarted: its state is what its disk holds. */
+    readonly kind: "restart";
+    /** The durable fields read back. */
+    readonly durable: DurableState;
+  };
+
+/** Run stage `stage` of token `token` on the model from `input`; answer with `computed`. */
+export interface ComputeEffect {
+  /** `compute`. */
+  readonly kind: "compute";
+  /** The token. */
+  readonly token: number;
+  /** The stage. */
+  readonly stage: number;
+  /** The accepted input. */
+  readonly input: number;
+}
+
+/** Start the view-change timer of `view`, replacing any other. */
+export interface TimerEffect {
+  /** `timer`. */
+  readonly kind: "timer";
+  /** The view the timer belongs to. */
+  readonly view: number;
+}
+
+/** Stop the view-change timer: the node committed. */
+export interface CancelTimerEffect {
+  /** `cancelTimer`. */
+  readonly kind: "cancelTimer";
+}
+
+/** The node committed `value`: answer the client with it and its certificate. */
+export interface CommitEffect {
+  /** `commit`. */
+  readonly kind: "commit";
+  /** The committed result. */
+  readonly value: number;
+  /** The view the certificate was signed in. */
+  readonly view: number;
+  /** The votes that certify it: a quorum of Commits, or Prepares from every node. */
+  readonly certificate: readonly VoteMessage[];
+}
+
+/** A new stable checkpoint, for the shell to keep (and serve to nodes behind it). */
+export interface CheckpointEffect {
+  /** `checkpoint`. */
+  readonly kind: "checkpoint";
+  /** The checkpoint. */
+  readonly checkpoint: CheckpointRecord;
+}
+
+/** What a step asks the shell to do. */
+export type StepEffect =
+  | PersistEffect
+  | SendEffect
+  | ComputeEffect
+  | TimerEffect
+  | CancelTimerEffect
+  | CommitEffect
+  | CheckpointEffect;
+
+/** A node as {@linkcode step} sees it: its state, its cluster and what it received. */
+export interface StepNode {
+  /** The cluster. */
+  readonly cluster: ClusterConfig;
+  /** The node's state. */
+  readonly state: NodeState;
+  /**
+   * What it received (and signed), kept by the shell; the shell appends verified messages before
+   * a `messages` event, and the messages of `send` effects once it carries them out.
+   */
+  readonly received: ReceivedMessages;
+}
+
+/** What a step returns. */
+export interface Ready {
+  /** The node's next state. */
+  readonly state: NodeState;
+  /** What the shell must do, in order. */
+  readonly effects: readonly StepEffect[];
+  /** The actions taken, in order (their TLA+ names), for traces. */
+  readonly actions: readonly string[];
+}
+
+/** The most actions one step takes: a policy that does not stop is a bug. */
+export const STEP_ACTIONS_MAX = 10_000;
+
+// The received set with the messages signed during the step, each once.
+class WithSent implements ReceivedMessages {
+  readonly #base: ReceivedMessages;
+  readonly #sent: SpecMessage[] = [];
+  readonly #keys = new Set<string>();
+
+  constructor(base: ReceivedMessages) {
+    this.#base = base;
+  }
+
+  add(message: SpecMessage): void {
+    const key = messageKey(message);
+    if (this.#keys.has(key)) return;
+    this.#keys.add(key);
+    this.#sent.push(message);
+  }
+
+  ofType<T extends SpecMessageType>(type: T): readonly MessageOfType<T>[] {
+    const base = this.#base.ofType(type);
+    if (this.#sent.length === 0) return base;
+    const extra = this.#sent.filter((m) =>
+      m.type === type && !base.some((b) => messageKey(b) === messageKey(m))
+    );
+    return extra.length === 0 ? base : [...base, ...extra as MessageOfType<T>[]];
+  }
+}
+
+const COMPUTE_STAGE = nodeAction("ComputeStage");
+const POLICY_ROWS: readonly NodeAction[] = ACTIONS.filter((a) =>
+  a.gate === "protocol" && a.name !== "ComputeStage"
+);
+
+/**
+ * Steps a node: the event's action, then the honest policy until no protocol action is enabled.
+ *
+ * @param node The node: cluster, state and received set.
+ * @param event What happened.
+ * @returns The next state, the effects in order, and the actions taken.
+ * @throws {Error} When the policy takes more than {@linkcode STEP_ACTIONS_MAX} actions.
+ *
+ * @example The coordinator of view 0 starts: it assigns, and takes its own assignment
+ * ```ts
+ * import { clusterConfig, initialNodeState, messageLog, step } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * const ready = step(
+ *   { cluster, state: initialNodeState(1, cluster), received: messageLog() },
+ *   { kind: "start" },
+ * );
+ * assert.deepEqual(ready.actions, ["SendAssign", "HandleAssign"]);
+ * // The seed is on disk before the Assign leaves; the view-0 timer starts.
+ * assert.deepEqual(ready.effects.map((e) => e.kind), ["persist", "send", "timer"]);
+ * ```
+ */
+export function step(node: StepNode, event: NodeEvent): Ready {
+  const { cluster } = node;
+  const before = event.kind === "restart"
+    ? { ...initialNodeState(node.state.id, cluster), ...event.durable }
+    : node.state;
+  const received = new WithSent(node.received);
+  const input: NodeInput = { cluster, received };
+  let state = before;
+  const sent: SpecMessage[] = [];
+  const actions: string[] = [];
+  // The view of the certificate the node committed on, when it commits in this step.
+  let commitView = -1;
+  const take = (action: NodeAction, params: ActionParams): boolean => {
+    const transition = action.apply(state, input, params);
+    if (!transition.enabled) return false;
+    if (state.committed === NO_VALUE && transition.state.committed !== NO_VALUE) {
+      commitView = action.name === "LearnCommit" ? params["v"] as number : state.view;
+    }
+    state = transition.state;
+    for (const effect of transition.effects) {
+      if (effect.kind !== "send") continue;
+      sent.push(effect.message);
+      received.add(effect.message);
+    }
+    actions.push(action.name);
+    return true;
+  };
+  const first = eventAction(event, state);
+  if (first !== undefined) take(first[0], first[1]);
+  for (let taken = 0;; taken++) {
+    if (taken > STEP_ACTIONS_MAX) {
+      throw new Error(`node ${state.id} took over ${STEP_ACTIONS_MAX} actions in one step`);
+    }
+    if (!takeFirstEnabled(state, input, take)) break;
+  }
+  // The timer is volatile: a node that starts, restarts or enters a view starts it, unless it
+  // committed.
+  const timerStarts = event.kind === "start" || event.kind === "restart" ||
+    state.view !== before.view;
+  return {
+    state,
+    effects: effectsOf(before, state, sent, input, { commitView, timerStarts }),
+    actions,
+  };
+}
+
+// Takes the first enabled instance of the first policy action that has one; whether it did.
+function takeFirstEnabled(
+  state: NodeState,
+  input: NodeInput,
+  take: (action: NodeAction, params: ActionParams) => boolean,
+): boolean {
+  for (const action of POLICY_ROWS) {
+    let chosen: ActionParams | undefined;
+    action.candidates(state, input, (params) => {
+      if (chosen === undefined && action.apply(state, input, params).enabled) chosen = params;
+    });
+    if (chosen !== undefined) return take(action, chosen);
+  }
+  return false;
+}
+
+// The action an event stands for, with its parameters, if any.
+function eventAction(
+  event: NodeEvent,
+  state: NodeState,
+): readonly [NodeAction, ActionParams] | undefined {
+  switch (event.kind) {
+    case "timeout":
+      return event.view === state.view ? [nodeAction("ViewTimeout"), {}] : undefined;
+    case "suspect":
+      return [nodeAction("Suspect"), { j: event.peer }];
+    case "heartbeat":
+      return [nodeAction("HandleHeartbeat"), { j: event.peer }];
+    case "computed":
+      return [COMPUTE_STAGE, {
+        t: event.token,
+        s: event.stage,
+        x: event.input,
+        output: event.output,
+      }];
+    default:
+      return undefined;
+  }
+}
+
+function effectsOf(
+  before: NodeState,
+  after: NodeState,
+  sent: readonly SpecMessage[],
+  input: NodeInput,
+  how: { readonly commitView: number; readonly timerStarts: boolean },
+): StepEffect[] {
+  const effects: StepEffect[] = [];
+  const changed = DURABLE_FIELDS.filter((field) => !sameDurable(before, after, field));
+  if (changed.length > 0) effects.push({ kind: "persist", fields: changed });
+  for (const message of sent) effects.push({ kind: "send", message });
+  // Each enabled ComputeStage instance, asked of the model (the guard does not read the
+  // output, so any stands in for the check).
+  COMPUTE_STAGE.candidates(after, input, (params) => {
+    if (!COMPUTE_STAGE.apply(after, input, { ...params, output: 0 }).enabled) return;
+    effects.push({
+      kind: "compute",
+      token: params["t"] as number,
+      stage: params["s"] as number,
+      input: params["x"] as number,
+    });
+  });
+  if (after.committed === NO_VALUE && how.timerStarts) {
+    effects.push({ kind: "timer", view: after.view });
+  }
+  if (before.committed === NO_VALUE && after.committed !== NO_VALUE) {
+    effects.push({ kind: "cancelTimer" });
+    effects.push({
+      kind: "commit",
+      value: after.committed,
+      view: how.commitView,
+      certificate: certificateOf(input, how.commitView, after.committed),
+    });
+  }
+  if (after.stableCheckpoint !== before.stableCheckpoint) {
+    effects.push({ kind: "checkpoint", checkpoint: after.stableCheckpoint });
+  }
+  return effects;
+}
+
+function sameDurable(a: NodeState, b: NodeState, field: DurableField): boolean {
+  return a[field] === b[field];
+}
+
+// The signed votes that certify `value` in `view`: its Commits when a quorum signed them, else its
+// Prepares (every node signed them: the fast path).
+function certificateOf(input: NodeInput, view: number, value: number): VoteMessage[] {
+  const { cluster, received } = input;
+  const of = (type: "Commit" | "Prepare") => {
+    const bySigner = new Map<NodeIndex, VoteMessage>();
+    for (const m of received.ofType(type)) {
+      if (m.view === view && m.value === value && !bySigner.has(m.from)) bySigner.set(m.from, m);
+    }
+    return [...bySigner.values()];
+  };
+  const commits = of("Commit");
+  return commits.length >= cluster.quorum ? commits : of("Prepare");
+}
