@@ -135,8 +135,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "proposal of the first token, not the last",
     file: "src/core/commitment.ts",
-    find: "  const value = node.tokens[cluster.tokenCount - 1] as number;",
-    replace: "  const value = node.tokens[0] as number;",
+    find: "  const value = node.tokens[cluster.tokenCount - 1] as V;",
+    replace: "  const value = node.tokens[0] as V;",
   },
   {
     name: "proposal checked against the first token",
@@ -187,9 +187,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "CheckpointManager's stability quorum one too small",
     file: "src/checkpoint/checkpoint_manager.ts",
-    find: "const reached = checkpointStable(cluster, reports.log",
+    find: "const reached = checkpointStable(cluster, reports,",
     replace:
-      "const reached = checkpointStable({ ...cluster, checkpointQuorum: cluster.checkpointQuorum - 1 }, reports.log",
+      "const reached = checkpointStable({ ...cluster, checkpointQuorum: cluster.checkpointQuorum - 1 }, reports,",
     test: {
       file: "src/checkpoint/checkpoint_manager_test.ts",
       filter:

@@ -1,7 +1,7 @@
 /**
  * Keeps the last K checkpoints of a node and asks the core when a checkpoint is stable: the
  * reports of one (epoch, tokenPosition) are the spec's Checkpoint messages of one slot (each
- * member is the node of its index in `members`, each checksum a digest), and stability is the
+ * member is the node of its index in `members`, each checksum's hex the digest), and stability is the
  * core's `CheckpointStable` (`checkpointStable` in `src/core/checkpointing.ts`: a quorum of the
  * cluster, floor((n + f) / 2) + 1, signed the same digest, whoever signed it). Pure: storing on
  * disk is `src/runtime/checkpoint_store.ts`.
@@ -12,7 +12,7 @@
 import { checkpointSigners, type CheckpointSlot, checkpointStable } from "../core/checkpointing.ts";
 import { validateClusterSize } from "../core/quorum.ts";
 import { MessageLog } from "../core/received.ts";
-import { type ClusterConfig, clusterConfig, type NodeIndex } from "../core/spec_state.ts";
+import { type ClusterConfig, clusterConfigWith, type NodeIndex } from "../core/spec_state.ts";
 import type { NodeId } from "../core/types.ts";
 import type { Checkpoint } from "./checkpoint.ts";
 
@@ -104,7 +104,7 @@ export class CheckpointManager {
   /** Matching reports needed for stability, or `undefined` without `members`. */
   readonly quorum: number | undefined;
   readonly #members: ReadonlyMap<NodeId, NodeIndex>;
-  readonly #cluster: ClusterConfig | undefined;
+  readonly #cluster: ClusterConfig<string> | undefined;
   readonly #checkpoints: Checkpoint[] = [];
   // Checksum reports per position key, and per node its keys oldest first (bounded per node so
   // a Byzantine node flooding future positions only pushes out its own reports).
@@ -141,7 +141,7 @@ export class CheckpointManager {
     } else {
       const faultsMax = options.faultsMax ?? 0;
       validateClusterSize(members.length, faultsMax);
-      this.#cluster = clusterConfig({
+      this.#cluster = clusterConfigWith<string>({
         nodeCount: members.length,
         faultsMax,
         stageCount: 1,
@@ -150,7 +150,7 @@ export class CheckpointManager {
         replicaCount: members.length,
         seeds: [1],
         viewMax: 0,
-      });
+      }, { firstInput: () => "", resultOf: () => undefined });
     }
     this.quorum = this.#cluster?.checkpointQuorum;
   }
@@ -330,7 +330,7 @@ export class CheckpointManager {
     this.#reports.set(key, votes);
     if (previous === undefined) this.#rememberKey(node, key);
     const reports = reportsOf(votes, this.#members);
-    const reached = checkpointStable(cluster, reports.log, reports.slot(report.checksumHex));
+    const reached = checkpointStable(cluster, reports, slotOf(report.checksumHex));
     if (reached && !this.#stable.has(key)) {
       this.#stable.set(key, report.checksumHex);
       this.#pruneStable();
@@ -370,7 +370,7 @@ export class CheckpointManager {
     const reports = reportsOf(votes, this.#members);
     let votesMax = 0;
     for (const checksumHex of new Set([...votes.values()].flat())) {
-      votesMax = Math.max(votesMax, checkpointSigners(reports.log, reports.slot(checksumHex)));
+      votesMax = Math.max(votesMax, checkpointSigners(reports, slotOf(checksumHex)));
     }
     return { kind: "pending", votesMax, quorum: this.quorum ?? 0 };
   }
@@ -416,29 +416,24 @@ export class CheckpointManager {
   }
 }
 
-// One position's reports as the core reads them: each member's signed checkpoints of one slot,
-// each checksum a digest value (1, 2, ... in the order first reported here).
+// A checksum as the core's checkpoint of one slot: the digest is the checksum's hex.
+function slotOf(checksumHex: string): CheckpointSlot<string> {
+  return { seed: 1, position: 0, digest: [checksumHex] };
+}
+
+// One position's reports as the core reads them: each member's signed checkpoints of one slot.
 function reportsOf(
   votes: ReadonlyMap<NodeId, readonly string[]>,
   members: ReadonlyMap<NodeId, NodeIndex>,
-): { readonly log: MessageLog; readonly slot: (checksumHex: string) => CheckpointSlot } {
-  const digests = new Map<string, number>();
-  const slot = (checksumHex: string): CheckpointSlot => {
-    let digest = digests.get(checksumHex);
-    if (digest === undefined) {
-      digest = digests.size + 1;
-      digests.set(checksumHex, digest);
-    }
-    return { seed: 1, position: 0, digest: [digest] };
-  };
-  const log = new MessageLog();
+): MessageLog<string> {
+  const log = new MessageLog<string>();
   for (const [node, checksums] of votes) {
     const from = members.get(node) as NodeIndex;
     for (const checksumHex of checksums) {
-      log.add({ type: "Checkpoint", ...slot(checksumHex), from });
+      log.add({ type: "Checkpoint", ...slotOf(checksumHex), from });
     }
   }
-  return { log, slot };
+  return log;
 }
 
 function positionKey(position: { readonly epoch: number; readonly tokenPosition: number }): string {

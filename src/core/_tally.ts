@@ -6,15 +6,16 @@ import type {
   NodeIndex,
   NodeState,
   SpecMessage,
+  Value,
   ViewChangeMessage,
 } from "./spec_state.ts";
-import { isReplica, resultOf, stageValue } from "./spec_state.ts";
+import { isReplica } from "./spec_state.ts";
 import { messageKey } from "./message_key.ts";
 import type { ReceivedMessages } from "./received.ts";
 
 /** Tally of the distinct signers (minus the node's exclusions) of the messages matching. */
-export function tallyWhere<M extends SpecMessage>(
-  node: NodeState,
+export function tallyWhere<M extends SpecMessage<Value>>(
+  node: NodeState<Value>,
   messages: readonly M[],
   matches: (message: M) => boolean,
 ): number {
@@ -25,14 +26,14 @@ export function tallyWhere<M extends SpecMessage>(
  * Tally of the distinct signers of the messages matching, whoever the node excludes: what a
  * certificate is judged by (the spec's `{m.from : ...}` rather than `Signers(i, ...)`).
  */
-export function signatureTallyWhere<M extends SpecMessage>(
+export function signatureTallyWhere<M extends SpecMessage<Value>>(
   messages: readonly M[],
   matches: (message: M) => boolean,
 ): number {
   return tallyOf(messages, matches, NO_EXCLUSIONS);
 }
 
-function tallyOf<M extends SpecMessage>(
+function tallyOf<M extends SpecMessage<Value>>(
   messages: readonly M[],
   matches: (message: M) => boolean,
   excluded: readonly NodeIndex[],
@@ -49,12 +50,12 @@ function tallyOf<M extends SpecMessage>(
 const NO_EXCLUSIONS: readonly NodeIndex[] = [];
 
 /** The spec's VoteCount(i, type, v, x). */
-export function voteCount(
-  node: NodeState,
-  received: ReceivedMessages,
+export function voteCount<V extends Value>(
+  node: NodeState<V>,
+  received: ReceivedMessages<V>,
   type: "Prepare" | "Commit",
   view: number,
-  value: number,
+  value: V,
 ): number {
   return votesOf(received, type, view, value, node.excluded);
 }
@@ -64,22 +65,22 @@ export function voteCount(
  * certificate is judged by its signatures (the spec's `CommitCertificate` and
  * `PreparedCertificate` count `{m.from : ...}`, not `Signers(i, ...)`).
  */
-export function certificateCount(
-  received: ReceivedMessages,
+export function certificateCount<V extends Value>(
+  received: ReceivedMessages<V>,
   type: "Prepare" | "Commit",
   view: number,
-  value: number,
+  value: V,
 ): number {
   return votesOf(received, type, view, value, NO_EXCLUSIONS);
 }
 
 // tallyOf() without the closure: this runs for every view and value in a replay's enabledness
 // check.
-function votesOf(
-  received: ReceivedMessages,
+function votesOf<V extends Value>(
+  received: ReceivedMessages<V>,
   type: "Prepare" | "Commit",
   view: number,
-  value: number,
+  value: V,
   excluded: readonly NodeIndex[],
 ): number {
   let signers: Set<NodeIndex> | undefined;
@@ -92,13 +93,13 @@ function votesOf(
 }
 
 /** Whether `value` is in the spec's CertifiedOutputs(i, t, s). */
-export function isCertifiedOutput(
-  node: NodeState,
-  cluster: ClusterConfig,
-  received: ReceivedMessages,
+export function isCertifiedOutput<V extends Value>(
+  node: NodeState<V>,
+  cluster: ClusterConfig<V>,
+  received: ReceivedMessages<V>,
   token: number,
   stage: number,
-  value: number,
+  value: V,
 ): boolean {
   const count = tallyWhere(
     node,
@@ -112,16 +113,16 @@ export function isCertifiedOutput(
 }
 
 /** Whether `value` is in the spec's StageInputs(i, t, s). */
-export function isStageInput(
-  node: NodeState,
-  cluster: ClusterConfig,
-  received: ReceivedMessages,
+export function isStageInput<V extends Value>(
+  node: NodeState<V>,
+  cluster: ClusterConfig<V>,
+  received: ReceivedMessages<V>,
   token: number,
   stage: number,
-  value: number,
+  value: V,
 ): boolean {
   if (stage > 1) return isCertifiedOutput(node, cluster, received, token, stage - 1, value);
-  if (token === 1) return value === stageValue(node.seed, 0, 0);
+  if (token === 1) return value === cluster.values.firstInput(node.seed);
   return node.tokens.length >= token - 1 && node.tokens[token - 2] === value;
 }
 
@@ -129,10 +130,10 @@ export function isStageInput(
  * The spec's ViewStarted(i): view 0, or a quorum signed view-change messages for the node's view
  * (every signer counts). A node leaves only a view that started.
  */
-export function viewStarted(
-  node: NodeState,
-  cluster: ClusterConfig,
-  received: ReceivedMessages,
+export function viewStarted<V extends Value>(
+  node: NodeState<V>,
+  cluster: ClusterConfig<V>,
+  received: ReceivedMessages<V>,
 ): boolean {
   if (node.view === 0) return true;
   const viewChanges = received.ofType("ViewChange");
@@ -141,11 +142,11 @@ export function viewStarted(
 }
 
 /** The spec's PreparedCertificate(v, x): a quorum of signed Prepare votes, nobody excluded. */
-export function preparedCertificate(
-  cluster: ClusterConfig,
-  received: ReceivedMessages,
+export function preparedCertificate<V extends Value>(
+  cluster: ClusterConfig<V>,
+  received: ReceivedMessages<V>,
   view: number,
-  value: number,
+  value: V,
 ): boolean {
   return certificateCount(received, "Prepare", view, value) >= cluster.quorum;
 }
@@ -233,34 +234,38 @@ export function seedAllowed<V>(
   return choice.kind === "any" || (result !== undefined && same(result, choice.value));
 }
 
-const sameNumber = (a: number, b: number): boolean => a === b;
+const sameValue = (a: Value, b: Value): boolean => a === b;
 
-/** The spec's AllowedSeeds(vcs), ascending. */
-export function allowedSeeds(
-  cluster: ClusterConfig,
-  received: ReceivedMessages,
-  viewChanges: readonly ViewChangeMessage[],
+/**
+ * The spec's AllowedSeeds(vcs), ascending: with a seed's result as the cluster knows it
+ * (`values.resultOf`; a seed whose result is unknown is not allowed when the view changes pin
+ * one).
+ */
+export function allowedSeeds<V extends Value>(
+  cluster: ClusterConfig<V>,
+  received: ReceivedMessages<V>,
+  viewChanges: readonly ViewChangeMessage<V>[],
 ): readonly number[] {
   const certified = viewChanges
     .filter((vc) =>
       vc.prepared.view >= 0 &&
       preparedCertificate(cluster, received, vc.prepared.view, vc.prepared.value)
     )
-    .map((vc) => vc.prepared);
+    .map((vc) => vc.prepared as Claim<V>);
   const voted = viewChanges.map((vc) => ({
     from: vc.from,
-    claim: vc.voted.view < 0 ? undefined : vc.voted,
+    claim: vc.voted.view < 0 ? undefined : vc.voted as Claim<V>,
   }));
-  const choice = seedChoice(certified, voted, cluster.faultsMax, sameNumber);
+  const choice = seedChoice<V>(certified, voted, cluster.faultsMax, sameValue);
   if (choice.kind === "any") return cluster.seeds;
-  return cluster.seeds.filter((x) => seedAllowed(choice, resultOf(x, cluster), sameNumber));
+  return cluster.seeds.filter((x) => seedAllowed(choice, cluster.values.resultOf(x), sameValue));
 }
 
 /** The spec's ValidViewChangeQuorum(vcs, v): received, for view v, distinct signers, a quorum. */
-export function validViewChangeQuorum(
-  cluster: ClusterConfig,
-  received: ReceivedMessages,
-  viewChanges: readonly ViewChangeMessage[],
+export function validViewChangeQuorum<V extends Value>(
+  cluster: ClusterConfig<V>,
+  received: ReceivedMessages<V>,
+  viewChanges: readonly ViewChangeMessage<V>[],
   view: number,
 ): boolean {
   // Type and view first: a quorum that fails them is invalid whatever was received, and the

@@ -36,17 +36,15 @@ import {
   sendPrePrepare,
 } from "./commitment.ts";
 import { acceptToken, computeStage } from "./computation.ts";
-import type { NodeInput } from "./node_input.ts";
+import type { MessageInput, NodeInput } from "./node_input.ts";
 import { type ReceivedMessages, SPEC_MESSAGE_TYPES, type SpecMessageType } from "./received.ts";
 import {
   type ClusterConfig,
-  GARBAGE,
   NO_SEED,
   type NodeIndex,
   type NodeState,
-  resultOf,
   type SpecMessage,
-  stageValue,
+  type Value,
   type ViewChangeMessage,
 } from "./spec_state.ts";
 import { subsetsOfSize } from "./_tally.ts";
@@ -101,11 +99,35 @@ export const NODE_ACTIONS = [
 /** An action of {@linkcode NODE_ACTIONS}. */
 export type NodeActionName = typeof NODE_ACTIONS[number];
 
-/** One parameter of an action instance: a number, a message, or a set of view changes. */
-export type ParamValue = number | SpecMessage | readonly ViewChangeMessage[];
+/**
+ * One parameter of an action instance: a number (a token, stage, position, view, peer or seed),
+ * a value, a message, or a set of view changes.
+ */
+export type ParamValue<V extends Value = number> =
+  | number
+  | V
+  | SpecMessage<V>
+  | readonly ViewChangeMessage<V>[];
 
 /** An action instance's parameters besides the node `i`, by their TLA+ names. */
-export type ActionParams = Readonly<Record<string, ParamValue>>;
+export type ActionParams<V extends Value = number> = Readonly<Record<string, ParamValue<V>>>;
+
+/** Called with each instance's parameters. */
+export type Visit<V extends Value> = (params: ActionParams<V>) => void;
+
+/** An enumeration of a node's instances of an action, for any value type. */
+export type Enumerate = <V extends Value>(
+  node: NodeState<V>,
+  input: NodeInput<V>,
+  visit: Visit<V>,
+) => void;
+
+/** The core's transition for one instance of an action, for any value type. */
+export type Apply = <V extends Value>(
+  node: NodeState<V>,
+  input: NodeInput<V>,
+  params: ActionParams<V>,
+) => Transition<V>;
 
 /** Who decides, besides the guard, when an action may happen. */
 export type ActionGate = "protocol" | "timer" | "detector";
@@ -129,11 +151,7 @@ export interface NodeAction {
    * @param input The cluster and the received messages.
    * @param visit Called with each instance's parameters.
    */
-  readonly candidates: (
-    node: NodeState,
-    input: NodeInput,
-    visit: (params: ActionParams) => void,
-  ) => void;
+  readonly candidates: Enumerate;
   /**
    * Visits the candidates and the inputs just outside the spec's domain, each once.
    *
@@ -141,11 +159,7 @@ export interface NodeAction {
    * @param input The cluster and the received messages.
    * @param visit Called with each instance's parameters.
    */
-  readonly probes: (
-    node: NodeState,
-    input: NodeInput,
-    visit: (params: ActionParams) => void,
-  ) => void;
+  readonly probes: Enumerate;
   /**
    * The core's transition for one instance.
    *
@@ -154,37 +168,45 @@ export interface NodeAction {
    * @param params The instance's parameters.
    * @returns The transition, or why not.
    */
-  readonly apply: (node: NodeState, input: NodeInput, params: ActionParams) => Transition;
+  readonly apply: Apply;
 }
 
-type Visit = (params: ActionParams) => void;
-
-const NO_PARAMS: ActionParams = Object.freeze({});
+const NO_PARAMS: ActionParams<never> = Object.freeze({});
 
 const NOT_COMPUTED = disabled("the stage's output is not known: the model has not answered");
 
 // The parameters as the apply functions read them: by name, so that each read site sees one
 // shape (these run for every candidate of every replayed step).
-interface Named {
+interface Named<V extends Value> {
   readonly t: number;
   readonly s: number;
-  readonly x: number;
+  /** A value (ComputeStage, AcceptToken, LearnCommit) or a seed (SendAssign, SendNewView). */
+  readonly x: V;
   readonly p: number;
   readonly v: number;
   readonly j: number;
-  readonly m: SpecMessage;
-  readonly m1: SpecMessage;
-  readonly m2: SpecMessage;
-  readonly vcs: readonly ViewChangeMessage[];
-  readonly output?: number;
+  readonly m: SpecMessage<V>;
+  readonly m1: SpecMessage<V>;
+  readonly m2: SpecMessage<V>;
+  readonly vcs: readonly ViewChangeMessage<V>[];
+  readonly output?: V;
 }
 
-function named(params: ActionParams): Named {
-  return params as unknown as Named;
+function named<V extends Value>(params: ActionParams<V>): Named<V> {
+  return params as unknown as Named<V>;
+}
+
+// A seed parameter (`x` of SendAssign and SendNewView).
+function seedOf<V extends Value>(params: ActionParams<V>): number {
+  return params["x"] as number;
 }
 
 // The first message of each type but `type`: a handler must refuse them on sight.
-function otherTypesFirst(received: ReceivedMessages, type: SpecMessageType, visit: Visit): void {
+function otherTypesFirst<V extends Value>(
+  received: ReceivedMessages<V>,
+  type: SpecMessageType,
+  visit: Visit<V>,
+): void {
   for (const other of SPEC_MESSAGE_TYPES) {
     if (other === type) continue;
     const first = received.ofType(other)[0];
@@ -193,14 +215,15 @@ function otherTypesFirst(received: ReceivedMessages, type: SpecMessageType, visi
 }
 
 // The values a guard that takes one could be handed, right or wrong for the token, stage or
-// view tried: the first stage's inputs and the results of every seed and of garbage, the values
-// of the stage outputs received, and the node's tokens.
-function probeValues(node: NodeState, input: NodeInput): Set<number> {
+// view tried: the first stage's input and the known result of every seed, the values of the
+// stage outputs received, and the node's tokens.
+function probeValues<V extends Value>(node: NodeState<V>, input: NodeInput<V>): Set<V> {
   const { cluster, received } = input;
-  const values = new Set<number>();
-  for (const seed of [GARBAGE, ...cluster.seeds]) {
-    values.add(stageValue(seed, 0, 0));
-    values.add(resultOf(seed, cluster));
+  const values = new Set<V>();
+  for (const seed of cluster.seeds) {
+    values.add(cluster.values.firstInput(seed));
+    const result = cluster.values.resultOf(seed);
+    if (result !== undefined) values.add(result);
   }
   for (const m of received.ofType("StageOutput")) values.add(m.value);
   for (const x of node.tokens) values.add(x);
@@ -210,9 +233,12 @@ function probeValues(node: NodeState, input: NodeInput): Set<number> {
 function handler(
   name: "HandleAssign" | "HandleCheckpoint" | "HandlePrePrepare" | "HandleNewView",
   type: "Assign" | "Checkpoint" | "PrePrepare" | "NewView",
-  handle: (node: NodeState, input: NodeInput & { readonly message: SpecMessage }) => Transition,
+  handle: <V extends Value>(
+    node: NodeState<V>,
+    input: MessageInput<SpecMessage<V>, V>,
+  ) => Transition<V>,
 ): NodeAction {
-  const candidates = (_node: NodeState, input: NodeInput, visit: Visit): void => {
+  const candidates: Enumerate = (_node, input, visit) => {
     for (const m of input.received.ofType(type)) visit({ m });
   };
   return {
@@ -240,9 +266,9 @@ function plain(
     | "CommitFast"
     | "StartViewChange"
     | "ViewTimeout",
-  run: (node: NodeState, input: NodeInput) => Transition,
+  run: <V extends Value>(node: NodeState<V>, input: NodeInput<V>) => Transition<V>,
 ): NodeAction {
-  const once = (_node: NodeState, _input: NodeInput, visit: Visit): void => visit(NO_PARAMS);
+  const once: Enumerate = (_node, _input, visit) => visit(NO_PARAMS);
   return {
     name,
     params: [],
@@ -255,16 +281,16 @@ function plain(
 }
 
 // The spec's `j \in Node`.
-function peers(cluster: ClusterConfig, visit: Visit): void {
+function peers<V extends Value>(cluster: ClusterConfig<V>, visit: Visit<V>): void {
   for (let peer = 1; peer <= cluster.nodeCount; peer++) visit({ j: peer });
 }
 
 // The received messages grouped by signer and type, the groups of two or more (the pairs
 // `Conflicting` can hold for), in message-type order then first appearance.
-function senderGroups(received: ReceivedMessages): SpecMessage[][] {
-  const groups: SpecMessage[][] = [];
+function senderGroups<V extends Value>(received: ReceivedMessages<V>): SpecMessage<V>[][] {
+  const groups: SpecMessage<V>[][] = [];
   for (const type of SPEC_MESSAGE_TYPES) {
-    const bySender = new Map<NodeIndex, SpecMessage[]>();
+    const bySender = new Map<NodeIndex, SpecMessage<V>[]>();
     for (const m of received.ofType(type)) {
       const group = bySender.get(m.from);
       if (group === undefined) bySender.set(m.from, [m]);
@@ -275,25 +301,29 @@ function senderGroups(received: ReceivedMessages): SpecMessage[][] {
   return groups;
 }
 
-function orderedPairs(groups: readonly SpecMessage[][], visit: Visit): void {
+function orderedPairs<V extends Value>(groups: readonly SpecMessage<V>[][], visit: Visit<V>): void {
   for (const group of groups) {
     for (let a = 0; a < group.length; a++) {
       for (let b = 0; b < group.length; b++) {
-        if (a !== b) visit({ m1: group[a] as SpecMessage, m2: group[b] as SpecMessage });
+        if (a !== b) visit({ m1: group[a] as SpecMessage<V>, m2: group[b] as SpecMessage<V> });
       }
     }
   }
 }
 
-function computeCandidates(node: NodeState, input: NodeInput, visit: Visit): void {
+function computeCandidates<V extends Value>(
+  node: NodeState<V>,
+  input: NodeInput<V>,
+  visit: Visit<V>,
+): void {
   const { cluster, received } = input;
   const outputs = received.ofType("StageOutput");
   for (let token = 1; token <= cluster.tokenCount; token++) {
     for (let stage = 1; stage <= cluster.stageCount; stage++) {
       // The spec's InputValues(t, s), as far as they can be stage inputs (StageInputs): the
       // outputs of the stage before, the token before, or the first stage's input.
-      const seen = new Set<number>();
-      const offer = (x: number): void => {
+      const seen = new Set<V>();
+      const offer = (x: V): void => {
         if (seen.has(x)) return;
         seen.add(x);
         visit({ t: token, s: stage, x });
@@ -301,15 +331,19 @@ function computeCandidates(node: NodeState, input: NodeInput, visit: Visit): voi
       if (stage > 1) {
         for (const m of outputs) if (m.token === token && m.stage === stage - 1) offer(m.value);
       } else if (token === 1) {
-        for (const seed of cluster.seeds) offer(stageValue(seed, 0, 0));
+        for (const seed of cluster.seeds) offer(cluster.values.firstInput(seed));
       } else if (node.tokens.length >= token - 1) {
-        offer(node.tokens[token - 2] as number);
+        offer(node.tokens[token - 2] as V);
       }
     }
   }
 }
 
-function acceptCandidates(_node: NodeState, input: NodeInput, visit: Visit): void {
+function acceptCandidates<V extends Value>(
+  _node: NodeState<V>,
+  input: NodeInput<V>,
+  visit: Visit<V>,
+): void {
   const { cluster, received } = input;
   const seen = new Set<string>();
   for (const m of received.ofType("StageOutput")) {
@@ -321,7 +355,11 @@ function acceptCandidates(_node: NodeState, input: NodeInput, visit: Visit): voi
   }
 }
 
-function learnCandidates(_node: NodeState, input: NodeInput, visit: Visit): void {
+function learnCandidates<V extends Value>(
+  _node: NodeState<V>,
+  input: NodeInput<V>,
+  visit: Visit<V>,
+): void {
   const { cluster, received } = input;
   const seen = new Set<string>();
   for (const type of ["Commit", "Prepare"] as const) {
@@ -335,7 +373,11 @@ function learnCandidates(_node: NodeState, input: NodeInput, visit: Visit): void
   }
 }
 
-function newViewCandidates(_node: NodeState, input: NodeInput, visit: Visit): void {
+function newViewCandidates<V extends Value>(
+  _node: NodeState<V>,
+  input: NodeInput<V>,
+  visit: Visit<V>,
+): void {
   const { cluster, received } = input;
   for (let view = 1; view <= cluster.viewMax; view++) {
     const viewChanges = received.ofType("ViewChange").filter((m) => m.view === view);
@@ -359,7 +401,7 @@ export const ACTIONS: readonly NodeAction[] = [
       for (const seed of [NO_SEED, ...cluster.seeds]) visit({ x: seed });
     },
     apply: (node, input, params) =>
-      sendAssign(node, { cluster: input.cluster, received: input.received, seed: named(params).x }),
+      sendAssign(node, { cluster: input.cluster, received: input.received, seed: seedOf(params) }),
   },
   handler("HandleAssign", "Assign", handleAssign),
   {
@@ -473,12 +515,14 @@ export const ACTIONS: readonly NodeAction[] = [
       orderedPairs(groups, visit);
       // And pairs Conflicting refuses on sight: a message with itself, and the first messages
       // of two groups (another signer or another type).
-      for (let g = 0; g < groups.length; g++) {
-        const first = (groups[g] as SpecMessage[])[0] as SpecMessage;
+      // (Every group holds two messages or more.)
+      const firsts = groups.flatMap((group) => group.slice(0, 1));
+      for (let g = 0; g < firsts.length; g++) {
+        const first = firsts[g];
+        if (first === undefined) continue;
         visit({ m1: first, m2: first });
-        if (g + 1 < groups.length) {
-          visit({ m1: first, m2: (groups[g + 1] as SpecMessage[])[0] as SpecMessage });
-        }
+        const next = firsts[g + 1];
+        if (next !== undefined) visit({ m1: first, m2: next });
       }
     },
     apply: (node, input, params) =>
@@ -520,7 +564,7 @@ export const ACTIONS: readonly NodeAction[] = [
         cluster: input.cluster,
         received: input.received,
         viewChanges: named(params).vcs,
-        seed: named(params).x,
+        seed: seedOf(params),
       }),
   },
   handler("HandleNewView", "NewView", handleNewView),
@@ -574,13 +618,13 @@ export function nodeAction(name: string): NodeAction {
 }
 
 /** An enabled action instance: the TLA+ action, its parameters and the core's transition. */
-export interface NamedTransition {
+export interface NamedTransition<V extends Value = number> {
   /** The TLA+ action, for example `HandlePrePrepare`. */
   readonly action: NodeActionName;
   /** The instance's parameters besides `i`. */
-  readonly params: ActionParams;
+  readonly params: ActionParams<V>;
   /** The enabled transition. */
-  readonly transition: Enabled;
+  readonly transition: Enabled<V>;
 }
 
 /**
@@ -605,12 +649,12 @@ export interface NamedTransition {
  * assert.deepEqual(actions.map((a) => a.action), ["SendAssign", "SendAssign"]);
  * ```
  */
-export function enabledTransitions(
-  node: NodeState,
-  input: NodeInput,
+export function enabledTransitions<V extends Value>(
+  node: NodeState<V>,
+  input: NodeInput<V>,
   gate: ActionGate = "protocol",
-): NamedTransition[] {
-  const out: NamedTransition[] = [];
+): NamedTransition<V>[] {
+  const out: NamedTransition<V>[] = [];
   for (const action of ACTIONS) {
     if (action.gate !== gate) continue;
     action.candidates(node, input, (params) => {

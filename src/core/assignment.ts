@@ -5,11 +5,11 @@
  */
 
 import type { MessageInput, NodeInput } from "./node_input.ts";
-import { NO_SEED, type NodeState, primaryOf, type SpecMessage } from "./spec_state.ts";
+import { NO_SEED, type NodeState, primaryOf, type SpecMessage, type Value } from "./spec_state.ts";
 import { disabled, enabled, type Transition } from "./transition.ts";
 
 /** Input of {@linkcode sendAssign}. */
-export interface SendAssignInput extends NodeInput {
+export interface SendAssignInput<V extends Value = number> extends NodeInput<V> {
   /** The sampling seed `x` assigned. */
   readonly seed: number;
 }
@@ -33,7 +33,10 @@ export interface SendAssignInput extends NodeInput {
  * assert.ok(!sendAssign(initialNodeState(2, cluster), { cluster, received: messageLog([]), seed: 1 }).enabled);
  * ```
  */
-export function sendAssign(node: NodeState, input: SendAssignInput): Transition {
+export function sendAssign<V extends Value>(
+  node: NodeState<V>,
+  input: SendAssignInput<V>,
+): Transition<V> {
   const { cluster, received, seed } = input;
   if (!cluster.seeds.includes(seed)) return disabled(`seed ${seed} is not a sampling seed`);
   if (node.view !== 0) return disabled("the node is past view 0");
@@ -68,7 +71,10 @@ export function sendAssign(node: NodeState, input: SendAssignInput): Transition 
  * assert.ok(next.enabled && next.state.seed === 1);
  * ```
  */
-export function handleAssign(node: NodeState, input: MessageInput<SpecMessage>): Transition {
+export function handleAssign<V extends Value>(
+  node: NodeState<V>,
+  input: MessageInput<SpecMessage<V>, V>,
+): Transition<V> {
   const { cluster, message: m } = input;
   if (m.type !== "Assign") return disabled("the message is not an Assign");
   // Only view 0's (the spec's AssignMsg has no other view): a later view's seed comes with the

@@ -2,7 +2,8 @@
  * The seed's `ByzantineAgreement`: one round of PBFT on an inference result, with the fast path,
  * as an object a caller feeds proposals and votes. It decides nothing itself: it is a face of the
  * core's actions for one view. The members are the nodes `1..n` in the order given; each digest
- * is a value; each vote is a spec message (`Prepare` or `Commit`, view 0) in a received set; and
+ * is a value (its hex: the core over digests, as a runtime runs it); each vote is a spec message
+ * (`Prepare` or `Commit`, view 0) in a received set; and
  * every answer is the core's: the proposal is `handlePrePrepare`'s check against the accepted
  * result, a vote for a second digest is `excludeNode`'s evidence (`Conflicting`), the counts are
  * `voteCount`'s (distinct signers, the excluded not counted), prepared is `sendCommit`'s quorum of
@@ -20,7 +21,7 @@ import { validateClusterSize } from "./quorum.ts";
 import { MessageLog } from "./received.ts";
 import {
   type ClusterConfig,
-  clusterConfig,
+  clusterConfigWith,
   initialNodeState,
   NO_VOTE,
   type NodeIndex,
@@ -114,17 +115,15 @@ export class ByzantineAgreement<R extends AgreedResult> {
   readonly quorum: number;
   /** Prepare votes that commit at once: every member. */
   readonly fastQuorum: number;
-  readonly #cluster: ClusterConfig;
+  readonly #cluster: ClusterConfig<string>;
   readonly #index: ReadonlyMap<NodeId, NodeIndex>;
-  // The votes received, as the core reads them.
-  readonly #votes = new MessageLog();
-  // Each digest's value (1, 2, ...) in the order first seen, by its hex.
-  readonly #values = new Map<string, number>();
+  // The votes received, as the core reads them: values are the digests' hex.
+  readonly #votes = new MessageLog<string>();
   // The observing node: its exclusions (the core's `excluded`), nothing else.
-  #node: NodeState;
+  #node: NodeState<string>;
   readonly #excludedInOrder: NodeId[] = [];
   #proposal: R | undefined;
-  #proposalValue = 0;
+  #proposalValue = "";
   #committed: R | undefined;
 
   /**
@@ -148,7 +147,8 @@ export class ByzantineAgreement<R extends AgreedResult> {
     if (this.#index.size !== ids.length) throw new RangeError("A member is listed twice");
     this.members = ids;
     this.faultsMax = faultsMax;
-    this.#cluster = clusterConfig({
+    // One round, one view; no stage is computed here, so no value is known up front.
+    this.#cluster = clusterConfigWith<string>({
       nodeCount: ids.length,
       faultsMax,
       stageCount: 1,
@@ -157,7 +157,7 @@ export class ByzantineAgreement<R extends AgreedResult> {
       replicaCount: ids.length,
       seeds: [1],
       viewMax: 0,
-    });
+    }, { firstInput: () => "", resultOf: () => undefined });
     this.quorum = this.#cluster.quorum;
     this.fastQuorum = this.#cluster.fastQuorum;
     // An observer outside the membership: it excludes whoever the evidence convicts.
@@ -183,19 +183,17 @@ export class ByzantineAgreement<R extends AgreedResult> {
    * ```
    */
   handlePrePrepare(result: R, options: HandlePrePrepareOptions = {}): AgreementOutcome {
-    const value = this.#valueOf(result.hash);
+    const value = hexOf(result.hash);
     if (this.#proposal !== undefined) {
-      if (options.acceptedHash !== undefined && this.#valueOf(options.acceptedHash) !== value) {
+      if (options.acceptedHash !== undefined && hexOf(options.acceptedHash) !== value) {
         return refused("The proposal differs from the accepted result");
       }
       return this.#proposalValue === value ? ACCEPTED : refused("Another proposal came first");
     }
     // The core's HandlePrePrepare: the node's own result (or, for an observer, the proposal's)
     // is its accepted last token, and the proposal comes from the view's primary.
-    const accepted = options.acceptedHash === undefined
-      ? value
-      : this.#valueOf(options.acceptedHash);
-    const message: VoteMessage = {
+    const accepted = options.acceptedHash === undefined ? value : hexOf(options.acceptedHash);
+    const message: VoteMessage<string> = {
       type: "PrePrepare",
       view: 0,
       value,
@@ -269,9 +267,7 @@ export class ByzantineAgreement<R extends AgreedResult> {
    * ```
    */
   voteCount(type: AgreementVoteType, hash: Uint8Array): number {
-    const value = this.#values.get(hexOf(hash));
-    if (value === undefined) return 0;
-    return voteCount(this.#node, this.#votes, type, 0, value);
+    return voteCount(this.#node, this.#votes, type, 0, hexOf(hash));
   }
 
   /**
@@ -355,31 +351,21 @@ export class ByzantineAgreement<R extends AgreedResult> {
     return [...this.#excludedInOrder];
   }
 
-  #input(): NodeInput {
+  #input(): NodeInput<string> {
     return { cluster: this.#cluster, received: this.#votes };
   }
 
   // The observer with the proposal as its vote, and prepared on it when a quorum of Prepares
   // names it: the node whose CommitStandard and CommitFast say whether the round committed.
-  #voted(): NodeState {
+  #voted(): NodeState<string> {
     return { ...this.#node, vote: { view: 0, value: this.#proposalValue }, prepared: NO_VOTE };
-  }
-
-  #valueOf(hash: Uint8Array): number {
-    const hex = hexOf(hash);
-    let value = this.#values.get(hex);
-    if (value === undefined) {
-      value = this.#values.size + 1;
-      this.#values.set(hex, value);
-    }
-    return value;
   }
 
   #record(type: AgreementVoteType, nodeId: NodeId, hash: Uint8Array): AgreementOutcome {
     const from = this.#index.get(nodeId);
     if (from === undefined) return refused(`${nodeId} is not a member`);
     if (this.#node.excluded.includes(from)) return refused(`${nodeId} is excluded`);
-    const vote: VoteMessage = { type, view: 0, value: this.#valueOf(hash), from };
+    const vote: VoteMessage<string> = { type, view: 0, value: hexOf(hash), from };
     if (this.#votes.has(vote)) return refused(`${nodeId} already cast this ${type} vote`);
     const earlier = this.#votes.ofType(type).find((m) => m.from === from);
     this.#votes.add(vote);

@@ -13,11 +13,12 @@ import {
   NO_SEED,
   type NodeState,
   type SpecMessage,
+  type Value,
 } from "./spec_state.ts";
 import { disabled, enabled, type Transition } from "./transition.ts";
 
 /** Input of {@linkcode takeCheckpoint}. */
-export interface TakeCheckpointInput extends NodeInput {
+export interface TakeCheckpointInput<V extends Value = number> extends NodeInput<V> {
   /** The position `p`: a multiple of the checkpoint interval. */
   readonly position: number;
 }
@@ -41,7 +42,10 @@ export interface TakeCheckpointInput extends NodeInput {
  * assert.ok(takeCheckpoint(node, { cluster, received: messageLog([]), position: 1 }).enabled);
  * ```
  */
-export function takeCheckpoint(node: NodeState, input: TakeCheckpointInput): Transition {
+export function takeCheckpoint<V extends Value>(
+  node: NodeState<V>,
+  input: TakeCheckpointInput<V>,
+): Transition<V> {
   const { cluster, received, position } = input;
   if (position < 1) return disabled("position out of range");
   if (position > cluster.tokenCount) return disabled("position out of range");
@@ -49,7 +53,7 @@ export function takeCheckpoint(node: NodeState, input: TakeCheckpointInput): Tra
     return disabled("not a checkpoint position");
   }
   if (node.tokens.length < position) return disabled("the node has not reached the position");
-  const message: CheckpointMessage = {
+  const message: CheckpointMessage<V> = {
     type: "Checkpoint",
     seed: node.seed,
     position,
@@ -68,7 +72,10 @@ export function takeCheckpoint(node: NodeState, input: TakeCheckpointInput): Tra
 }
 
 /** What names a checkpoint: the seed, the position and the digest of the tokens before it. */
-export type CheckpointSlot = Pick<CheckpointMessage, "seed" | "position" | "digest">;
+export type CheckpointSlot<V extends Value = number> = Pick<
+  CheckpointMessage<V>,
+  "seed" | "position" | "digest"
+>;
 
 /**
  * How many nodes signed a checkpoint of this seed, position and digest, whoever the node
@@ -88,7 +95,10 @@ export type CheckpointSlot = Pick<CheckpointMessage, "seed" | "position" | "dige
  * assert.equal(checkpointSigners(received, base), 2);
  * ```
  */
-export function checkpointSigners(received: ReceivedMessages, checkpoint: CheckpointSlot): number {
+export function checkpointSigners<V extends Value>(
+  received: ReceivedMessages<V>,
+  checkpoint: CheckpointSlot<V>,
+): number {
   return signatureTallyWhere(
     received.ofType("Checkpoint"),
     (c) =>
@@ -118,15 +128,15 @@ export function checkpointSigners(received: ReceivedMessages, checkpoint: Checkp
  * assert.ok(checkpointStable(cluster, received, base));
  * ```
  */
-export function checkpointStable(
-  cluster: ClusterConfig,
-  received: ReceivedMessages,
-  checkpoint: CheckpointSlot,
+export function checkpointStable<V extends Value>(
+  cluster: ClusterConfig<V>,
+  received: ReceivedMessages<V>,
+  checkpoint: CheckpointSlot<V>,
 ): boolean {
   return checkpointSigners(received, checkpoint) >= cluster.checkpointQuorum;
 }
 
-function sameDigest(a: readonly number[], b: readonly number[]): boolean {
+function sameDigest(a: readonly Value[], b: readonly Value[]): boolean {
   if (a.length !== b.length) return false;
   for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false;
   return true;
@@ -158,7 +168,10 @@ function sameDigest(a: readonly number[], b: readonly number[]): boolean {
  * assert.ok(next.enabled && next.state.stableCheckpoint.position === 1);
  * ```
  */
-export function handleCheckpoint(node: NodeState, input: MessageInput<SpecMessage>): Transition {
+export function handleCheckpoint<V extends Value>(
+  node: NodeState<V>,
+  input: MessageInput<SpecMessage<V>, V>,
+): Transition<V> {
   const { cluster, received, message: m } = input;
   if (m.type !== "Checkpoint") return disabled("the message is not a Checkpoint");
   if (m.seed !== node.seed) return disabled("the checkpoint is not of the node's seed");
@@ -200,7 +213,10 @@ export function handleCheckpoint(node: NodeState, input: MessageInput<SpecMessag
  * assert.ok(next.enabled && next.state.tokens.length === 1 && next.state.progress[0] === 1);
  * ```
  */
-export function restoreCheckpoint(node: NodeState, _input: NodeInput): Transition {
+export function restoreCheckpoint<V extends Value>(
+  node: NodeState<V>,
+  _input: NodeInput<V>,
+): Transition<V> {
   const checkpoint = node.stableCheckpoint;
   if (node.seed === NO_SEED) return disabled("the node has no assignment");
   if (checkpoint.seed !== node.seed) return disabled("no stable checkpoint of the node's seed");

@@ -8,7 +8,7 @@
 
 import { certificateCount, voteCount } from "./_tally.ts";
 import type { MessageInput, NodeInput } from "./node_input.ts";
-import { NO_VALUE, type NodeState, primaryOf, type SpecMessage } from "./spec_state.ts";
+import { NO_VALUE, type NodeState, primaryOf, type SpecMessage, type Value } from "./spec_state.ts";
 import { disabled, enabled, type Transition } from "./transition.ts";
 
 /**
@@ -30,7 +30,10 @@ import { disabled, enabled, type Transition } from "./transition.ts";
  * assert.ok(sendPrePrepare(node, { cluster, received: messageLog([]) }).enabled);
  * ```
  */
-export function sendPrePrepare(node: NodeState, input: NodeInput): Transition {
+export function sendPrePrepare<V extends Value>(
+  node: NodeState<V>,
+  input: NodeInput<V>,
+): Transition<V> {
   const { cluster, received } = input;
   if (node.id !== primaryOf(node.view, cluster)) return disabled("the node is not the primary");
   if (node.tokens.length !== cluster.tokenCount) return disabled("the node lacks tokens");
@@ -39,7 +42,7 @@ export function sendPrePrepare(node: NodeState, input: NodeInput): Transition {
   ) {
     return disabled("the node already proposed in this view");
   }
-  const value = node.tokens[cluster.tokenCount - 1] as number;
+  const value = node.tokens[cluster.tokenCount - 1] as V;
   return enabled(node, [{
     kind: "send",
     message: { type: "PrePrepare", view: node.view, value, from: node.id },
@@ -67,7 +70,10 @@ export function sendPrePrepare(node: NodeState, input: NodeInput): Transition {
  * assert.ok(!handlePrePrepare(node, { cluster, received: messageLog([message]), message }).enabled);
  * ```
  */
-export function handlePrePrepare(node: NodeState, input: MessageInput<SpecMessage>): Transition {
+export function handlePrePrepare<V extends Value>(
+  node: NodeState<V>,
+  input: MessageInput<SpecMessage<V>, V>,
+): Transition<V> {
   const { cluster, message: m } = input;
   if (m.type !== "PrePrepare") return disabled("the message is not a PrePrepare");
   if (m.view !== node.view) return disabled("the proposal is for another view");
@@ -108,18 +114,20 @@ export function handlePrePrepare(node: NodeState, input: MessageInput<SpecMessag
  * assert.ok(!sendCommit(node, { cluster, received: messageLog(received.slice(1)) }).enabled);
  * ```
  */
-export function sendCommit(node: NodeState, input: NodeInput): Transition {
+export function sendCommit<V extends Value>(
+  node: NodeState<V>,
+  input: NodeInput<V>,
+): Transition<V> {
   const { cluster, received } = input;
   if (node.vote.view !== node.view) return disabled("the node has not voted in this view");
   if (node.prepared.view >= node.view) return disabled("the node is prepared in this view");
-  const count = voteCount(node, received, "Prepare", node.view, node.vote.value);
+  // A vote of this view is a real one: its value is a value, not NoValue.
+  const value = node.vote.value as V;
+  const count = voteCount(node, received, "Prepare", node.view, value);
   if (count < cluster.quorum) return disabled(`${count} Prepare votes are short of a quorum`);
   return enabled({ ...node, prepared: node.vote }, [
     { kind: "persist", fields: ["prepared"] },
-    {
-      kind: "send",
-      message: { type: "Commit", view: node.view, value: node.vote.value, from: node.id },
-    },
+    { kind: "send", message: { type: "Commit", view: node.view, value, from: node.id } },
   ]);
 }
 
@@ -144,7 +152,10 @@ export function sendCommit(node: NodeState, input: NodeInput): Transition {
  * assert.ok(next.enabled && next.state.committed === 1);
  * ```
  */
-export function commitStandard(node: NodeState, input: NodeInput): Transition {
+export function commitStandard<V extends Value>(
+  node: NodeState<V>,
+  input: NodeInput<V>,
+): Transition<V> {
   const { cluster, received } = input;
   if (node.committed !== NO_VALUE) return disabled("the node already committed");
   if (node.prepared.view !== node.view) return disabled("the node is not prepared in this view");
@@ -175,7 +186,10 @@ export function commitStandard(node: NodeState, input: NodeInput): Transition {
  * assert.ok(commitFast(node, { cluster, received: messageLog(received) }).enabled);
  * ```
  */
-export function commitFast(node: NodeState, input: NodeInput): Transition {
+export function commitFast<V extends Value>(
+  node: NodeState<V>,
+  input: NodeInput<V>,
+): Transition<V> {
   const { cluster, received } = input;
   if (node.committed !== NO_VALUE) return disabled("the node already committed");
   if (node.vote.view !== node.view) return disabled("the node has not voted in this view");
@@ -187,11 +201,11 @@ export function commitFast(node: NodeState, input: NodeInput): Transition {
 }
 
 /** Input of {@linkcode learnCommit}: the view and value of the certificate. */
-export interface LearnCommitInput extends NodeInput {
+export interface LearnCommitInput<V extends Value = number> extends NodeInput<V> {
   /** The view `v` in which the certificate was signed. */
   readonly view: number;
   /** The certified value `x`. */
-  readonly value: number;
+  readonly value: V;
 }
 
 /**
@@ -222,7 +236,10 @@ export interface LearnCommitInput extends NodeInput {
  * assert.ok(!learnCommit(node, { cluster, received: messageLog(received.slice(1)), view: 0, value: 1 }).enabled);
  * ```
  */
-export function learnCommit(node: NodeState, input: LearnCommitInput): Transition {
+export function learnCommit<V extends Value>(
+  node: NodeState<V>,
+  input: LearnCommitInput<V>,
+): Transition<V> {
   const { cluster, received, view, value } = input;
   if (node.committed !== NO_VALUE) return disabled("the node already committed");
   const commits = certificateCount(received, "Commit", view, value);

@@ -6,24 +6,24 @@
 
 import { isCertifiedOutput, isStageInput } from "./_tally.ts";
 import type { NodeInput } from "./node_input.ts";
-import { isReplica, NO_SEED, type NodeState } from "./spec_state.ts";
+import { isReplica, NO_SEED, type NodeState, type Value } from "./spec_state.ts";
 import { disabled, enabled, type Transition } from "./transition.ts";
 
 /** Input of {@linkcode computeStage}. */
-export interface ComputeStageInput extends NodeInput {
+export interface ComputeStageInput<V extends Value = number> extends NodeInput<V> {
   /** The token `t` (from 1). */
   readonly token: number;
   /** The stage `s` (from 1). */
   readonly stage: number;
   /** The accepted input `x`. */
-  readonly value: number;
+  readonly value: V;
   /**
    * What the model returned for the stage from `x` (its digest): what the node signs. The spec's
    * honest model is `Compute(x, t, s)` (`computeValue`); a runtime's is the ONNX output's digest.
    * The guard does not read it: whether the node may compute is the protocol's, the output is
    * the model's.
    */
-  readonly output: number;
+  readonly output: V;
 }
 
 /**
@@ -51,7 +51,10 @@ export interface ComputeStageInput extends NodeInput {
  * assert.equal(sent?.type === "StageOutput" && sent.value, 111);
  * ```
  */
-export function computeStage(node: NodeState, input: ComputeStageInput): Transition {
+export function computeStage<V extends Value>(
+  node: NodeState<V>,
+  input: ComputeStageInput<V>,
+): Transition<V> {
   const { cluster, received, token, stage, value, output } = input;
   if (token < 1) return disabled(`token ${token} is out of range`);
   if (token > cluster.tokenCount) return disabled(`token ${token} is out of range`);
@@ -80,11 +83,11 @@ export function computeStage(node: NodeState, input: ComputeStageInput): Transit
 }
 
 /** Input of {@linkcode acceptToken}. */
-export interface AcceptTokenInput extends NodeInput {
+export interface AcceptTokenInput<V extends Value = number> extends NodeInput<V> {
   /** The token `t` (from 1). */
   readonly token: number;
   /** The value `x` the last stage's replicas signed. */
-  readonly value: number;
+  readonly value: V;
 }
 
 /**
@@ -110,7 +113,10 @@ export interface AcceptTokenInput extends NodeInput {
  * assert.ok(next.enabled && next.state.tokens.length === 1);
  * ```
  */
-export function acceptToken(node: NodeState, input: AcceptTokenInput): Transition {
+export function acceptToken<V extends Value>(
+  node: NodeState<V>,
+  input: AcceptTokenInput<V>,
+): Transition<V> {
   const { cluster, received, token, value } = input;
   if (node.seed === NO_SEED) return disabled("the node has no assignment");
   if (node.tokens.length !== token - 1) return disabled("the token is not the next one");

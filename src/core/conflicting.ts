@@ -7,7 +7,7 @@
  */
 
 import { messageKey } from "./message_key.ts";
-import type { SpecMessage } from "./spec_state.ts";
+import type { SpecMessage, Value } from "./spec_state.ts";
 
 /** The fields that name a message's slot; any message type has a subset of them. */
 export interface SlotFields {
@@ -99,7 +99,7 @@ export function sameSlot(
  * assert.ok(!conflictingSpecMessages(a, { ...a, view: 1, value: 2 }));
  * ```
  */
-export function conflicting(first: SpecMessage, second: SpecMessage): boolean {
+export function conflicting(first: SpecMessage<Value>, second: SpecMessage<Value>): boolean {
   if (first.from !== second.from || first.type !== second.type) return false;
   if (!sameSlotOfType(first, second)) return false;
   return messageKey(first) !== messageKey(second);
@@ -107,7 +107,7 @@ export function conflicting(first: SpecMessage, second: SpecMessage): boolean {
 
 // `sameSlot(conflictSlot(first), conflictSlot(second))` for two messages of one type, without
 // building the slots (this runs for every pair of messages in an enabledness check).
-function sameSlotOfType(first: SpecMessage, second: SpecMessage): boolean {
+function sameSlotOfType(first: SpecMessage<Value>, second: SpecMessage<Value>): boolean {
   switch (first.type) {
     case "StageOutput": {
       const other = second as typeof first;

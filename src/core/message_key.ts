@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { SpecMessage, Vote } from "./spec_state.ts";
+import type { SpecMessage, Value, Vote } from "./spec_state.ts";
 
-function voteKey(vote: Vote): string {
+function voteKey(vote: Vote<Value>): string {
   return `${vote.view}/${vote.value}`;
 }
 
@@ -27,7 +27,7 @@ function voteKey(vote: Vote): string {
  * );
  * ```
  */
-export function messageKey(message: SpecMessage): string {
+export function messageKey(message: SpecMessage<Value>): string {
   let key = KEYS.get(message);
   if (key === undefined) {
     key = computeKey(message);
@@ -39,9 +39,9 @@ export function messageKey(message: SpecMessage): string {
 // Keys of the messages seen so far, by identity: a message is immutable (its fields are
 // read-only), so its key is computed once however often guards and replays ask for it. Held
 // weakly, so a message no longer referenced elsewhere is collected with its key.
-const KEYS = new WeakMap<SpecMessage, string>();
+const KEYS = new WeakMap<SpecMessage<Value>, string>();
 
-function computeKey(message: SpecMessage): string {
+function computeKey(message: SpecMessage<Value>): string {
   switch (message.type) {
     case "Assign":
       return `A|${message.view}|${message.seed}|${message.from}`;
@@ -80,6 +80,6 @@ function computeKey(message: SpecMessage): string {
  * assert.equal(messageSetKey([a, b]), messageSetKey([b, a]));
  * ```
  */
-export function messageSetKey(messages: readonly SpecMessage[]): string {
+export function messageSetKey(messages: readonly SpecMessage<Value>[]): string {
   return messages.map(messageKey).sort().join(";");
 }

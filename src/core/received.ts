@@ -10,15 +10,16 @@
  */
 
 import { messageKey } from "./message_key.ts";
-import type { SpecMessage } from "./spec_state.ts";
+import type { SpecMessage, Value } from "./spec_state.ts";
 
 /** A message type. */
 export type SpecMessageType = SpecMessage["type"];
 
-/** The message interface whose `type` can be `T` (Prepare: the vote messages). */
-export type MessageOfType<T extends SpecMessageType> = SpecMessage extends infer M
-  ? M extends SpecMessage ? T extends M["type"] ? M : never : never
-  : never;
+/** The message interface whose `type` can be `T` (Prepare: the vote messages), values `V`. */
+export type MessageOfType<T extends SpecMessageType, V extends Value = number> =
+  SpecMessage<V> extends infer M ? M extends SpecMessage<V> ? T extends M["type"] ? M : never
+    : never
+    : never;
 
 /** Every message type, in a fixed order. */
 export const SPEC_MESSAGE_TYPES: readonly SpecMessageType[] = [
@@ -36,14 +37,14 @@ export const SPEC_MESSAGE_TYPES: readonly SpecMessageType[] = [
  * The signed messages a node has received (and sent), without duplicates, read by type. The set
  * only grows while a node runs: what `ofType` returned keeps its entries, in the order received.
  */
-export interface ReceivedMessages {
+export interface ReceivedMessages<V extends Value = number> {
   /**
    * The messages of one type, in the order received. The result is shared: do not change it.
    *
    * @param type The message type.
    * @returns The messages of that type.
    */
-  ofType<T extends SpecMessageType>(type: T): readonly MessageOfType<T>[];
+  ofType<T extends SpecMessageType>(type: T): readonly MessageOfType<T, V>[];
 }
 
 const NONE: readonly never[] = Object.freeze([]);
@@ -63,17 +64,17 @@ const NONE: readonly never[] = Object.freeze([]);
  * assert.equal(log.size, 2);
  * ```
  */
-export class MessageLog implements ReceivedMessages {
-  readonly #all: SpecMessage[] = [];
+export class MessageLog<V extends Value = number> implements ReceivedMessages<V> {
+  readonly #all: SpecMessage<V>[] = [];
   readonly #keys = new Set<string>();
-  readonly #byType = new Map<SpecMessageType, SpecMessage[]>();
+  readonly #byType = new Map<SpecMessageType, SpecMessage<V>[]>();
 
   /**
    * A log holding `messages` (duplicates once).
    *
    * @param messages The first messages, in order.
    */
-  constructor(messages: Iterable<SpecMessage> = []) {
+  constructor(messages: Iterable<SpecMessage<V>> = []) {
     for (const message of messages) this.add(message);
   }
 
@@ -83,7 +84,7 @@ export class MessageLog implements ReceivedMessages {
    * @param message The message.
    * @returns Whether it was new.
    */
-  add(message: SpecMessage): boolean {
+  add(message: SpecMessage<V>): boolean {
     const key = messageKey(message);
     if (this.#keys.has(key)) return false;
     this.#keys.add(key);
@@ -100,7 +101,7 @@ export class MessageLog implements ReceivedMessages {
    * @param message The message.
    * @returns `true` if one with the same canonical key was added.
    */
-  has(message: SpecMessage): boolean {
+  has(message: SpecMessage<V>): boolean {
     return this.#keys.has(messageKey(message));
   }
 
@@ -114,7 +115,7 @@ export class MessageLog implements ReceivedMessages {
    *
    * @returns The messages.
    */
-  all(): readonly SpecMessage[] {
+  all(): readonly SpecMessage<V>[] {
     return this.#all;
   }
 
@@ -124,8 +125,8 @@ export class MessageLog implements ReceivedMessages {
    * @param type The message type.
    * @returns The messages of that type.
    */
-  ofType<T extends SpecMessageType>(type: T): readonly MessageOfType<T>[] {
-    return (this.#byType.get(type) ?? NONE) as readonly MessageOfType<T>[];
+  ofType<T extends SpecMessageType>(type: T): readonly MessageOfType<T, V>[] {
+    return (this.#byType.get(type) ?? NONE) as readonly MessageOfType<T, V>[];
   }
 }
 
@@ -142,11 +143,13 @@ export class MessageLog implements ReceivedMessages {
  * assert.equal(messageLog([]).size, 0);
  * ```
  */
-export function messageLog(messages: Iterable<SpecMessage> = []): MessageLog {
+export function messageLog<V extends Value = number>(
+  messages: Iterable<SpecMessage<V>> = [],
+): MessageLog<V> {
   return new MessageLog(messages);
 }
 
 /** A received set with nothing in it. */
-export const NO_MESSAGES: ReceivedMessages = Object.freeze({
-  ofType: <T extends SpecMessageType>(_type: T): readonly MessageOfType<T>[] => NONE,
+export const NO_MESSAGES: ReceivedMessages<never> = Object.freeze({
+  ofType: <T extends SpecMessageType>(_type: T): readonly MessageOfType<T, never>[] => NONE,
 });

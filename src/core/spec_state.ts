@@ -80,37 +80,47 @@ export function seedOfValue(value: number): number {
 export function computeValue(input: number, token: number, stage: number): number {
   return stageValue(seedOfValue(input), token, stage);
 }
-/** The spec's `NoValue`: nothing committed. */
-export const NO_VALUE: number = -1;
+/**
+ * A value: a stage output, a token, a result, the elements of a checkpoint's digest. The core
+ * only compares values (`===`) and keys them; it never computes one. The spec's instance uses
+ * the numbers `Out(x, t, s)` ({@linkcode stageValue}); a runtime uses digests (hex strings).
+ */
+export type Value = number | string;
+
+/** The spec's `NoValue`: nothing committed, no vote. */
+export const NO_VALUE: -1 = -1;
+
+/** The type of {@linkcode NO_VALUE}. */
+export type NoValue = typeof NO_VALUE;
 /** The spec's `NoSeed`: no assignment accepted in the current view. */
 export const NO_SEED = 0;
 
 /** A vote or prepared certificate: `{ view, value }`; {@linkcode NO_VOTE} when none. */
-export interface Vote {
+export interface Vote<V extends Value = number> {
   /** The view. */
   readonly view: number;
-  /** The value (see {@linkcode stageValue}). */
-  readonly value: number;
+  /** The value, or {@linkcode NO_VALUE} for no vote. */
+  readonly value: V | NoValue;
 }
 
 /** The spec's `NoVote`. */
-export const NO_VOTE: Vote = Object.freeze({ view: -1, value: NO_VALUE });
+export const NO_VOTE: Vote<never> = Object.freeze({ view: -1, value: NO_VALUE });
 
 /** A stable checkpoint: the first `position` tokens of the inference with `seed`. */
-export interface CheckpointRecord {
+export interface CheckpointRecord<V extends Value = number> {
   /** The sampling seed. */
   readonly seed: number;
   /** The number of tokens covered. */
   readonly position: number;
   /** The tokens. */
-  readonly tokens: readonly number[];
+  readonly tokens: readonly V[];
 }
 
 /** The spec's `NoCheckpoint`. */
-export const NO_CHECKPOINT: CheckpointRecord = Object.freeze({
+export const NO_CHECKPOINT: CheckpointRecord<never> = Object.freeze({
   seed: NO_SEED,
   position: 0,
-  tokens: Object.freeze([]) as readonly number[],
+  tokens: Object.freeze([]) as readonly never[],
 });
 
 /** The coordinator of view 0 assigns the inference. */
@@ -125,7 +135,7 @@ export interface AssignMessage {
   readonly from: NodeIndex;
 }
 /** A replica's signed output of one stage of one token. */
-export interface StageOutputMessage {
+export interface StageOutputMessage<V extends Value = number> {
   /** The message type: `StageOutput`. */
   readonly type: "StageOutput";
   /** The view. */
@@ -136,24 +146,24 @@ export interface StageOutputMessage {
   readonly token: number;
   /** The stage (from 1). */
   readonly stage: number;
-  /** The value (see {@linkcode stageValue}). */
-  readonly value: number;
+  /** The output (see {@linkcode Value}). */
+  readonly value: V;
   /** The signer. */
   readonly from: NodeIndex;
 }
 /** A proposal, a Prepare vote or a Commit vote. */
-export interface VoteMessage {
+export interface VoteMessage<V extends Value = number> {
   /** The message type: Which of the three. */
   readonly type: "PrePrepare" | "Prepare" | "Commit";
   /** The view. */
   readonly view: number;
-  /** The value (see {@linkcode stageValue}). */
-  readonly value: number;
+  /** The result voted for (see {@linkcode Value}). */
+  readonly value: V;
   /** The signer. */
   readonly from: NodeIndex;
 }
 /** The digest (here: the tokens) of the first `position` tokens. */
-export interface CheckpointMessage {
+export interface CheckpointMessage<V extends Value = number> {
   /** The message type: `Checkpoint`. */
   readonly type: "Checkpoint";
   /** The sampling seed. */
@@ -161,48 +171,48 @@ export interface CheckpointMessage {
   /** The number of tokens covered. */
   readonly position: number;
   /** The digest of the first `position` tokens (the spec uses the tokens themselves). */
-  readonly digest: readonly number[];
+  readonly digest: readonly V[];
   /** The signer. */
   readonly from: NodeIndex;
 }
 /** A node moves to `view` and reports what it prepared and voted for. */
-export interface ViewChangeMessage {
+export interface ViewChangeMessage<V extends Value = number> {
   /** The message type: `ViewChange`. */
   readonly type: "ViewChange";
   /** The view. */
   readonly view: number;
   /** The last prepared certificate (`NO_VOTE` if none). */
-  readonly prepared: Vote;
+  readonly prepared: Vote<V>;
   /** The last vote (`NO_VOTE` if none). */
-  readonly voted: Vote;
+  readonly voted: Vote<V>;
   /** The signer. */
   readonly from: NodeIndex;
 }
 /** The new coordinator proves the view change and assigns a seed. */
-export interface NewViewMessage {
+export interface NewViewMessage<V extends Value = number> {
   /** The message type: `NewView`. */
   readonly type: "NewView";
   /** The view. */
   readonly view: number;
   /** The quorum of view-change messages that proves the change. */
-  readonly viewChanges: readonly ViewChangeMessage[];
+  readonly viewChanges: readonly ViewChangeMessage<V>[];
   /** The sampling seed. */
   readonly seed: number;
   /** The signer. */
   readonly from: NodeIndex;
 }
 
-/** Any signed message of the spec (`Message`). */
-export type SpecMessage =
+/** Any signed message of the spec (`Message`), its values of type `V`. */
+export type SpecMessage<V extends Value = number> =
   | AssignMessage
-  | StageOutputMessage
-  | VoteMessage
-  | CheckpointMessage
-  | ViewChangeMessage
-  | NewViewMessage;
+  | StageOutputMessage<V>
+  | VoteMessage<V>
+  | CheckpointMessage<V>
+  | ViewChangeMessage<V>
+  | NewViewMessage<V>;
 
-/** One node's state: the spec's node-local variables at index `id`. */
-export interface NodeState {
+/** One node's state: the spec's node-local variables at index `id`, its values of type `V`. */
+export interface NodeState<V extends Value = number> {
   /** The node (not a spec variable: the index of the variables). */
   readonly id: NodeIndex;
   /** The view. */
@@ -212,15 +222,15 @@ export interface NodeState {
   /** Tokens each stage has processed: entry `s - 1` is stage `s`. */
   readonly progress: readonly number[];
   /** The tokens. */
-  readonly tokens: readonly number[];
+  readonly tokens: readonly V[];
   /** The node's last Prepare vote. */
-  readonly vote: Vote;
+  readonly vote: Vote<V>;
   /** The last prepared certificate (`NO_VOTE` if none). */
-  readonly prepared: Vote;
+  readonly prepared: Vote<V>;
   /** The committed result, `NO_VALUE` until commit. */
-  readonly committed: number;
+  readonly committed: V | NoValue;
   /** The latest stable checkpoint (durable). */
-  readonly stableCheckpoint: CheckpointRecord;
+  readonly stableCheckpoint: CheckpointRecord<V>;
   /** Sorted ascending. */
   readonly suspected: readonly NodeIndex[];
   /** Sorted ascending. */
@@ -246,7 +256,7 @@ export const DURABLE_FIELDS = [
 export type DurableField = typeof DURABLE_FIELDS[number];
 
 /** What a node has on disk: its durable fields. */
-export type DurableState = Pick<NodeState, DurableField>;
+export type DurableState<V extends Value = number> = Pick<NodeState<V>, DurableField>;
 
 /**
  * The durable projection of a node's state: what must be on its disk.
@@ -265,7 +275,7 @@ export type DurableState = Pick<NodeState, DurableField>;
  * assert.equal(durableOf(initialNodeState(2, cluster)).view, 0);
  * ```
  */
-export function durableOf(node: NodeState): DurableState {
+export function durableOf<V extends Value>(node: NodeState<V>): DurableState<V> {
   return {
     view: node.view,
     seed: node.seed,
@@ -277,8 +287,31 @@ export function durableOf(node: NodeState): DurableState {
   };
 }
 
+/**
+ * What the core needs to know of values besides comparing them: the first stage's input for a
+ * seed (the spec's `Out(x, 0, 0)`; a runtime's digest of the prompt with that seed), and a seed's
+ * result where it is known (the spec's `Result(x)`; a runtime knows it only for a seed it
+ * computed), which `AllowedSeeds` checks a new view's seed against.
+ */
+export interface ValueDomain<V extends Value> {
+  /**
+   * The first stage's input of the inference with `seed`.
+   *
+   * @param seed The seed.
+   * @returns The value.
+   */
+  readonly firstInput: (seed: number) => V;
+  /**
+   * The result of the inference with `seed`, or `undefined` when it is not known.
+   *
+   * @param seed The seed.
+   * @returns The value, or `undefined`.
+   */
+  readonly resultOf: (seed: number) => V | undefined;
+}
+
 /** The spec's constants and the sizes derived from them. */
-export interface ClusterConfig {
+export interface ClusterConfig<V extends Value = number> {
   /** `N`: nodes are `1..nodeCount`. */
   readonly nodeCount: number;
   /** `F`: Byzantine nodes tolerated. */
@@ -303,6 +336,8 @@ export interface ClusterConfig {
   readonly stageAcceptThreshold: number;
   /** `CheckpointQuorum`: the quorum. */
   readonly checkpointQuorum: number;
+  /** What the core needs to know of values (the spec's `Out` and `Result` for the spec's). */
+  readonly values: ValueDomain<V>;
 }
 
 /** The constants a cluster is built from (the sizes are derived). */
@@ -426,6 +461,37 @@ export function clusterConfig(constants: ClusterConstants): ClusterConfig {
   if (!(constants.stageCount >= 1 && constants.stageCount <= VALUE_DIGIT_MAX)) {
     throw new RangeError(`stageCount must be 1..${VALUE_DIGIT_MAX}, got ${constants.stageCount}`);
   }
+  const { tokenCount, stageCount } = constants;
+  return clusterConfigWith(constants, {
+    firstInput: (seed) => stageValue(seed, 0, 0),
+    resultOf: (seed) => stageValue(seed, tokenCount, stageCount),
+  });
+}
+
+/**
+ * Builds the configuration of a cluster whose values are of type `V` (a runtime's digests):
+ * the spec's sizes, and what the core needs to know of values.
+ *
+ * @param constants The spec's constants.
+ * @param values The first stage's input and the known result of each seed.
+ * @returns The configuration.
+ *
+ * @example Digests as values
+ * ```ts
+ * import { clusterConfigWith } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfigWith({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 2, tokenCount: 16, checkpointIntervalTokens: 4,
+ *   replicaCount: 3, seeds: [7], viewMax: 8,
+ * }, { firstInput: (seed) => `prompt/${seed}`, resultOf: () => undefined });
+ * assert.equal(cluster.values.firstInput(7), "prompt/7");
+ * assert.equal(cluster.quorum, 3);
+ * ```
+ */
+export function clusterConfigWith<V extends Value>(
+  constants: ClusterConstants,
+  values: ValueDomain<V>,
+): ClusterConfig<V> {
   const quorum = quorumOf(constants.nodeCount, constants.faultsMax);
   return {
     ...constants,
@@ -434,6 +500,7 @@ export function clusterConfig(constants: ClusterConstants): ClusterConfig {
     fastQuorum: constants.nodeCount,
     stageAcceptThreshold: constants.faultsMax + 1,
     checkpointQuorum: quorum,
+    values,
   };
 }
 
@@ -455,7 +522,10 @@ export function clusterConfig(constants: ClusterConstants): ClusterConfig {
  * assert.deepEqual(initialNodeState(2, cluster).progress, [0, 0]);
  * ```
  */
-export function initialNodeState(id: NodeIndex, cluster: ClusterConfig): NodeState {
+export function initialNodeState<V extends Value>(
+  id: NodeIndex,
+  cluster: ClusterConfig<V>,
+): NodeState<V> {
   return {
     id,
     view: 0,
@@ -489,7 +559,7 @@ export function initialNodeState(id: NodeIndex, cluster: ClusterConfig): NodeSta
  * assert.equal(primaryOf(1, cluster), 2);
  * ```
  */
-export function primaryOf(view: number, cluster: ClusterConfig): NodeIndex {
+export function primaryOf(view: number, cluster: ClusterConfig<Value>): NodeIndex {
   return (view % cluster.nodeCount) + 1;
 }
 
@@ -518,7 +588,7 @@ export function isReplica(
   node: NodeIndex,
   view: number,
   stage: number,
-  cluster: ClusterConfig,
+  cluster: ClusterConfig<Value>,
 ): boolean {
   const offset = (((node - 1 - view - stage) % cluster.nodeCount) + cluster.nodeCount) %
     cluster.nodeCount;

@@ -26,14 +26,17 @@
  * 5. `commit`: the result and its certificate (the signed votes that make it);
  * 6. `checkpoint`: a new stable checkpoint, for the shell to keep.
  *
- * Values. The core's values are the spec's: a seed is a sampling seed, a stage output and a
- * token are values the core only compares, the committed result is the last token's value and
- * a checkpoint's digest is its tokens. What each is in a runtime: a stage output is the digest of
- * the stage's output activations (the model's answer to a `compute` effect); a token is the last
- * stage's output for it; the result is the last token's; the first stage's input is the prompt's
- * digest for the seed (the spec's `Out(x, 0, 0)`). Two places still use the spec's arithmetic
- * rather than asking the runtime: the first stage's input (`stageValue(seed, 0, 0)`) and a
- * seed's result in `AllowedSeeds` (`resultOf`).
+ * Values. The core is generic over its values (`V`, `number | string`): a stage output, a
+ * token, a result and a checkpoint digest's elements are opaque keys it only compares. The
+ * trace replayer instantiates the spec's numbers (`Out(x, t, s)`, `computeValue` as the model);
+ * a runtime instantiates digests: a stage output is the digest of the stage's output
+ * activations (the model's answer to a `compute` effect), a token is the last stage's output
+ * for it, the result is the last token's, and a checkpoint's digest is its tokens. What the core
+ * must know of values besides comparing them is the cluster's `values`
+ * (`clusterConfigWith`): the first stage's input for a seed (the spec's `Out(x, 0, 0)`, a
+ * runtime's prompt digest for that seed) and a seed's result where it is known (the spec's
+ * `Result(x)`, which `AllowedSeeds` checks a new view's seed against). A node is an index
+ * `1..n` into the ordered membership (`spec/PROTOCOL.md` §5.1 orders the ids).
  *
  * @module
  */
@@ -53,12 +56,13 @@ import {
   type NodeIndex,
   type NodeState,
   type SpecMessage,
+  type Value,
   type VoteMessage,
 } from "./spec_state.ts";
 import type { PersistEffect, SendEffect } from "./transition.ts";
 
 /** What the outside world reports to a node. */
-export type NodeEvent =
+export type NodeEvent<V extends Value = number> =
   | {
     /** The node starts for the first time (its state is the initial one). */
     readonly kind: "start";
@@ -93,19 +97,19 @@ export type NodeEvent =
     /** The stage. */
     readonly stage: number;
     /** The input it was computed from. */
-    readonly input: number;
+    readonly input: V;
     /** What the model returned (its digest). */
-    readonly output: number;
+    readonly output: V;
   }
   | {
     /** The node restarted: its state is what its disk holds. */
     readonly kind: "restart";
     /** The durable fields read back. */
-    readonly durable: DurableState;
+    readonly durable: DurableState<V>;
   };
 
 /** Run stage `stage` of token `token` on the model from `input`; answer with `computed`. */
-export interface ComputeEffect {
+export interface ComputeEffect<V extends Value = number> {
   /** `compute`. */
   readonly kind: "compute";
   /** The token. */
@@ -113,7 +117,7 @@ export interface ComputeEffect {
   /** The stage. */
   readonly stage: number;
   /** The accepted input. */
-  readonly input: number;
+  readonly input: V;
 }
 
 /** Start the view-change timer of `view`, replacing any other. */
@@ -131,54 +135,54 @@ export interface CancelTimerEffect {
 }
 
 /** The node committed `value`: answer the client with it and its certificate. */
-export interface CommitEffect {
+export interface CommitEffect<V extends Value = number> {
   /** `commit`. */
   readonly kind: "commit";
   /** The committed result. */
-  readonly value: number;
+  readonly value: V;
   /** The view the certificate was signed in. */
   readonly view: number;
   /** The votes that certify it: a quorum of Commits, or Prepares from every node. */
-  readonly certificate: readonly VoteMessage[];
+  readonly certificate: readonly VoteMessage<V>[];
 }
 
 /** A new stable checkpoint, for the shell to keep (and serve to nodes behind it). */
-export interface CheckpointEffect {
+export interface CheckpointEffect<V extends Value = number> {
   /** `checkpoint`. */
   readonly kind: "checkpoint";
   /** The checkpoint. */
-  readonly checkpoint: CheckpointRecord;
+  readonly checkpoint: CheckpointRecord<V>;
 }
 
 /** What a step asks the shell to do. */
-export type StepEffect =
+export type StepEffect<V extends Value = number> =
   | PersistEffect
-  | SendEffect
-  | ComputeEffect
+  | SendEffect<V>
+  | ComputeEffect<V>
   | TimerEffect
   | CancelTimerEffect
-  | CommitEffect
-  | CheckpointEffect;
+  | CommitEffect<V>
+  | CheckpointEffect<V>;
 
 /** A node as {@linkcode step} sees it: its state, its cluster and what it received. */
-export interface StepNode {
+export interface StepNode<V extends Value = number> {
   /** The cluster. */
-  readonly cluster: ClusterConfig;
+  readonly cluster: ClusterConfig<V>;
   /** The node's state. */
-  readonly state: NodeState;
+  readonly state: NodeState<V>;
   /**
    * What it received (and signed), kept by the shell; the shell appends verified messages before
    * a `messages` event, and the messages of `send` effects once it carries them out.
    */
-  readonly received: ReceivedMessages;
+  readonly received: ReceivedMessages<V>;
 }
 
 /** What a step returns. */
-export interface Ready {
+export interface Ready<V extends Value = number> {
   /** The node's next state. */
-  readonly state: NodeState;
+  readonly state: NodeState<V>;
   /** What the shell must do, in order. */
-  readonly effects: readonly StepEffect[];
+  readonly effects: readonly StepEffect<V>[];
   /** The actions taken, in order (their TLA+ names), for traces. */
   readonly actions: readonly string[];
 }
@@ -187,29 +191,29 @@ export interface Ready {
 export const STEP_ACTIONS_MAX = 10_000;
 
 // The received set with the messages signed during the step, each once.
-class WithSent implements ReceivedMessages {
-  readonly #base: ReceivedMessages;
-  readonly #sent: SpecMessage[] = [];
+class WithSent<V extends Value> implements ReceivedMessages<V> {
+  readonly #base: ReceivedMessages<V>;
+  readonly #sent: SpecMessage<V>[] = [];
   readonly #keys = new Set<string>();
 
-  constructor(base: ReceivedMessages) {
+  constructor(base: ReceivedMessages<V>) {
     this.#base = base;
   }
 
-  add(message: SpecMessage): void {
+  add(message: SpecMessage<V>): void {
     const key = messageKey(message);
     if (this.#keys.has(key)) return;
     this.#keys.add(key);
     this.#sent.push(message);
   }
 
-  ofType<T extends SpecMessageType>(type: T): readonly MessageOfType<T>[] {
+  ofType<T extends SpecMessageType>(type: T): readonly MessageOfType<T, V>[] {
     const base = this.#base.ofType(type);
     if (this.#sent.length === 0) return base;
     const extra = this.#sent.filter((m) =>
       m.type === type && !base.some((b) => messageKey(b) === messageKey(m))
     );
-    return extra.length === 0 ? base : [...base, ...extra as MessageOfType<T>[]];
+    return extra.length === 0 ? base : [...base, ...extra as MessageOfType<T, V>[]];
   }
 }
 
@@ -243,19 +247,19 @@ const POLICY_ROWS: readonly NodeAction[] = ACTIONS.filter((a) =>
  * assert.deepEqual(ready.effects.map((e) => e.kind), ["persist", "send", "timer"]);
  * ```
  */
-export function step(node: StepNode, event: NodeEvent): Ready {
+export function step<V extends Value>(node: StepNode<V>, event: NodeEvent<V>): Ready<V> {
   const { cluster } = node;
   const before = event.kind === "restart"
     ? { ...initialNodeState(node.state.id, cluster), ...event.durable }
     : node.state;
   const received = new WithSent(node.received);
-  const input: NodeInput = { cluster, received };
+  const input: NodeInput<V> = { cluster, received };
   let state = before;
-  const sent: SpecMessage[] = [];
+  const sent: SpecMessage<V>[] = [];
   const actions: string[] = [];
   // The view of the certificate the node committed on, when it commits in this step.
   let commitView = -1;
-  const take = (action: NodeAction, params: ActionParams): boolean => {
+  const take = (action: NodeAction, params: ActionParams<V>): boolean => {
     const transition = action.apply(state, input, params);
     if (!transition.enabled) return false;
     if (state.committed === NO_VALUE && transition.state.committed !== NO_VALUE) {
@@ -290,13 +294,13 @@ export function step(node: StepNode, event: NodeEvent): Ready {
 }
 
 // Takes the first enabled instance of the first policy action that has one; whether it did.
-function takeFirstEnabled(
-  state: NodeState,
-  input: NodeInput,
-  take: (action: NodeAction, params: ActionParams) => boolean,
+function takeFirstEnabled<V extends Value>(
+  state: NodeState<V>,
+  input: NodeInput<V>,
+  take: (action: NodeAction, params: ActionParams<V>) => boolean,
 ): boolean {
   for (const action of POLICY_ROWS) {
-    let chosen: ActionParams | undefined;
+    let chosen: ActionParams<V> | undefined;
     action.candidates(state, input, (params) => {
       if (chosen === undefined && action.apply(state, input, params).enabled) chosen = params;
     });
@@ -306,10 +310,10 @@ function takeFirstEnabled(
 }
 
 // The action an event stands for, with its parameters, if any.
-function eventAction(
-  event: NodeEvent,
-  state: NodeState,
-): readonly [NodeAction, ActionParams] | undefined {
+function eventAction<V extends Value>(
+  event: NodeEvent<V>,
+  state: NodeState<V>,
+): readonly [NodeAction, ActionParams<V>] | undefined {
   switch (event.kind) {
     case "timeout":
       return event.view === state.view ? [nodeAction("ViewTimeout"), {}] : undefined;
@@ -329,26 +333,28 @@ function eventAction(
   }
 }
 
-function effectsOf(
-  before: NodeState,
-  after: NodeState,
-  sent: readonly SpecMessage[],
-  input: NodeInput,
+function effectsOf<V extends Value>(
+  before: NodeState<V>,
+  after: NodeState<V>,
+  sent: readonly SpecMessage<V>[],
+  input: NodeInput<V>,
   how: { readonly commitView: number; readonly timerStarts: boolean },
-): StepEffect[] {
-  const effects: StepEffect[] = [];
+): StepEffect<V>[] {
+  const effects: StepEffect<V>[] = [];
   const changed = DURABLE_FIELDS.filter((field) => !sameDurable(before, after, field));
   if (changed.length > 0) effects.push({ kind: "persist", fields: changed });
   for (const message of sent) effects.push({ kind: "send", message });
   // Each enabled ComputeStage instance, asked of the model (the guard does not read the
   // output, so any stands in for the check).
   COMPUTE_STAGE.candidates(after, input, (params) => {
-    if (!COMPUTE_STAGE.apply(after, input, { ...params, output: 0 }).enabled) return;
+    // (The input stands in for the output.)
+    const probe = { ...params, output: params["x"] as V };
+    if (!COMPUTE_STAGE.apply(after, input, probe).enabled) return;
     effects.push({
       kind: "compute",
       token: params["t"] as number,
       stage: params["s"] as number,
-      input: params["x"] as number,
+      input: params["x"] as V,
     });
   });
   if (after.committed === NO_VALUE && how.timerStarts) {
@@ -358,7 +364,7 @@ function effectsOf(
     effects.push({ kind: "cancelTimer" });
     effects.push({
       kind: "commit",
-      value: after.committed,
+      value: after.committed as V,
       view: how.commitView,
       certificate: certificateOf(input, how.commitView, after.committed),
     });
@@ -369,16 +375,24 @@ function effectsOf(
   return effects;
 }
 
-function sameDurable(a: NodeState, b: NodeState, field: DurableField): boolean {
+function sameDurable<V extends Value>(
+  a: NodeState<V>,
+  b: NodeState<V>,
+  field: DurableField,
+): boolean {
   return a[field] === b[field];
 }
 
 // The signed votes that certify `value` in `view`: its Commits when a quorum signed them, else its
 // Prepares (every node signed them: the fast path).
-function certificateOf(input: NodeInput, view: number, value: number): VoteMessage[] {
+function certificateOf<V extends Value>(
+  input: NodeInput<V>,
+  view: number,
+  value: V,
+): VoteMessage<V>[] {
   const { cluster, received } = input;
   const of = (type: "Commit" | "Prepare") => {
-    const bySigner = new Map<NodeIndex, VoteMessage>();
+    const bySigner = new Map<NodeIndex, VoteMessage<V>>();
     for (const m of received.ofType(type)) {
       if (m.view === view && m.value === value && !bySigner.has(m.from)) bySigner.set(m.from, m);
     }

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { MessageLog } from "./received.ts";
 import {
   clusterConfig,
+  clusterConfigWith,
   computeValue,
   durableOf,
   initialNodeState,
@@ -11,7 +12,14 @@ import {
   type NodeState,
   stageValue,
 } from "./spec_state.ts";
-import { type Ready, step, type StepNode } from "./step.ts";
+import {
+  type CommitEffect,
+  type ComputeEffect,
+  type NodeEvent,
+  type Ready,
+  step,
+  type StepNode,
+} from "./step.ts";
 
 const cluster = clusterConfig({
   nodeCount: 4,
@@ -171,4 +179,64 @@ Deno.test("step() on a restart rebuilds the node from its disk alone", () => {
     vote: { view: 0, value: 7 },
   });
   assert.deepEqual(kinds(ready), ["timer"]);
+});
+
+Deno.test("step() runs a cluster whose values are digests to a commit on every node", () => {
+  // The core over strings, as a runtime instantiates it: the first input is the prompt's digest
+  // for the seed, the model's output a digest of its input, and nothing is known of a result up
+  // front. Four honest nodes, every message delivered to everyone, every computation answered.
+  const digest = (text: string): string => {
+    let h = 2166136261;
+    for (let k = 0; k < text.length; k++) h = Math.imul(h ^ text.charCodeAt(k), 16777619) >>> 0;
+    return h.toString(16).padStart(8, "0");
+  };
+  const strings = clusterConfigWith<string>({
+    nodeCount: 4,
+    faultsMax: 1,
+    stageCount: 2,
+    tokenCount: 3,
+    checkpointIntervalTokens: 2,
+    replicaCount: 3,
+    seeds: [5],
+    viewMax: 2,
+  }, { firstInput: (seed) => digest(`prompt/${seed}`), resultOf: () => undefined });
+  const model = (input: string, token: number, stage: number) =>
+    digest(`${input}|${token}|${stage}`);
+  const nodes = [1, 2, 3, 4].map((id) => initialNodeState(id, strings));
+  const inboxes = nodes.map(() => new MessageLog<string>());
+  const pending: [number, ComputeEffect<string>][] = [];
+  const commits: CommitEffect<string>[] = [];
+  const run = (index: number, event: NodeEvent<string>): void => {
+    const ready = step({
+      cluster: strings,
+      state: nodes[index] as NodeState<string>,
+      received: inboxes[index] as MessageLog<string>,
+    }, event);
+    nodes[index] = ready.state;
+    for (const effect of ready.effects) {
+      if (effect.kind === "send") { for (const inbox of inboxes) inbox.add(effect.message); }
+      if (effect.kind === "compute") pending.push([index, effect]);
+      if (effect.kind === "commit") commits.push(effect);
+    }
+  };
+  nodes.forEach((_, index) => run(index, { kind: "start" }));
+  for (let round = 0; round < 50 && commits.length < 4; round++) {
+    for (const [index, c] of pending.splice(0)) {
+      const { token, stage, input } = c;
+      run(index, { kind: "computed", token, stage, input, output: model(input, token, stage) });
+    }
+    nodes.forEach((_, index) => run(index, { kind: "messages" }));
+  }
+  // Every node committed the last stage's output of the last token, computed from the prompt.
+  let expected = digest("prompt/5");
+  for (let token = 1; token <= 3; token++) {
+    for (let stage = 1; stage <= 2; stage++) expected = model(expected, token, stage);
+  }
+  assert.equal(commits.length, 4);
+  for (const commit of commits) {
+    assert.equal(commit.value, expected);
+    assert.ok(commit.certificate.length >= strings.quorum);
+  }
+  assert.ok(nodes.every((node) => node.committed === expected && node.tokens.length === 3));
+  assert.deepEqual(nodes.map((node) => node.stableCheckpoint.position), [2, 2, 2, 2]);
 });

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { NodeState, SpecMessage } from "./spec_state.ts";
+import type { NodeState, SpecMessage, Value } from "./spec_state.ts";
 
 /**
  * Sign and send a message to every node (the spec adds it to `msgs`). The shell writes the
@@ -13,11 +13,11 @@ import type { NodeState, SpecMessage } from "./spec_state.ts";
  * back into its received set: the guards that keep an honest node from signing twice for one
  * slot (`SendAssign`, `SendPrePrepare`, `TakeCheckpoint`, `SendNewView`) read it there.
  */
-export interface SendEffect {
+export interface SendEffect<V extends Value = number> {
   /** `send`. */
   readonly kind: "send";
   /** The message to sign and send. */
-  readonly message: SpecMessage;
+  readonly message: SpecMessage<V>;
 }
 
 /** Durable fields changed: the runtime writes them to disk before sending what follows. */
@@ -29,16 +29,16 @@ export interface PersistEffect {
 }
 
 /** An effect of a node action, carried out by the runtime, the simulator or the replayer. */
-export type Effect = SendEffect | PersistEffect;
+export type Effect<V extends Value = number> = SendEffect<V> | PersistEffect;
 
 /** The action was enabled: the next state and the effects. */
-export interface Enabled {
+export interface Enabled<V extends Value = number> {
   /** The guard held. */
   readonly enabled: true;
   /** The next node state. */
-  readonly state: NodeState;
+  readonly state: NodeState<V>;
   /** The effects, in order. */
-  readonly effects: readonly Effect[];
+  readonly effects: readonly Effect<V>[];
 }
 
 /** The action's guard is false in this state for this input. */
@@ -50,7 +50,7 @@ export interface Disabled {
 }
 
 /** The result of a node action. */
-export type Transition = Enabled | Disabled;
+export type Transition<V extends Value = number> = Enabled<V> | Disabled;
 
 /**
  * An enabled transition.
@@ -70,7 +70,10 @@ export type Transition = Enabled | Disabled;
  * assert.ok(enabled(initialNodeState(1, cluster), []).enabled);
  * ```
  */
-export function enabled(state: NodeState, effects: readonly Effect[]): Enabled {
+export function enabled<V extends Value>(
+  state: NodeState<V>,
+  effects: readonly Effect<V>[],
+): Enabled<V> {
   return { enabled: true, state, effects };
 }
 

@@ -16,6 +16,7 @@ import {
   type NodeState,
   primaryOf,
   type SpecMessage,
+  type Value,
   type ViewChangeMessage,
 } from "./spec_state.ts";
 import { disabled, enabled, type Transition } from "./transition.ts";
@@ -25,7 +26,7 @@ function withMember(set: readonly NodeIndex[], member: NodeIndex): readonly Node
 }
 
 /** Input of {@linkcode suspect} and {@linkcode handleHeartbeat}. */
-export interface PeerInput extends NodeInput {
+export interface PeerInput<V extends Value = number> extends NodeInput<V> {
   /** The peer `j` the failure detector reports on. */
   readonly peer: NodeIndex;
 }
@@ -49,7 +50,10 @@ export interface PeerInput extends NodeInput {
  * assert.ok(next.enabled && next.state.suspected.includes(1));
  * ```
  */
-export function suspect(node: NodeState, input: PeerInput): Transition {
+export function suspect<V extends Value>(
+  node: NodeState<V>,
+  input: PeerInput<V>,
+): Transition<V> {
   const { peer } = input;
   if (peer === node.id) return disabled("a node does not suspect itself");
   if (node.suspected.includes(peer)) return disabled("the peer is already suspected");
@@ -75,17 +79,20 @@ export function suspect(node: NodeState, input: PeerInput): Transition {
  * assert.ok(handleHeartbeat(node, { cluster, received: messageLog([]), peer: 1 }).enabled);
  * ```
  */
-export function handleHeartbeat(node: NodeState, input: PeerInput): Transition {
+export function handleHeartbeat<V extends Value>(
+  node: NodeState<V>,
+  input: PeerInput<V>,
+): Transition<V> {
   if (!node.suspected.includes(input.peer)) return disabled("the peer is not suspected");
   return enabled({ ...node, suspected: node.suspected.filter((j) => j !== input.peer) }, []);
 }
 
 /** Input of {@linkcode excludeNode}: two messages signed by one node. */
-export interface EvidenceInput extends NodeInput {
+export interface EvidenceInput<V extends Value = number> extends NodeInput<V> {
   /** The first message. */
-  readonly first: SpecMessage;
+  readonly first: SpecMessage<V>;
   /** The second message, signed by the same node. */
-  readonly second: SpecMessage;
+  readonly second: SpecMessage<V>;
 }
 
 /**
@@ -112,7 +119,10 @@ export interface EvidenceInput extends NodeInput {
  * assert.ok(next.enabled && next.state.excluded.includes(1));
  * ```
  */
-export function excludeNode(node: NodeState, input: EvidenceInput): Transition {
+export function excludeNode<V extends Value>(
+  node: NodeState<V>,
+  input: EvidenceInput<V>,
+): Transition<V> {
   const { first, second } = input;
   if (first.from === node.id) return disabled("a node does not exclude itself");
   if (!conflicting(first, second)) return disabled("the messages do not conflict");
@@ -144,7 +154,10 @@ export function excludeNode(node: NodeState, input: EvidenceInput): Transition {
  * assert.ok(next.enabled && next.state.view === 1);
  * ```
  */
-export function startViewChange(node: NodeState, input: NodeInput): Transition {
+export function startViewChange<V extends Value>(
+  node: NodeState<V>,
+  input: NodeInput<V>,
+): Transition<V> {
   const { cluster, received } = input;
   if (node.view >= cluster.viewMax) return disabled("the node is at the last view");
   if (!viewStarted(node, cluster, received)) {
@@ -184,7 +197,10 @@ export function startViewChange(node: NodeState, input: NodeInput): Transition {
  * assert.ok(!viewTimeout(next.state, { cluster, received: messageLog([]) }).enabled);
  * ```
  */
-export function viewTimeout(node: NodeState, input: NodeInput): Transition {
+export function viewTimeout<V extends Value>(
+  node: NodeState<V>,
+  input: NodeInput<V>,
+): Transition<V> {
   const { cluster, received } = input;
   if (node.committed !== NO_VALUE) return disabled("the node already committed");
   if (node.view >= cluster.viewMax) return disabled("the node is at the last view");
@@ -195,7 +211,7 @@ export function viewTimeout(node: NodeState, input: NodeInput): Transition {
 }
 
 /** Input of {@linkcode joinViewChange}. */
-export interface JoinViewChangeInput extends NodeInput {
+export interface JoinViewChangeInput<V extends Value = number> extends NodeInput<V> {
   /** The later view `v` to join. */
   readonly view: number;
 }
@@ -223,7 +239,10 @@ export interface JoinViewChangeInput extends NodeInput {
  * assert.ok(next.enabled && next.state.view === 1);
  * ```
  */
-export function joinViewChange(node: NodeState, input: JoinViewChangeInput): Transition {
+export function joinViewChange<V extends Value>(
+  node: NodeState<V>,
+  input: JoinViewChangeInput<V>,
+): Transition<V> {
   const { cluster, received, view } = input;
   if (view <= node.view) return disabled("the view is not a later one");
   if (view > cluster.viewMax) return disabled("the view is past the last one");
@@ -237,7 +256,7 @@ export function joinViewChange(node: NodeState, input: JoinViewChangeInput): Tra
 }
 
 // The spec's MoveToView(i, v): leave the view, drop its tokens and progress, sign a ViewChange.
-function moveToView(node: NodeState, view: number): Transition {
+function moveToView<V extends Value>(node: NodeState<V>, view: number): Transition<V> {
   return enabled({
     ...node,
     view,
@@ -260,9 +279,9 @@ function moveToView(node: NodeState, view: number): Transition {
 }
 
 /** Input of {@linkcode sendNewView}. */
-export interface SendNewViewInput extends NodeInput {
+export interface SendNewViewInput<V extends Value = number> extends NodeInput<V> {
   /** The quorum of view-change messages `vcs` that proves the change. */
-  readonly viewChanges: readonly ViewChangeMessage[];
+  readonly viewChanges: readonly ViewChangeMessage<V>[];
   /** The seed `x` assigned; one the view changes allow. */
   readonly seed: number;
 }
@@ -290,7 +309,10 @@ export interface SendNewViewInput extends NodeInput {
  * assert.ok(sendNewView(node, { cluster, received: messageLog(viewChanges), viewChanges, seed: 1 }).enabled);
  * ```
  */
-export function sendNewView(node: NodeState, input: SendNewViewInput): Transition {
+export function sendNewView<V extends Value>(
+  node: NodeState<V>,
+  input: SendNewViewInput<V>,
+): Transition<V> {
   const { cluster, received, viewChanges, seed } = input;
   if (node.view === 0) return disabled("view 0 has no view change");
   if (node.id !== primaryOf(node.view, cluster)) return disabled("the node is not the primary");
@@ -334,7 +356,10 @@ export function sendNewView(node: NodeState, input: SendNewViewInput): Transitio
  * assert.ok(next.enabled && next.state.view === 1 && next.state.seed === 1);
  * ```
  */
-export function handleNewView(node: NodeState, input: MessageInput<SpecMessage>): Transition {
+export function handleNewView<V extends Value>(
+  node: NodeState<V>,
+  input: MessageInput<SpecMessage<V>, V>,
+): Transition<V> {
   const { cluster, received, message: m } = input;
   if (m.type !== "NewView") return disabled("the message is not a NewView");
   if (m.from !== primaryOf(m.view, cluster)) return disabled("the NewView is not from the primary");

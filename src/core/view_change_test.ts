@@ -7,6 +7,7 @@ import {
   NO_VOTE,
   resultOf,
   type ViewChangeMessage,
+  type Vote,
   type VoteMessage,
 } from "./spec_state.ts";
 import {
@@ -23,7 +24,7 @@ import { receivedOf, TEST_CLUSTER } from "./_test_cluster.ts";
 
 const cluster = TEST_CLUSTER;
 
-function viewChange(from: number, prepared = NO_VOTE): ViewChangeMessage {
+function viewChange(from: number, prepared: Vote = NO_VOTE): ViewChangeMessage {
   return { type: "ViewChange", view: 1, prepared, voted: prepared, from };
 }
 
