@@ -36,8 +36,9 @@ export function typeBit(type: SpecMessageType): number {
 }
 
 /**
- * The messages of an array that only grows, read by type; {@linkcode NetworkReads.track} records
- * which types were read. An array that shrank, or whose last indexed message is no longer where it
+ * The messages of an array that only grows, read by type; between
+ * {@linkcode NetworkReads.startReads} and {@linkcode NetworkReads.stopReads} it records which
+ * types were read. An array that shrank, or whose last indexed message is no longer where it
  * was, is indexed again from the start.
  */
 export class NetworkReads implements ReceivedMessages {
@@ -78,21 +79,24 @@ export class NetworkReads implements ReceivedMessages {
   }
 
   /**
-   * Runs `f` and says which types it read.
+   * Starts recording which types are read, forgetting what was recorded before.
    *
-   * @param f What to run (not another `track`).
-   * @returns Its result and the types read, a mask over {@linkcode SPEC_MESSAGE_TYPES}.
-   * @throws {Error} When called within `track`.
+   * @returns Nothing.
    */
-  track<R>(f: () => R): { readonly result: R; readonly reads: number } {
-    if (this.#reads >= 0) throw new Error("track() within track()");
+  startReads(): void {
     this.#reads = 0;
-    try {
-      const result = f();
-      return { result, reads: this.#reads };
-    } finally {
-      this.#reads = -1;
-    }
+  }
+
+  /**
+   * Stops recording.
+   *
+   * @returns The types read since {@linkcode NetworkReads.startReads}, a mask over
+   * {@linkcode SPEC_MESSAGE_TYPES} (0 when nothing was recorded).
+   */
+  stopReads(): number {
+    const reads = this.#reads;
+    this.#reads = -1;
+    return reads < 0 ? 0 : reads;
   }
 
   #index(type: SpecMessageType): readonly SpecMessage[] {

@@ -274,12 +274,16 @@ function instancesOf(
     }
   };
   if (action.handles === undefined) {
-    const { reads } = received.track(() => action.probes(node, input, visit));
+    received.startReads();
+    action.probes(node, input, visit);
+    const reads = received.stopReads();
     return { found, reads: action.name === "ExcludeNode" ? ALL_TYPES : reads };
   }
   let reads = typeBit(action.handles);
   action.probes(node, input, (params) => {
-    reads |= received.track(() => visit(params)).reads;
+    received.startReads();
+    visit(params);
+    reads |= received.stopReads();
   });
   return { found, reads };
 }
