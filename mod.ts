@@ -50,6 +50,7 @@ export {
   type NodeIndex,
   type NodeState,
   type NoValue,
+  oneViewConstants,
   primaryOf,
   resultOf,
   seedOfValue,

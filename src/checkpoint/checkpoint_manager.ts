@@ -12,7 +12,12 @@
 import { checkpointSigners, type CheckpointSlot, checkpointStable } from "../core/checkpointing.ts";
 import { validateClusterSize } from "../core/quorum.ts";
 import { MessageLog } from "../core/received.ts";
-import { type ClusterConfig, clusterConfigWith, type NodeIndex } from "../core/spec_state.ts";
+import {
+  type ClusterConfig,
+  clusterConfigWith,
+  type NodeIndex,
+  oneViewConstants,
+} from "../core/spec_state.ts";
 import type { NodeId } from "../core/types.ts";
 import type { Checkpoint } from "./checkpoint.ts";
 
@@ -141,16 +146,10 @@ export class CheckpointManager {
     } else {
       const faultsMax = options.faultsMax ?? 0;
       validateClusterSize(members.length, faultsMax);
-      this.#cluster = clusterConfigWith<string>({
-        nodeCount: members.length,
-        faultsMax,
-        stageCount: 1,
-        tokenCount: 1,
-        checkpointIntervalTokens: 1,
-        replicaCount: members.length,
-        seeds: [1],
-        viewMax: 0,
-      }, { firstInput: () => "", resultOf: () => undefined });
+      this.#cluster = clusterConfigWith<string>(oneViewConstants(members.length, faultsMax), {
+        firstInput: () => "",
+        resultOf: () => undefined,
+      });
     }
     this.quorum = this.#cluster?.checkpointQuorum;
   }

@@ -8,7 +8,7 @@ import {
 } from "./checkpoint_manager.ts";
 import { handleCheckpoint } from "../core/checkpointing.ts";
 import { MessageLog } from "../core/received.ts";
-import { clusterConfig, initialNodeState } from "../core/spec_state.ts";
+import { clusterConfig, initialNodeState, oneViewConstants } from "../core/spec_state.ts";
 
 function checkpointAt(epoch: number, tokenPosition: number, tag = 0): Checkpoint {
   return new Checkpoint(epoch, tokenPosition, {
@@ -252,16 +252,7 @@ Deno.test("CheckpointManager's stability is the core's HandleCheckpoint on the s
       ([n, f], reports, honestChecksum) => {
         const members = Array.from({ length: n }, (_, k) => `m${k}`);
         const manager = new CheckpointManager(10, { members, faultsMax: f });
-        const cluster = clusterConfig({
-          nodeCount: n,
-          faultsMax: f,
-          stageCount: 1,
-          tokenCount: 1,
-          checkpointIntervalTokens: 1,
-          replicaCount: n,
-          seeds: [1],
-          viewMax: 0,
-        });
+        const cluster = clusterConfig(oneViewConstants(n, f));
         const received = new MessageLog();
         // Members 0..f-1 are Byzantine; the others report their one checksum for a position.
         for (const { member, position, checksum } of reports) {

@@ -280,6 +280,28 @@ function plain(
   };
 }
 
+// An action of one number in `1..max` (the spec's `p \in 1..T`, `v \in 1..MaxView`), probed one
+// past either end.
+function ranged(
+  name: "TakeCheckpoint" | "JoinViewChange",
+  param: "p" | "v",
+  max: (cluster: ClusterConfig<Value>) => number,
+  run: <V extends Value>(node: NodeState<V>, input: NodeInput<V>, n: number) => Transition<V>,
+): NodeAction {
+  const over = (from: number, to: number, visit: Visit<Value>): void => {
+    for (let n = from; n <= to; n++) visit({ [param]: n });
+  };
+  return {
+    name,
+    params: [param],
+    gate: "protocol",
+    fair: true,
+    candidates: (_node, { cluster }, visit) => over(1, max(cluster), visit as Visit<Value>),
+    probes: (_node, { cluster }, visit) => over(0, max(cluster) + 1, visit as Visit<Value>),
+    apply: (node, input, params) => run(node, input, params[param] as number),
+  };
+}
+
 // The spec's `j \in Node`.
 function peers<V extends Value>(cluster: ClusterConfig<V>, visit: Visit<V>): void {
   for (let peer = 1; peer <= cluster.nodeCount; peer++) visit({ j: peer });
@@ -455,24 +477,13 @@ export const ACTIONS: readonly NodeAction[] = [
         value: named(params).x,
       }),
   },
-  {
-    name: "TakeCheckpoint",
-    params: ["p"],
-    gate: "protocol",
-    fair: true,
-    candidates: (_node, { cluster }, visit) => {
-      for (let p = 1; p <= cluster.tokenCount; p++) visit({ p });
-    },
-    probes: (_node, { cluster }, visit) => {
-      for (let p = 0; p <= cluster.tokenCount + 1; p++) visit({ p });
-    },
-    apply: (node, input, params) =>
-      takeCheckpoint(node, {
-        cluster: input.cluster,
-        received: input.received,
-        position: named(params).p,
-      }),
-  },
+  ranged(
+    "TakeCheckpoint",
+    "p",
+    (cluster) => cluster.tokenCount,
+    (node, input, p) =>
+      takeCheckpoint(node, { cluster: input.cluster, received: input.received, position: p }),
+  ),
   handler("HandleCheckpoint", "Checkpoint", handleCheckpoint),
   plain("RestoreCheckpoint", restoreCheckpoint),
   plain("SendPrePrepare", sendPrePrepare),
@@ -534,24 +545,13 @@ export const ACTIONS: readonly NodeAction[] = [
       }),
   },
   plain("StartViewChange", startViewChange),
-  {
-    name: "JoinViewChange",
-    params: ["v"],
-    gate: "protocol",
-    fair: true,
-    candidates: (_node, { cluster }, visit) => {
-      for (let v = 1; v <= cluster.viewMax; v++) visit({ v });
-    },
-    probes: (_node, { cluster }, visit) => {
-      for (let v = 0; v <= cluster.viewMax + 1; v++) visit({ v });
-    },
-    apply: (node, input, params) =>
-      joinViewChange(node, {
-        cluster: input.cluster,
-        received: input.received,
-        view: named(params).v,
-      }),
-  },
+  ranged(
+    "JoinViewChange",
+    "v",
+    (cluster) => cluster.viewMax,
+    (node, input, v) =>
+      joinViewChange(node, { cluster: input.cluster, received: input.received, view: v }),
+  ),
   {
     name: "SendNewView",
     params: ["vcs", "x"],

@@ -26,6 +26,7 @@ import {
   NO_VOTE,
   type NodeIndex,
   type NodeState,
+  oneViewConstants,
   primaryOf,
   type VoteMessage,
 } from "./spec_state.ts";
@@ -148,16 +149,10 @@ export class ByzantineAgreement<R extends AgreedResult> {
     this.members = ids;
     this.faultsMax = faultsMax;
     // One round, one view; no stage is computed here, so no value is known up front.
-    this.#cluster = clusterConfigWith<string>({
-      nodeCount: ids.length,
-      faultsMax,
-      stageCount: 1,
-      tokenCount: 1,
-      checkpointIntervalTokens: 1,
-      replicaCount: ids.length,
-      seeds: [1],
-      viewMax: 0,
-    }, { firstInput: () => "", resultOf: () => undefined });
+    this.#cluster = clusterConfigWith<string>(oneViewConstants(ids.length, faultsMax), {
+      firstInput: () => "",
+      resultOf: () => undefined,
+    });
     this.quorum = this.#cluster.quorum;
     this.fastQuorum = this.#cluster.fastQuorum;
     // An observer outside the membership: it excludes whoever the evidence convicts.

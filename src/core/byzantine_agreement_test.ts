@@ -6,7 +6,7 @@ import { ByzantineAgreement } from "./byzantine_agreement.ts";
 import { voteCount } from "./_tally.ts";
 import { commitFast, commitStandard, sendCommit } from "./commitment.ts";
 import { MessageLog } from "./received.ts";
-import { clusterConfig, initialNodeState, type NodeState } from "./spec_state.ts";
+import { clusterConfig, initialNodeState, type NodeState, oneViewConstants } from "./spec_state.ts";
 import { excludeNode } from "./view_change.ts";
 
 const MEMBERS = ["a", "b", "c", "d"];
@@ -98,16 +98,7 @@ class CoreRound {
   committed = false;
 
   constructor(n: number, f: number) {
-    this.cluster = clusterConfig({
-      nodeCount: n,
-      faultsMax: f,
-      stageCount: 1,
-      tokenCount: 1,
-      checkpointIntervalTokens: 1,
-      replicaCount: n,
-      seeds: [1],
-      viewMax: 0,
-    });
+    this.cluster = clusterConfig(oneViewConstants(n, f));
     this.node = { ...initialNodeState(0, this.cluster), seed: 1 };
   }
 

@@ -469,6 +469,35 @@ export function clusterConfig(constants: ClusterConstants): ClusterConfig {
 }
 
 /**
+ * The constants of a cluster that decides one thing in one view: `nodeCount` nodes tolerating
+ * `faultsMax` Byzantine ones, one stage and one token, every node a replica, no view change. The
+ * faces that run the core on one round (`ByzantineAgreement`, `CheckpointManager`) use it.
+ *
+ * @param nodeCount n.
+ * @param faultsMax f.
+ * @returns The constants.
+ *
+ * @example Usage
+ * ```ts
+ * import { clusterConfig, oneViewConstants } from "@butterfly/bcp";
+ * import assert from "node:assert/strict";
+ * assert.equal(clusterConfig(oneViewConstants(7, 2)).quorum, 5);
+ * ```
+ */
+export function oneViewConstants(nodeCount: number, faultsMax: number): ClusterConstants {
+  return {
+    nodeCount,
+    faultsMax,
+    stageCount: 1,
+    tokenCount: 1,
+    checkpointIntervalTokens: 1,
+    replicaCount: nodeCount,
+    seeds: [1],
+    viewMax: 0,
+  };
+}
+
+/**
  * Builds the configuration of a cluster whose values are of type `V` (a runtime's digests):
  * the spec's sizes, and what the core needs to know of values.
  *
