@@ -8,6 +8,17 @@
  * environment's (a crashed node takes no step), and `msgs`, `byzantineSent`, `crashes` are the
  * network's and the harness's.
  *
+ * Identities and values, abstract and real. A node is an index `1..n` into the ordered
+ * membership (a runtime maps each `NodeId` to its index in the membership's order, as
+ * `spec/PROTOCOL.md` §5.1 orders the ids). Every type here is generic in its values `V`
+ * ({@linkcode Value}: a number or a string): the spec's instance, which the trace replayer runs,
+ * uses the numbers `Out(x, t, s)` ({@linkcode stageValue}); a runtime uses digests. The seed is
+ * the sampling seed in both. A stage output is `Out(x, t, s)` in the spec and the digest of the
+ * stage's output activations in a runtime (the model's answer); a token is the last stage's
+ * output for it; the committed result is the last token's (`Result(x)`); a checkpoint's digest
+ * is its tokens; the first stage's input is `Out(x, 0, 0)` in the spec and the prompt's digest
+ * for the seed in a runtime ({@linkcode ValueDomain}). The core only compares values.
+ *
  * @module
  */
 
