@@ -6,12 +6,21 @@
  * Usage: `TLA2TOOLS=/path/to/tla2tools.jar deno task tlc [model names...]`, or
  * `deno task tlc --from-logs` to rebuild `results.json` from the saved TLC logs.
  *
+ * Nothing committed is lost by a failed run: before it touches anything it checks that the jar
+ * is TLC (it must print its version) and that every model named exists; each model runs in a
+ * temporary directory, and only a model that TLC ran to an outcome (no error, or the violation
+ * it found) replaces its committed log, counterexample and result. A model TLC could not run
+ * (a crash, a parse error, an interrupted run) keeps what was committed, and `results.json` and
+ * `tla/README.md` are rewritten (each through a temporary file and a rename) only with results
+ * that ran to an outcome.
+ *
  * TLC is not on any registry this project can use: get tla2tools.jar from the TLA+ project's
  * releases (https://github.com/tlaplus/tlaplus/releases), see `tla/README.md`.
  *
  * @module
  */
 
+import { parseArgs } from "node:util";
 import { modelHash, specHash, TLA_DIR } from "./spec_hash.ts";
 
 /** What a model run is expected to show. */
@@ -125,10 +134,29 @@ async function reparseLogs(models: readonly Model[], resultsDir: string): Promis
   return results.every((r) => r.asExpected) ? 0 : 1;
 }
 
-async function runModel(jar: string, model: Model, resultsDir: string): Promise<RunResult> {
-  const tracePath = `${resultsDir}/${model.name}.trace.json`;
-  await Deno.remove(tracePath).catch(() => {});
-  const metaDir = await Deno.makeTempDir({ prefix: "tlc-meta-" });
+// Runs one model in a temporary directory; only an outcome (not an error) replaces the committed
+// log and counterexample. Returns the result, and the last line TLC printed when it ran to none.
+async function runModel(
+  jar: string,
+  model: Model,
+  resultsDir: string,
+): Promise<{ readonly result: RunResult; readonly lastLine: string }> {
+  const scratch = await Deno.makeTempDir({ prefix: "tlc-run-" });
+  try {
+    return await runModelIn(jar, model, resultsDir, scratch);
+  } finally {
+    await Deno.remove(scratch, { recursive: true }).catch(() => {});
+  }
+}
+
+async function runModelIn(
+  jar: string,
+  model: Model,
+  resultsDir: string,
+  scratch: string,
+): Promise<{ readonly result: RunResult; readonly lastLine: string }> {
+  const tracePath = `${scratch}/${model.name}.trace.json`;
+  const metaDir = `${scratch}/meta`;
   const args = [
     "-XX:+UseParallelGC",
     "-cp",
@@ -157,12 +185,27 @@ async function runModel(jar: string, model: Model, resultsDir: string): Promise<
   })
     .output();
   const wallSeconds = Math.round((performance.now() - started) / 100) / 10;
-  await Deno.remove(metaDir, { recursive: true }).catch(() => {});
   const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
-  await Deno.writeTextFile(`${resultsDir}/${model.name}.log`, text);
   const result = await parseRun(model, text, wallSeconds);
-  if (result.outcome === "pass") await Deno.remove(tracePath).catch(() => {});
-  return result;
+  const lastLine = text.trim().split("\n").at(-1) ?? "";
+  if (result.outcome === "error") return { result, lastLine };
+  // An outcome: its log and counterexample (none when it passed) replace the committed ones.
+  await writeAtomically(`${resultsDir}/${model.name}.log`, text);
+  const committedTrace = `${resultsDir}/${model.name}.trace.json`;
+  if (result.outcome === "pass") await Deno.remove(committedTrace).catch(() => {});
+  else {
+    const trace = await Deno.readTextFile(tracePath).catch(() => undefined);
+    if (trace !== undefined) await writeAtomically(committedTrace, trace);
+  }
+  return { result, lastLine };
+}
+
+// Writes a file through a temporary file beside it and a rename: a reader sees the old file or
+// the new one, never half of one.
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const temporary = `${path}.${Deno.pid}.tmp`;
+  await Deno.writeTextFile(temporary, text);
+  await Deno.rename(temporary, path);
 }
 
 function describe(result: RunResult): string {
@@ -229,20 +272,40 @@ async function writeReadmeTable(
     ...results.map((r) => markdownRow(r, byName.get(r.name))),
     end,
   ].join("\n");
-  await Deno.writeTextFile(path, readme.slice(0, start) + table + readme.slice(stop + end.length));
-  // Keep the generated table in the repository's format, so `deno fmt --check` stays clean.
-  await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", path] }).output();
+  // Formatted in a temporary copy (so `deno fmt --check` stays clean), then renamed over it.
+  const temporary = `${TLA_DIR}/.README.${Deno.pid}.md`;
+  await Deno.writeTextFile(
+    temporary,
+    readme.slice(0, start) + table + readme.slice(stop + end.length),
+  );
+  await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", temporary] }).output();
+  await Deno.rename(temporary, path);
 }
 
-async function tlcVersion(jar: string): Promise<string> {
-  const output = await new Deno.Command("java", {
-    args: ["-cp", jar, "tlc2.TLC", "-version"],
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
+// TLC's version line, or why the jar is not TLC.
+async function tlcVersion(jar: string): Promise<{ version: string } | { error: string }> {
+  let output: Deno.CommandOutput;
+  try {
+    output = await new Deno.Command("java", {
+      args: ["-cp", jar, "tlc2.TLC", "-version"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      return { error: "java is not installed (TLC needs Java 11 or later on the PATH)" };
+    }
+    throw error;
+  }
   const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
-  return text.match(/TLC2 Version [^\n]*/)?.[0] ?? "unknown";
+  const version = text.match(/TLC2 Version [^\n]*/)?.[0];
+  if (version === undefined) {
+    return {
+      error: `TLA2TOOLS=${jar} is not TLC: \`java -cp ${jar} tlc2.TLC -version\` printed no ` +
+        "TLC2 version; nothing was changed",
+    };
+  }
+  return { version: version.trim() };
 }
 
 async function writeSummary(
@@ -264,19 +327,61 @@ async function writeSummary(
   }
   for (const r of results) merged.set(r.name, r);
   const ordered = models.map((m) => merged.get(m.name)).filter((r) => r !== undefined);
-  await Deno.writeTextFile(
+  await writeAtomically(
     summaryPath,
     JSON.stringify({ tlcVersion: version, results: ordered }, null, 2) + "\n",
   );
   await writeReadmeTable(version, ordered, models);
 }
 
+const USAGE =
+  "usage: TLA2TOOLS=/path/to/tla2tools.jar deno task tlc [--from-logs] [model names...]";
+
+/**
+ * Reads the command line: `--from-logs`, `--help`, and model names (each must be in `models`).
+ *
+ * @param args The arguments.
+ * @param models The models of `tla/models.json`.
+ * @returns What to do, or the one-line error for a bad flag or an unknown model.
+ */
+export function parseCommandLine(
+  args: readonly string[],
+  models: readonly { readonly name: string }[],
+): { fromLogs: boolean; help: boolean; names: string[] } | { error: string } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      options: { "from-logs": { type: "boolean" }, help: { type: "boolean", short: "h" } },
+    });
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+  const unknown = parsed.positionals.filter((name) => !models.some((m) => m.name === name));
+  if (unknown.length > 0) {
+    return { error: `no model named ${unknown.join(", ")} in tla/models.json` };
+  }
+  return {
+    fromLogs: parsed.values["from-logs"] === true,
+    help: parsed.values.help === true,
+    names: parsed.positionals,
+  };
+}
+
 async function main(): Promise<number> {
   const resultsDir = `${TLA_DIR}/results`;
-  if (Deno.args.includes("--from-logs")) {
-    const models: Model[] = JSON.parse(await Deno.readTextFile(`${TLA_DIR}/models.json`));
-    return await reparseLogs(models, resultsDir);
+  const models: Model[] = JSON.parse(await Deno.readTextFile(`${TLA_DIR}/models.json`));
+  const command = parseCommandLine(Deno.args, models);
+  if ("error" in command) {
+    console.error(`error: ${command.error}\n${USAGE}`);
+    return 2;
   }
+  if (command.help) {
+    console.log(`${USAGE}\nRuns TLC on the models of tla/models.json (all without names).`);
+    return 0;
+  }
+  if (command.fromLogs) return await reparseLogs(models, resultsDir);
   const jar = Deno.env.get("TLA2TOOLS");
   if (jar === undefined || !(await Deno.stat(jar).then((s) => s.isFile, () => false))) {
     console.error(
@@ -286,23 +391,36 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  const models: Model[] = JSON.parse(await Deno.readTextFile(`${TLA_DIR}/models.json`));
-  const wanted = new Set(Deno.args);
-  const selected = models.filter((m) => wanted.size === 0 || wanted.has(m.name));
+  const tlc = await tlcVersion(jar);
+  if ("error" in tlc) {
+    console.error(`error: ${tlc.error}`);
+    return 2;
+  }
+  const selected = models.filter((m) =>
+    command.names.length === 0 || command.names.includes(m.name)
+  );
   await Deno.mkdir(resultsDir, { recursive: true });
-  const version = await tlcVersion(jar);
-  console.log(`${version}; spec sha256 ${await specHash()}`);
+  console.log(`${tlc.version}; spec sha256 ${await specHash()}`);
   const results: RunResult[] = [];
+  let errors = 0;
   for (const model of selected) {
-    const result = await runModel(jar, model, resultsDir);
+    const { result, lastLine } = await runModel(jar, model, resultsDir);
+    if (result.outcome === "error") {
+      errors += 1;
+      console.log(
+        `FAIL ${model.name.padEnd(28)} TLC ran to no outcome; its committed result is kept ` +
+          `(TLC's last line: ${lastLine})`,
+      );
+      continue;
+    }
     console.log(describe(result));
     results.push(result);
     // Written after every model, so an interrupted run keeps what it finished.
-    await writeSummary(version, models, results, resultsDir);
+    await writeSummary(tlc.version, models, results, resultsDir);
   }
-  const failed = results.filter((r) => !r.asExpected);
-  console.log(`${results.length - failed.length} passed, ${failed.length} failed`);
-  return failed.length === 0 ? 0 : 1;
+  const failed = results.filter((r) => !r.asExpected).length + errors;
+  console.log(`${selected.length - failed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
 }
 
 if (import.meta.main) Deno.exit(await main());
