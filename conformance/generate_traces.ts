@@ -15,6 +15,8 @@
  * @module
  */
 
+import { readArgs } from "../src/cli/args.ts";
+
 import { TLA_DIR, traceSpecHash } from "../tla/spec_hash.ts";
 import { TRACE_FORMAT, type TraceHeader, TRACES_DIR } from "./trace_file.ts";
 
@@ -207,11 +209,28 @@ async function runOne(run: TraceRun, jars: string): Promise<void> {
   console.log(`${run.name}: ${kept.length} behaviours of ${depth} states (${version})`);
 }
 
+const COMMAND = {
+  name: "traces",
+  usage: "TLA2TOOLS=... TLA_COMMUNITY_MODULES=... deno task traces [configuration names...]",
+  description:
+    "Runs TraceButterfly.tla in TLC's simulation mode on each trace configuration (all " +
+    "without names) and writes conformance/traces/ (needs TLC and the CommunityModules jar).",
+  options: {},
+  positionals: true,
+} as const;
+
 async function main(): Promise<number> {
+  const read = readArgs(COMMAND, Deno.args);
+  if ("exit" in read) return read.exit;
+  const unknown = read.positionals.filter((name) => !TRACE_RUNS.some((run) => run.name === name));
+  if (unknown.length > 0) {
+    console.error(`traces: no trace configuration named ${unknown.join(", ")}`);
+    return 2;
+  }
   const tools = Deno.env.get("TLA2TOOLS");
   const community = Deno.env.get("TLA_COMMUNITY_MODULES");
   if (tools === undefined || community === undefined) return usage();
-  const wanted = new Set(Deno.args);
+  const wanted = new Set(read.positionals);
   const runs = TRACE_RUNS.filter((run) => wanted.size === 0 || wanted.has(run.name));
   // A few TLC processes at a time, each with a bounded heap: one per configuration at once would
   // ask for more memory than a small machine has.

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { readArgs } from "../src/cli/args.ts";
+
 import { TLA_DIR } from "../tla/spec_hash.ts";
 import {
   type ProbedFile,
@@ -131,7 +133,18 @@ async function judge(file: ProbedFile, jars: string, specSha256: string): Promis
   }
 }
 
+const COMMAND = {
+  name: "verdicts",
+  usage: "TLA2TOOLS=... TLA_COMMUNITY_MODULES=... deno task verdicts [corpus file names...]",
+  description: "Asks TLC for its verdict on every perturbed probe of the corpus (all files " +
+    "without names) and writes conformance/verdicts/ (needs TLC and the CommunityModules jar).",
+  options: {},
+  positionals: true,
+} as const;
+
 async function main(): Promise<number> {
+  const read = readArgs(COMMAND, Deno.args);
+  if ("exit" in read) return read.exit;
   const tools = Deno.env.get("TLA2TOOLS");
   const community = Deno.env.get("TLA_COMMUNITY_MODULES");
   if (tools === undefined || community === undefined) {
@@ -141,7 +154,7 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  const wanted = new Set(Deno.args);
+  const wanted = new Set(read.positionals);
   const specSha256 = await verdictSpecHash();
   for (const path of await corpusFiles()) {
     const file = await probedFile(path);

@@ -11,6 +11,8 @@
  * @module
  */
 
+import { readArgs } from "../src/cli/args.ts";
+
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const EXCEPTIONS_FILE = `${ROOT}/conformance/unreachable_guards.json`;
 
@@ -170,7 +172,18 @@ export function coverageTable(
   return { lines, problems };
 }
 
+const COMMAND = {
+  name: "guard-coverage",
+  usage: "deno task guard-coverage [trace files...]",
+  description: "Replays the corpus (or the files given) under coverage and checks that every " +
+    "guard conjunct of the core was seen both true and false, but the known exceptions.",
+  options: {},
+  positionals: true,
+} as const;
+
 async function main(): Promise<number> {
+  const read = readArgs(COMMAND, Deno.args);
+  if ("exit" in read) return read.exit;
   const dir = await Deno.makeTempDir({ prefix: "butterfly-guard-coverage-" });
   try {
     const replay = await new Deno.Command(Deno.execPath(), {
@@ -183,7 +196,7 @@ async function main(): Promise<number> {
         "conformance/main.ts",
         "--workers",
         "1",
-        ...Deno.args,
+        ...read.positionals,
       ],
       stdout: "null",
       stderr: "piped",

@@ -19,6 +19,7 @@
  */
 
 import { parseArgs as parseCommandLine } from "node:util";
+import { readArgs } from "../src/cli/args.ts";
 import { modelHash, type ModelSettings, TLA_DIR } from "../tla/spec_hash.ts";
 import { formatResults, resultProblems, type TlcResults } from "./tlc_results.ts";
 import { checkCounterexamples } from "./counterexamples.ts";
@@ -99,7 +100,24 @@ export function parseArgs(args: readonly string[]): ConformanceArgs {
 /** The most probe disagreements listed; the rest are counted. */
 const VERDICT_PROBLEMS_SHOWN_MAX = 10;
 
+const COMMAND = {
+  name: "conformance",
+  usage: "deno task conformance [--workers N] [--stop-at-first] [--skip-results] [trace files...]",
+  description: "Checks the committed TLC results against the spec, the TypeScript invariants " +
+    "against TLC's counterexamples and verdicts, then replays TLC's traces (the committed corpus " +
+    "without files) through the core, comparing every variable and every enabled action instance " +
+    "at every step; prints the results and action coverage tables.",
+  options: {
+    workers: { type: "string" },
+    "stop-at-first": { type: "boolean" },
+    "skip-results": { type: "boolean" },
+  },
+  positionals: true,
+} as const;
+
 async function main(): Promise<number> {
+  const read = readArgs(COMMAND, Deno.args);
+  if ("exit" in read) return read.exit;
   let args: ConformanceArgs;
   try {
     args = parseArgs(Deno.args);

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { readArgs } from "../src/cli/args.ts";
 
 /** A bug planted in one file of the core: the text found (exactly once) and its replacement. */
 export interface Mutant {
@@ -355,14 +355,19 @@ export async function runMutants(mutants: readonly Mutant[] = MUTANTS): Promise<
   return results;
 }
 
+const COMMAND = {
+  name: "mutants",
+  usage: "deno task mutants [mutant names...]",
+  description: "Plants each mutant (all without names) in a copy of the sources and runs the " +
+    "conformance check on it (a face's mutant: its property test); every mutant must be caught.",
+  options: {},
+  positionals: true,
+} as const;
+
 async function main(): Promise<number> {
-  let names: string[];
-  try {
-    names = parseArgs({ args: Deno.args, allowPositionals: true, options: {} }).positionals;
-  } catch (error) {
-    console.error(`error: ${(error as Error).message}`);
-    return 2;
-  }
+  const read = readArgs(COMMAND, Deno.args);
+  if ("exit" in read) return read.exit;
+  const names = read.positionals;
   const unknown = names.filter((name) => !MUTANTS.some((m) => m.name === name));
   if (unknown.length > 0) {
     console.error(`error: no mutant named ${unknown.map((n) => JSON.stringify(n)).join(", ")}`);

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { readArgs } from "../src/cli/args.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const STRYKER_DIR = `${ROOT}/conformance/stryker`;
@@ -225,21 +225,21 @@ function percent(part: number, whole: number): string {
   return whole === 0 ? "  -  " : `${(100 * part / whole).toFixed(1)}%`;
 }
 
+const COMMAND = {
+  name: "mutation",
+  usage: "deno task mutation [--report-only] [files...]",
+  description: "Mutation testing of src/core/ with StrykerJS (install it once: npm ci --prefix " +
+    "conformance/stryker), the conformance run alone as the test; prints each file's score over " +
+    "the mutants that are not equivalent and every survivor it does not explain.",
+  options: { "report-only": { type: "boolean" } },
+  positionals: true,
+} as const;
+
 async function main(): Promise<number> {
-  let files: string[];
-  let reportOnly: boolean;
-  try {
-    const parsed = parseArgs({
-      args: Deno.args,
-      allowPositionals: true,
-      options: { "report-only": { type: "boolean" } },
-    });
-    files = parsed.positionals.length > 0 ? parsed.positionals : [...MUTATED_FILES];
-    reportOnly = parsed.values["report-only"] === true;
-  } catch (error) {
-    console.error(`error: ${(error as Error).message}`);
-    return 2;
-  }
+  const read = readArgs(COMMAND, Deno.args);
+  if ("exit" in read) return read.exit;
+  const files = read.positionals.length > 0 ? read.positionals : [...MUTATED_FILES];
+  const reportOnly = read.values["report-only"] === true;
   try {
     await Deno.stat(`${STRYKER_DIR}/node_modules/@stryker-mutator/core`);
   } catch {

@@ -11,6 +11,7 @@
  */
 
 import { sha256 } from "@noble/hashes/sha2.js";
+import { readArgs } from "../src/cli/args.ts";
 import { encodeFrame, FRAME_BYTES_MAX, sealMessage, signMessage } from "../src/wire/frame.ts";
 import {
   createNodeSigner,
@@ -388,7 +389,16 @@ async function clientRepliesFile(nodes: readonly NodeSigner[]): Promise<unknown>
   };
 }
 
+const COMMAND = {
+  name: "vectors",
+  usage: "deno task vectors",
+  description: "Rewrites spec/vectors/ from the code (deterministically: the keys are published).",
+  options: {},
+} as const;
+
 if (import.meta.main) {
+  const read = readArgs(COMMAND, Deno.args);
+  if ("exit" in read) Deno.exit(read.exit);
   for (const [name, content] of await buildVectors()) {
     await Deno.writeTextFile(
       new URL(`./vectors/${name}`, import.meta.url),

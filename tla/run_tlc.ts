@@ -374,11 +374,12 @@ async function main(): Promise<number> {
   const models: Model[] = JSON.parse(await Deno.readTextFile(`${TLA_DIR}/models.json`));
   const command = parseCommandLine(Deno.args, models);
   if ("error" in command) {
-    console.error(`error: ${command.error}\n${USAGE}`);
+    const message = command.error.replace(/\. To specify a positional argument.*$/s, "");
+    console.error(`tlc: ${message}\n${USAGE}`);
     return 2;
   }
   if (command.help) {
-    console.log(`${USAGE}\nRuns TLC on the models of tla/models.json (all without names).`);
+    console.log(`${USAGE}\n\nRuns TLC on the models of tla/models.json (all without names).`);
     return 0;
   }
   if (command.fromLogs) return await reparseLogs(models, resultsDir);

@@ -167,7 +167,7 @@ Deno.test("deno task tlc refuses a bad flag or an unknown model before it runs a
         PATH: `${dir}/bin:${PATH}`,
       });
       assert.equal(result.code, 2);
-      assert.match(result.stderr, /^error: /);
+      assert.match(result.stderr, /^tlc: /);
     }
     assert.deepEqual(await snapshot(`${dir}/tla`), before);
   });

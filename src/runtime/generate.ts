@@ -7,7 +7,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { readArgs } from "../cli/args.ts";
 import { closePipeline, createPipeline, generate, type ModelPipeline } from "../model/generate.ts";
 import { DEFAULT_MODEL_CONFIG, parameterCount } from "../model/config.ts";
 import type { Sampling } from "../model/sampling.ts";
@@ -42,25 +42,30 @@ const USAGE = `Usage: deno task generate [options] PROMPT
   --cuda             try the CUDA execution provider, falling back to CPU
   --model-dir DIR    run a user model (manifest.json plus per-stage ONNX files)`;
 
+const COMMAND = {
+  name: "generate",
+  usage: "deno task generate [options] PROMPT",
+  description: USAGE.slice(USAGE.indexOf("\n") + 1),
+  options: {
+    "max-tokens": { type: "string", default: "64" },
+    temperature: { type: "string" },
+    "top-k": { type: "string" },
+    seed: { type: "string", default: "0" },
+    boundaries: { type: "string" },
+    threads: { type: "string", default: "1" },
+    cuda: { type: "boolean", default: false },
+    "model-dir": { type: "string" },
+  },
+  positionals: true,
+} as const;
+
 async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      "max-tokens": { type: "string", default: "64" },
-      temperature: { type: "string" },
-      "top-k": { type: "string" },
-      seed: { type: "string", default: "0" },
-      boundaries: { type: "string" },
-      threads: { type: "string", default: "1" },
-      cuda: { type: "boolean", default: false },
-      "model-dir": { type: "string" },
-      help: { type: "boolean", default: false },
-    },
-  });
-  if (values.help || positionals.length !== 1) {
-    console.error(USAGE);
-    return values.help ? 0 : 2;
+  const read = readArgs(COMMAND, args);
+  if ("exit" in read) return read.exit;
+  const { values, positionals } = read;
+  if (positionals.length !== 1) {
+    console.error(`generate: give one PROMPT, got ${positionals.length}\n${USAGE}`);
+    return 2;
   }
   const sampling: Sampling = values.temperature === undefined ? { kind: "greedy" } : {
     kind: "sample",

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { readArgs } from "../cli/args.ts";
 import type { LayerInfo } from "../core/types.ts";
 import {
   DEFAULT_MODEL_CONFIG,
@@ -209,17 +209,25 @@ const CONFIGS: Record<string, ModelConfig> = {
   "gpt2-small": GPT2_SMALL_SHAPED_CONFIG,
 };
 
+const COMMAND = {
+  name: "profile",
+  usage: "deno task profile [--config tiny|default|gpt2-small] [--context N] [--samples N] " +
+    "[--threads N] [--json]",
+  description: "Profiles each layer of the model: the median decode latency at a context length, " +
+    "and the LayerInfo (compute cost, memory, output size) the work assigner reads.",
+  options: {
+    config: { type: "string", default: "default" },
+    context: { type: "string", default: "64" },
+    samples: { type: "string", default: "21" },
+    threads: { type: "string", default: "1" },
+    json: { type: "boolean", default: false },
+  },
+} as const;
+
 async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      config: { type: "string", default: "default" },
-      context: { type: "string", default: "64" },
-      samples: { type: "string", default: "21" },
-      threads: { type: "string", default: "1" },
-      json: { type: "boolean", default: false },
-    },
-  });
+  const read = readArgs(COMMAND, args);
+  if ("exit" in read) return read.exit;
+  const { values } = read;
   const config = CONFIGS[values.config];
   if (config === undefined) {
     console.error(`Unknown config ${values.config}: use ${Object.keys(CONFIGS).join(", ")}`);

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { readArgs } from "../cli/args.ts";
 import { simulate, SIMULATION_NODE_COUNTS, type SimulationReport } from "./simulator.ts";
 
 /** Safety-phase steps when `--steps` is absent. */
@@ -21,6 +21,22 @@ const SWEEP_FAILURES_PRINTED_MAX = 100;
 
 const USAGE = "usage: deno task simulate [--seed S] [--steps N] [--seeds COUNT] [--nodes " +
   `${SIMULATION_NODE_COUNTS.join("|")}] [--sweep]`;
+
+const COMMAND = {
+  name: "simulate",
+  usage: USAGE.slice("usage: ".length),
+  description: "Runs the deterministic simulator on seeds S .. S + COUNT - 1 (a random seed " +
+    "without --seed): a safety phase of N steps with faults, then a liveness phase in which every " +
+    "honest node must commit. Without --sweep it stops at the first failure and prints the " +
+    "command that reproduces it; with --sweep it runs every seed and counts the failures per kind.",
+  options: {
+    seed: { type: "string" },
+    steps: { type: "string" },
+    seeds: { type: "string" },
+    nodes: { type: "string" },
+    sweep: { type: "boolean" },
+  },
+} as const;
 
 /** The parsed command line. */
 interface Options {
@@ -40,19 +56,9 @@ function integer(name: string, text: string | undefined, fallback: number, min: 
   return value;
 }
 
-function parse(args: readonly string[]): Options {
-  const { values } = parseArgs({
-    args: [...args],
-    options: {
-      seed: { type: "string" },
-      steps: { type: "string" },
-      seeds: { type: "string" },
-      nodes: { type: "string" },
-      sweep: { type: "boolean" },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
+function parse(
+  values: { seed?: string; steps?: string; seeds?: string; nodes?: string; sweep?: boolean },
+): Options {
   const random = crypto.getRandomValues(new Uint32Array(1))[0] as number;
   const nodeCount = integer("nodes", values.nodes, SIMULATION_NODE_COUNTS[0] as number, 1);
   if (!SIMULATION_NODE_COUNTS.includes(nodeCount)) {
@@ -162,9 +168,11 @@ function run(options: Options): number {
 }
 
 function main(args: readonly string[]): number {
+  const read = readArgs(COMMAND, args);
+  if ("exit" in read) return read.exit;
   let options: Options;
   try {
-    options = parse(args);
+    options = parse(read.values);
   } catch (error) {
     console.error(`simulate: ${error instanceof Error ? error.message : String(error)}`);
     console.error(USAGE);
