@@ -25,6 +25,7 @@ import { formatResults, resultProblems, type TlcResults } from "./tlc_results.ts
 import { checkCounterexamples } from "./counterexamples.ts";
 import { checkVerdicts, formatVerdicts } from "./invariant_verdicts.ts";
 import { corpusFiles, COVERAGE_MIN, formatCoverage, replayTraces } from "./run.ts";
+import { TraceFileError } from "./trace_file.ts";
 
 async function checkResults(): Promise<string[]> {
   const models: (ModelSettings & { name: string })[] = JSON.parse(
@@ -153,7 +154,15 @@ async function main(): Promise<number> {
     return 1;
   }
   const paths = files.length > 0 ? files : await corpusFiles();
-  const report = await replayTraces(paths, { verbose: true, workers, stopAtFirst });
+  let report;
+  try {
+    report = await replayTraces(paths, { verbose: true, workers, stopAtFirst });
+  } catch (error) {
+    // A file given that is not a trace: one line naming it, as for a bad flag.
+    if (!(error instanceof TraceFileError)) throw error;
+    console.error(`error: ${error.message}`);
+    return 2;
+  }
   problems.push(...report.problems);
   console.log(formatCoverage(report.coverage));
   const stepsPerSecond = Math.round(report.steps / (report.replayMs / 1000));

@@ -264,10 +264,21 @@ export function replayBehaviour(
   memo: FileMemo,
   coverage: Map<string, number>,
 ): BehaviourResult {
-  const states = rawStates(line);
-  const system = initialSystem(config.cluster, config.environment);
   const where = (step: number, action: string): string =>
     `${path}: behaviour ${index + 1}, step ${step}, ${action}`;
+  let states: RawState[];
+  try {
+    states = rawStates(line);
+  } catch (error) {
+    // Not a behaviour TLC wrote: a mismatch that names the file and the line, not a crash.
+    return {
+      steps: 0,
+      mismatch: `${path}: behaviour ${index + 1} is not a TLC behaviour: ${
+        (error as Error).message
+      }`,
+    };
+  }
+  const system = initialSystem(config.cluster, config.environment);
   const cache = newEnabledCache();
   const diffCache = newDiffCache(memo.messageKeys, memo.parsed);
   const initial = states[0];

@@ -84,3 +84,44 @@ Deno.test("parseArgs() reads --workers and the trace files", () => {
   assert.throws(() => parseArgs(["--workers", "0"]), /positive integer/);
   assert.throws(() => parseArgs(["--workers"]), /argument missing/);
 });
+
+Deno.test("deno task conformance names a trace file it cannot read, without a stack trace", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "butterfly-bad-trace-" });
+  try {
+    // A real header, so that the file passes the staleness check and its line is replayed.
+    const [real] = await corpusFiles();
+    const header = JSON.stringify((await readTraceFile(real as string)).header);
+    const cases: [string, string, RegExp, number][] = [
+      ["notjson.ndjson", "{not json\n", /has a first line that is not JSON/, 2],
+      ["notgzip.ndjson.gz", "plain text", /is not gzip/, 2],
+      ["badline.ndjson", `${header}\n{"oops": 1\n`, /behaviour 1 is not a TLC behaviour/, 1],
+    ];
+    for (const [name, content, pattern, code] of cases) {
+      const path = `${dir}/${name}`;
+      await Deno.writeTextFile(path, content);
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--frozen", "--allow-read", "conformance/main.ts", "--skip-results", path],
+        cwd: new URL("..", import.meta.url).pathname,
+        env: { NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(output.stderr);
+      assert.equal(output.code, code, `${name}: ${stderr}`);
+      assert.ok(stderr.includes(path), `${name} is not named: ${stderr}`);
+      assert.match(stderr, pattern, name);
+      assert.doesNotMatch(stderr, /\n\s+at /, `${name}: a stack trace`);
+    }
+    const missing = `${dir}/missing.ndjson`;
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--frozen", "--allow-read", "conformance/main.ts", "--skip-results", missing],
+      cwd: new URL("..", import.meta.url).pathname,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.equal(output.code, 2);
+    assert.match(new TextDecoder().decode(output.stderr), /missing\.ndjson cannot be read/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

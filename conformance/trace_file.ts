@@ -47,12 +47,36 @@ export interface TraceFile {
  * @returns The NDJSON bytes.
  */
 export async function readTraceBytes(path: string): Promise<Uint8Array> {
-  const bytes = await Deno.readFile(path);
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (error) {
+    throw new TraceFileError(path, `cannot be read (${(error as Error).message})`);
+  }
   if (!path.endsWith(".gz")) return bytes;
   // One native call: about three times faster than a DecompressionStream here, with far less
   // garbage left for the collector while the replay runs.
-  const inflated = gunzipSync(bytes);
+  let inflated: Uint8Array;
+  try {
+    inflated = gunzipSync(bytes);
+  } catch (error) {
+    throw new TraceFileError(path, `is not gzip (${(error as Error).message})`);
+  }
   return new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength);
+}
+
+/** A trace file that cannot be read as one: the message names the file and what is wrong. */
+export class TraceFileError extends Error {
+  /**
+   * The error.
+   *
+   * @param path The file.
+   * @param problem What is wrong with it, after "Trace file PATH ".
+   */
+  constructor(path: string, problem: string) {
+    super(`Trace file ${path} ${problem}`);
+    this.name = "TraceFileError";
+  }
 }
 
 /**
@@ -95,10 +119,21 @@ export function decodeLine(bytes: Uint8Array, start: number, end: number): strin
  * @returns The header.
  */
 export function parseTraceHeader(path: string, line: string | undefined): TraceHeader {
-  if (line === undefined) throw new Error(`Trace file ${path} is empty`);
-  const header = JSON.parse(line) as TraceHeader;
-  if (header.format !== TRACE_FORMAT) {
-    throw new Error(`Trace file ${path} has format ${header.format}, expected ${TRACE_FORMAT}`);
+  if (line === undefined) throw new TraceFileError(path, "is empty");
+  let header: TraceHeader;
+  try {
+    header = JSON.parse(line) as TraceHeader;
+  } catch (error) {
+    throw new TraceFileError(
+      path,
+      `has a first line that is not JSON (${(error as Error).message})`,
+    );
+  }
+  if (header === null || typeof header !== "object" || header.format !== TRACE_FORMAT) {
+    throw new TraceFileError(
+      path,
+      `has format ${(header as { format?: unknown } | null)?.format}, expected ${TRACE_FORMAT}`,
+    );
   }
   return header;
 }
