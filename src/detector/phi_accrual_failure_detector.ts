@@ -161,6 +161,7 @@ export class PhiAccrualFailureDetector {
    * @param phiFailed Failure threshold (seed default 12), at least `phiSuspect`.
    * @param options Clock, pause, minimum deviation, window and bounds.
    * @throws {RangeError} If a parameter is not a positive finite number or suspect > failed.
+   * @throws {TypeError} If `clock` is given and is not a function.
    */
   constructor(
     baseIntervalMs: number,
@@ -193,6 +194,12 @@ export class PhiAccrualFailureDetector {
     requirePositiveInteger("nodesMax", this.nodesMax);
     this.#firstHeartbeatEstimateMs = options.firstHeartbeatEstimateMs ?? baseIntervalMs;
     requirePositive("firstHeartbeatEstimateMs", this.#firstHeartbeatEstimateMs);
+    // A plain-JavaScript caller may pass anything: refuse it here, not at the first heartbeat.
+    if (options.clock !== undefined && typeof options.clock !== "function") {
+      throw new TypeError(
+        `clock must be a function returning milliseconds, got ${typeof options.clock}`,
+      );
+    }
     this.#clock = options.clock ?? Date.now;
   }
 

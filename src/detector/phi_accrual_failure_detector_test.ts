@@ -221,3 +221,17 @@ Deno.test("PhiAccrualFailureDetector() validates its parameters", () => {
     /minStdDeviationMs/,
   );
 });
+
+Deno.test("PhiAccrualFailureDetector refuses a clock that is not a function at construction", () => {
+  // Before, `{ clock: 5 }` from plain JavaScript failed at the first heartbeat with
+  // "this[#clock] is not a function".
+  for (const clock of [5, "now", null, {}]) {
+    assert.throws(
+      () => new PhiAccrualFailureDetector(100, 8, 12, { clock: clock as unknown as () => number }),
+      (error: unknown) =>
+        error instanceof TypeError &&
+        /^clock must be a function returning milliseconds/.test(error.message),
+    );
+  }
+  assert.doesNotThrow(() => new PhiAccrualFailureDetector(100, 8, 12, { clock: () => 0 }));
+});
