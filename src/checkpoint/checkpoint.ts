@@ -43,6 +43,38 @@ export interface CheckpointOptions {
   readonly intermediateResults?: ReadonlyMap<NodeId, Uint8Array>;
 }
 
+// The state a constructor call gives: options, or (the seed's shape) the node states and the
+// intermediate results as two maps. Anything else is refused now, not stored as no state.
+function checkpointState(
+  options: unknown,
+  intermediateResults: unknown,
+): CheckpointOptions {
+  if (options instanceof Map) {
+    if (intermediateResults !== undefined && !(intermediateResults instanceof Map)) {
+      throw new TypeError("intermediateResults must be a Map of node ids to bytes");
+    }
+    return {
+      nodeStates: options as ReadonlyMap<NodeId, Uint8Array>,
+      ...(intermediateResults === undefined
+        ? {}
+        : { intermediateResults: intermediateResults as ReadonlyMap<NodeId, Uint8Array> }),
+    };
+  }
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new TypeError(
+      "the checkpoint's state must be options { nodeStates, intermediateResults } or a Map of " +
+        `node states, got ${options === null ? "null" : typeof options}`,
+    );
+  }
+  if (intermediateResults !== undefined) {
+    throw new TypeError(
+      "intermediateResults goes in the options ({ nodeStates, intermediateResults }), or both " +
+        "maps are given positionally",
+    );
+  }
+  return options as CheckpointOptions;
+}
+
 /** Why a byte string is not a valid checkpoint. */
 export type CheckpointFormatProblem = "foreign" | "version" | "truncated" | "corrupt" | "malformed";
 
@@ -87,20 +119,39 @@ export class Checkpoint {
   readonly checksumHex: string;
 
   /**
-   * Creates a checkpoint and computes its checksum.
+   * Creates a checkpoint and computes its checksum. Takes the per-node state as options, or in
+   * the seed's positional shape: `new Checkpoint(epoch, position, nodeStates, intermediateResults)`.
    *
    * @param epoch A non-negative safe integer.
    * @param tokenPosition A non-negative safe integer.
-   * @param options The per-node state.
+   * @param options The per-node state, or the node states themselves (the seed's shape).
+   * @param intermediateResults With node states as the third argument: the intermediate results.
    * @throws {RangeError} If a number is out of range or a map exceeds the named bounds.
+   * @throws {TypeError} If the state is neither options nor a map, or a fourth argument follows
+   * options.
+   *
+   * @example The seed's positional shape
+   * ```ts
+   * import { Checkpoint } from "@butterfly/bcp";
+   * import assert from "node:assert/strict";
+   * const states = new Map([["node-0", new Uint8Array([1, 2, 3])]]);
+   * const checkpoint = new Checkpoint(0, 0, states, new Map());
+   * assert.equal(checkpoint.nodeStates.get("node-0")?.length, 3);
+   * ```
    */
-  constructor(epoch: number, tokenPosition: number, options: CheckpointOptions = {}) {
+  constructor(
+    epoch: number,
+    tokenPosition: number,
+    options: CheckpointOptions | ReadonlyMap<NodeId, Uint8Array> = {},
+    intermediateResults?: ReadonlyMap<NodeId, Uint8Array>,
+  ) {
     requireCount("epoch", epoch);
     requireCount("tokenPosition", tokenPosition);
+    const state = checkpointState(options, intermediateResults);
     this.epoch = epoch;
     this.tokenPosition = tokenPosition;
-    this.nodeStates = canonicalCopy("nodeStates", options.nodeStates);
-    this.intermediateResults = canonicalCopy("intermediateResults", options.intermediateResults);
+    this.nodeStates = canonicalCopy("nodeStates", state.nodeStates);
+    this.intermediateResults = canonicalCopy("intermediateResults", state.intermediateResults);
     this.checksum = sha256(encodeBody(this));
     this.checksumHex = toHex(this.checksum);
   }
@@ -351,6 +402,12 @@ function canonicalCopy(
   map: ReadonlyMap<NodeId, Uint8Array> | undefined,
 ): ReadonlyMap<NodeId, Uint8Array> {
   if (map === undefined) return new Map();
+  if (!(map instanceof Map)) throw new TypeError(`${name} must be a Map of node ids to bytes`);
+  for (const [key, value] of map) {
+    if (typeof key !== "string" || !(value instanceof Uint8Array)) {
+      throw new TypeError(`${name} must map node ids (strings) to bytes (Uint8Array)`);
+    }
+  }
   if (map.size > CHECKPOINT_ENTRIES_MAX) {
     throw new RangeError(`${name} has ${map.size} entries, more than ${CHECKPOINT_ENTRIES_MAX}`);
   }

@@ -205,3 +205,24 @@ Deno.test("Checkpoint.checksum is the same in another process, filling the maps 
   assert.equal(output.code, 0);
   assert.equal(new TextDecoder().decode(output.stdout).trim(), local.checksumHex);
 });
+
+Deno.test("Checkpoint takes the seed's positional maps, and refuses a state it would drop", () => {
+  // The seed writes Checkpoint::new(epoch, position, node_states, intermediate_results); before,
+  // the TypeScript took the third argument as options and stored no state (stateBytes 0).
+  const states = new Map([["node-0", new Uint8Array([1, 2, 3])]]);
+  const results = new Map([["node-1", new Uint8Array([9])]]);
+  const positional = new Checkpoint(0, 0, states, results);
+  assert.deepEqual([...positional.nodeStates.keys()], ["node-0"]);
+  assert.deepEqual([...positional.intermediateResults.keys()], ["node-1"]);
+  const options = new Checkpoint(0, 0, { nodeStates: states, intermediateResults: results });
+  assert.equal(positional.checksumHex, options.checksumHex);
+  const refused = [
+    () => new Checkpoint(0, 0, { nodeStates: states }, results as never),
+    () => new Checkpoint(0, 0, "states" as never),
+    () => new Checkpoint(0, 0, null as never),
+    () => new Checkpoint(0, 0, states, "results" as never),
+    () => new Checkpoint(0, 0, { nodeStates: { "node-0": new Uint8Array(1) } as never }),
+    () => new Checkpoint(0, 0, new Map([["node-0", [1, 2]]]) as never),
+  ];
+  for (const build of refused) assert.throws(build, TypeError);
+});
