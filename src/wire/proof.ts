@@ -91,6 +91,31 @@ export interface ProofGenerateOptions {
   readonly outputSigner?: NodeSigner;
 }
 
+// Plain-JavaScript callers, and the seed's Proof::generate(id, input, output, steps, key): say
+// what to pass instead of failing on a missing field.
+function requireGenerateOptions(options: unknown, argumentCount: number): void {
+  const expected = "Proof.generate(inferenceId, { input, output, steps: [{ output, signer }] })";
+  if (options instanceof Uint8Array || argumentCount > 2) {
+    throw new TypeError(
+      `${expected}: the seed's (inferenceId, input, output, steps, key) is not supported, since ` +
+        "each stage's node signs its link (Ed25519); there is no shared key",
+    );
+  }
+  const o = options as Partial<ProofGenerateOptions> | null;
+  if (
+    o === null || typeof o !== "object" || !(o.input instanceof Uint8Array) ||
+    !(o.output instanceof Uint8Array) || !Array.isArray(o.steps) ||
+    !o.steps.every((step) =>
+      step !== null && typeof step === "object" && step.output instanceof Uint8Array &&
+      typeof step.signer === "object" && step.signer !== null
+    )
+  ) {
+    throw new TypeError(
+      `${expected}: input and output are bytes, each step a stage's output and signer`,
+    );
+  }
+}
+
 /** Options of {@linkcode Proof.verify}. */
 export interface ProofVerifyOptions {
   /** The cluster membership every signer must belong to. */
@@ -170,8 +195,21 @@ export class Proof {
    * @param options The input, the output and each stage's output and signer.
    * @returns The proof.
    * @throws {RangeError} If there are no steps or more than {@linkcode LIST_ENTRIES_MAX} - 1.
+   * @throws {TypeError} If the options are not `{ input, output, steps: [{ output, signer }] }`,
+   * for example the seed's positional `(inferenceId, input, output, steps, key)`.
+   *
+   * @example The seed's shape is refused with what to pass
+   * ```ts
+   * import { Proof } from "@butterfly/bcp";
+   * import assert from "node:assert/strict";
+   * const bytes = new TextEncoder().encode("input");
+   * // deno-lint-ignore no-explicit-any
+   * const seedShape = Proof.generate as any;
+   * await assert.rejects(seedShape(0, bytes, bytes, [bytes], bytes), /\{ input, output, steps/);
+   * ```
    */
   static async generate(inferenceId: number, options: ProofGenerateOptions): Promise<Proof> {
+    requireGenerateOptions(options, arguments.length);
     const { steps } = options;
     if (steps.length === 0 || steps.length >= LIST_ENTRIES_MAX) {
       throw new RangeError(`A proof has 1 to ${LIST_ENTRIES_MAX - 1} stages, got ${steps.length}`);

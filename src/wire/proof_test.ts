@@ -108,3 +108,30 @@ Deno.test("Proof.verify() rejects a chain without stages or without its output l
 Deno.test("Proof.extend() refuses to extend a completed proof", async () => {
   await assert.rejects(() => proof.extend(new Uint8Array(32), signers[0]!), RangeError);
 });
+
+Deno.test("Proof.generate() refuses the seed's positional shape and malformed options, saying what to pass", async () => {
+  // Before: Proof.generate(0, input, output, steps, key) failed with "Cannot read properties of
+  // undefined".
+  const bytes = new TextEncoder().encode("input");
+  const generate = Proof.generate as unknown as (...args: unknown[]) => Promise<Proof>;
+  const expected =
+    /^Proof\.generate\(inferenceId, \{ input, output, steps: \[\{ output, signer \}\] \}\)/;
+  await assert.rejects(
+    generate(0, bytes, bytes, [bytes], bytes),
+    (e: unknown) =>
+      e instanceof TypeError && expected.test(e.message) && /no shared key/.test(e.message),
+  );
+  for (
+    const options of [undefined, null, {}, { input: "x", output: bytes, steps: [] }, {
+      input: bytes,
+      output: bytes,
+      steps: [{ output: bytes }],
+    }]
+  ) {
+    await assert.rejects(
+      generate(0, options),
+      (e: unknown) => e instanceof TypeError && expected.test(e.message),
+      JSON.stringify(options),
+    );
+  }
+});
