@@ -63,7 +63,8 @@ export function readArgs<O extends ParseArgsOptionsConfig>(
     parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
   } catch (error) {
     // node:util's advice on positionals that start with "-" does not apply to our commands.
-    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, "");
+    const message = ((error as Error).message.split("\n")[0] as string)
+      .replace(/\. To specify a positional argument.*$/s, "");
     console.error(`${command.name}: ${message}\nusage: ${command.usage}`);
     return { exit: 2 };
   }
@@ -82,4 +83,70 @@ export function readArgs<O extends ParseArgsOptionsConfig>(
     values: parsed.values as ReadArgs<O> extends { values: infer V } ? V : never,
     positionals: parsed.positionals,
   };
+}
+
+/** A flag's value the command cannot take: the message names the flag and the value. */
+export class UsageError extends Error {
+  /**
+   * The error.
+   *
+   * @param message What is wrong, naming the flag.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/**
+ * A flag's whole-number value.
+ *
+ * @param flag The flag, for the message (`--max-tokens`).
+ * @param text The value given, or `undefined` for the fallback.
+ * @param fallback The value when none is given.
+ * @param min The smallest allowed.
+ * @param max The largest allowed.
+ * @returns The number.
+ * @throws {UsageError} If the text is not a whole number in `min..max`.
+ *
+ * @example Usage
+ * ```ts
+ * import { integerValue } from "./args.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(integerValue("--threads", "4", 1, 1), 4);
+ * assert.throws(() => integerValue("--threads", "abc", 1, 1), /--threads needs a whole number/);
+ * ```
+ */
+export function integerValue(
+  flag: string,
+  text: string | undefined,
+  fallback: number,
+  min: number,
+  max: number = Number.MAX_SAFE_INTEGER,
+): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(
+      `${flag} needs a whole number from ${min}${
+        max === Number.MAX_SAFE_INTEGER ? " up" : ` to ${max}`
+      }, got ${JSON.stringify(text)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Prints a usage error of `command` (one line, then the usage) and gives the exit status.
+ *
+ * @param command The command.
+ * @param error The error.
+ * @returns 2.
+ */
+export function usageFailure(
+  command: { readonly name: string; readonly usage: string },
+  error: UsageError,
+): number {
+  console.error(`${command.name}: ${error.message}\nusage: ${command.usage}`);
+  return 2;
 }

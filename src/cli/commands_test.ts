@@ -47,6 +47,28 @@ Deno.test("every command answers --help and refuses an unknown flag in one line"
   }
 });
 
+Deno.test("generate and profile check their values before the model loads", async () => {
+  const bad: [string, string[], RegExp][] = [
+    ["generate", ["--max-tokens", "abc", "hi"], /^generate: --max-tokens needs a whole number/],
+    ["generate", ["--temperature", "-1", "hi"], /^generate: .*--temperature/],
+    ["generate", ["--top-k", "3", "hi"], /^generate: --top-k needs --temperature/],
+    ["generate", ["--boundaries", "1,x", "hi"], /^generate: --boundaries needs a whole number/],
+    ["profile", ["--config", "nope"], /^profile: --config must be one of tiny, default/],
+    ["profile", ["--config", "tiny", "--context", "40"], /^profile: --context .* 1 to 31/],
+  ];
+  for (const [name, args, pattern] of bad) {
+    const result = await task(name, ...args);
+    assert.equal(result.code, 2, `${name} ${args.join(" ")}: ${result.stdout}${result.stderr}`);
+    assert.match(result.stderr, pattern, `${name} ${args.join(" ")}`);
+    assert.equal(result.stderr.trim().split("\n").length, 2, "one line and the usage");
+    assert.doesNotMatch(result.stderr, /\[butterfly\]/, "the model was loaded");
+  }
+  // The tiny config profiles at its own default context (it failed on 64 before).
+  const tiny = await task("profile", "--config", "tiny", "--samples", "1");
+  assert.equal(tiny.code, 0, tiny.stderr);
+  assert.match(tiny.stdout, /^tiny: 2 layers, hidden 16, decode at context 31/);
+});
+
 Deno.test("every task of deno.json says what it does", async () => {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
   for (const [name, task] of Object.entries(config.tasks)) {

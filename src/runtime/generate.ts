@@ -7,7 +7,7 @@
  * @module
  */
 
-import { readArgs } from "../cli/args.ts";
+import { integerValue, readArgs, UsageError, usageFailure } from "../cli/args.ts";
 import { closePipeline, createPipeline, generate, type ModelPipeline } from "../model/generate.ts";
 import { DEFAULT_MODEL_CONFIG, parameterCount } from "../model/config.ts";
 import type { Sampling } from "../model/sampling.ts";
@@ -67,17 +67,45 @@ async function main(args: string[]): Promise<number> {
     console.error(`generate: give one PROMPT, got ${positionals.length}\n${USAGE}`);
     return 2;
   }
-  const sampling: Sampling = values.temperature === undefined ? { kind: "greedy" } : {
-    kind: "sample",
-    temperature: Number(values.temperature),
-    seed: Number(values.seed),
-    ...(values["top-k"] === undefined ? {} : { topK: Number(values["top-k"]) }),
-  };
+  // Every value checked before the model loads.
+  let sampling: Sampling;
+  let maxTokens: number;
+  let boundaries: number[];
+  let intraOpThreadCount: number;
+  try {
+    maxTokens = integerValue("--max-tokens", values["max-tokens"], 64, 1);
+    const seed = integerValue("--seed", values.seed, 0, 0, 2 ** 32 - 1);
+    intraOpThreadCount = integerValue("--threads", values.threads, 1, 1, 256);
+    boundaries = values.boundaries === undefined
+      ? []
+      : values.boundaries.split(",").map((part) => integerValue("--boundaries", part, 0, 1));
+    if (values.temperature === undefined) {
+      if (values["top-k"] !== undefined) throw new UsageError("--top-k needs --temperature");
+      sampling = { kind: "greedy" };
+    } else {
+      const temperature = Number(values.temperature);
+      if (!(temperature > 0 && Number.isFinite(temperature))) {
+        throw new UsageError(
+          `--temperature needs a positive number, got ${JSON.stringify(values.temperature)}`,
+        );
+      }
+      sampling = {
+        kind: "sample",
+        temperature,
+        seed,
+        ...(values["top-k"] === undefined
+          ? {}
+          : { topK: integerValue("--top-k", values["top-k"], 1, 1) }),
+      };
+    }
+  } catch (error) {
+    if (error instanceof UsageError) return usageFailure(COMMAND, error);
+    throw error;
+  }
   const executionProviders: ExecutionProvider[] = values.cuda ? ["cuda", "cpu"] : ["cpu"];
-  const boundaries = values.boundaries?.split(",").map(Number) ?? [];
   const executorOptions = {
     executionProviders,
-    intraOpThreadCount: Number(values.threads),
+    intraOpThreadCount,
     onFallback: (message: string) => console.error(`[butterfly] ${message}`),
   };
   let pipeline: ModelPipeline;
@@ -105,7 +133,6 @@ async function main(args: string[]): Promise<number> {
   const encoder = new TextEncoder();
   try {
     await Deno.stdout.write(encoder.encode(positionals[0]!));
-    const maxTokens = Number(values["max-tokens"]);
     for await (const { token } of generate(positionals[0]!, { maxTokens, sampling, pipeline })) {
       await Deno.stdout.write(encoder.encode(renderByte(token)));
     }

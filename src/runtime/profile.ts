@@ -11,7 +11,7 @@
  * @module
  */
 
-import { readArgs } from "../cli/args.ts";
+import { integerValue, readArgs, UsageError, usageFailure } from "../cli/args.ts";
 import type { LayerInfo } from "../core/types.ts";
 import {
   DEFAULT_MODEL_CONFIG,
@@ -217,7 +217,7 @@ const COMMAND = {
     "and the LayerInfo (compute cost, memory, output size) the work assigner reads.",
   options: {
     config: { type: "string", default: "default" },
-    context: { type: "string", default: "64" },
+    context: { type: "string" },
     samples: { type: "string", default: "21" },
     threads: { type: "string", default: "1" },
     json: { type: "boolean", default: false },
@@ -229,22 +229,40 @@ async function main(args: string[]): Promise<number> {
   if ("exit" in read) return read.exit;
   const { values } = read;
   const config = CONFIGS[values.config];
-  if (config === undefined) {
-    console.error(`Unknown config ${values.config}: use ${Object.keys(CONFIGS).join(", ")}`);
-    return 2;
+  let contextLength: number;
+  let sampleCount: number;
+  let intraOpThreadCount: number;
+  try {
+    if (config === undefined) {
+      throw new UsageError(
+        `--config must be one of ${Object.keys(CONFIGS).join(", ")}, got ${
+          JSON.stringify(values.config)
+        }`,
+      );
+    }
+    // The context must leave room for the token decoded: below the config's sequence length.
+    const contextMax = config.sequenceLengthMax - 1;
+    contextLength = integerValue(
+      "--context",
+      values.context,
+      Math.min(64, contextMax),
+      1,
+      contextMax,
+    );
+    sampleCount = integerValue("--samples", values.samples, 21, 1);
+    intraOpThreadCount = integerValue("--threads", values.threads, 1, 1, 256);
+  } catch (error) {
+    if (error instanceof UsageError) return usageFailure(COMMAND, error);
+    throw error;
   }
-  const profile = await profileModel(config, {
-    contextLength: Number(values.context),
-    sampleCount: Number(values.samples),
-    intraOpThreadCount: Number(values.threads),
-  });
+  const profile = await profileModel(config, { contextLength, sampleCount, intraOpThreadCount });
   if (values.json) {
     console.log(JSON.stringify(profile.layerInfos, null, 2));
     return 0;
   }
   console.log(
     `${values.config}: ${config.layerCount} layers, hidden ${config.hiddenSize}, decode at context ` +
-      `${values.context}, ${values.threads} thread(s), median of ${values.samples}`,
+      `${contextLength}, ${intraOpThreadCount} thread(s), median of ${sampleCount}`,
   );
   console.log("layer  median ms  computeCost (FLOPs)  memoryBytes  outputSize");
   profile.layers.forEach((layer, index) => {
