@@ -159,13 +159,65 @@ function isString(value: unknown): value is string {
   return typeof value === "string" && value.length > 0;
 }
 
+/** The tensor dtypes a stage may declare. */
+const DTYPES: readonly string[] = ["float32", "int32", "int64", "bool"];
+
 function isTensorList(value: unknown): value is TensorManifest[] {
   return Array.isArray(value) &&
     value.every((tensor) =>
       isRecord(tensor) && isString(tensor.name) && typeof tensor.dtype === "string" &&
-      ["float32", "int32", "int64", "bool"].includes(tensor.dtype) && Array.isArray(tensor.shape) &&
+      DTYPES.includes(tensor.dtype) && Array.isArray(tensor.shape) &&
       tensor.shape.every((dim: unknown) => isInteger(dim) || isString(dim))
     );
+}
+
+// Refuses a key the manifest format does not have, by name: a misspelt key would otherwise be
+// ignored and its default used.
+function requireKnownKeys(
+  record: Record<string, unknown>,
+  known: readonly string[],
+  where: string,
+) {
+  const unknown = Object.keys(record).filter((key) => !known.includes(key));
+  if (unknown.length > 0) {
+    throw new ManifestError(
+      `${where} has unknown ${unknown.length === 1 ? "key" : "keys"} ${
+        unknown.map((key) => JSON.stringify(key)).join(", ")
+      } (known: ${known.join(", ")})`,
+    );
+  }
+}
+
+// A stage's tensors: each a known dtype (named when not), and only the tensor keys.
+function requireTensors(record: Record<string, unknown>, name: string, where: string): void {
+  const list = record[name];
+  if (!Array.isArray(list)) return;
+  list.forEach((tensor, index) => {
+    if (!isRecord(tensor)) return;
+    const label = `${where} ${name.slice(0, -1)} ${index}${
+      typeof tensor.name === "string" ? ` (${tensor.name})` : ""
+    }`;
+    requireKnownKeys(tensor, ["name", "dtype", "shape"], label);
+    if (typeof tensor.dtype === "string" && !DTYPES.includes(tensor.dtype)) {
+      throw new ManifestError(
+        `${label}: dtype ${JSON.stringify(tensor.dtype)} is not supported (${DTYPES.join(", ")})`,
+      );
+    }
+  });
+}
+
+// A stage file must be a path inside the model directory: relative, of plain names, no "..".
+function requireInsideDirectory(file: string, where: string): void {
+  const segments = file.split("/");
+  const plain = segments.every((segment) =>
+    /^[A-Za-z0-9_.-]+$/.test(segment) && segment !== "." && segment !== ".."
+  );
+  if (!plain) {
+    throw new ManifestError(
+      `${where}: file must be a path inside the model directory (names of letters, digits, ` +
+        `".", "_" or "-", separated by "/", no ".."), got ${JSON.stringify(file)}`,
+    );
+  }
 }
 
 /**
@@ -189,7 +241,17 @@ export function parseModelManifest(json: unknown): ModelManifest {
   if (json.format !== STAGE_MANIFEST_FORMAT) {
     throw new ManifestError(`Manifest format must be "${STAGE_MANIFEST_FORMAT}"`);
   }
+  requireKnownKeys(json, ["format", "model", "stages"], "Manifest");
   const modelRecord = field(json, "model", isRecord, "Manifest");
+  requireKnownKeys(modelRecord, [
+    "layerCount",
+    "hiddenSize",
+    "headCount",
+    "vocabSize",
+    "sequenceLengthMax",
+    "mlpHiddenSize",
+    "seed",
+  ], "Manifest model");
   const model: ModelConfig = {
     layerCount: field(modelRecord, "layerCount", isInteger, "Manifest model"),
     hiddenSize: field(modelRecord, "hiddenSize", isInteger, "Manifest model"),
@@ -211,8 +273,13 @@ export function parseModelManifest(json: unknown): ModelManifest {
   const stages: StageManifest[] = stageRecords.map((record, index) => {
     const where = `Stage ${index}`;
     if (!isRecord(record)) throw new ManifestError(`${where} must be a JSON object`);
+    requireKnownKeys(record, ["file", "layerStart", "layerEnd", "inputs", "outputs"], where);
+    requireTensors(record, "inputs", where);
+    requireTensors(record, "outputs", where);
+    const file = field(record, "file", isString, where);
+    requireInsideDirectory(file, where);
     return {
-      file: field(record, "file", isString, where),
+      file,
       layerStart: field(record, "layerStart", isInteger, where),
       layerEnd: field(record, "layerEnd", isInteger, where),
       inputs: field(record, "inputs", isTensorList, where),

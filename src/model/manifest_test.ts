@@ -124,3 +124,47 @@ Deno.test("checkStageFiles() reports a file whose hidden size differs from the m
   assert.equal(checkStageFiles(manifest, files).length, 3);
   assert.equal(exportStageModels(TINY_MODEL_CONFIG).manifest.stages.length, 1);
 });
+
+Deno.test("parseModelManifest() keeps stage files inside the model directory", () => {
+  const { json } = exported();
+  for (
+    const file of ["../../../outside/the/model.onnx", "/etc/passwd", "a/../b.onnx", "./x", "a\\b"]
+  ) {
+    const escaping = withStages(json, (stages) => {
+      stages[0]!.file = file;
+    });
+    assert.throws(
+      () => parseModelManifest(escaping),
+      (error: unknown) =>
+        error instanceof ManifestError &&
+        /file must be a path inside the model directory/.test(error.message) &&
+        error.message.includes(JSON.stringify(file)),
+      file,
+    );
+  }
+  // A path into a subfolder is inside.
+  const nested = withStages(json, (stages) => {
+    stages[0]!.file = "stages/stage_0.onnx";
+  });
+  assert.equal(parseModelManifest(nested).stages[0]?.file, "stages/stage_0.onnx");
+});
+
+Deno.test("parseModelManifest() names an unknown key and an unsupported dtype", () => {
+  const { json } = exported();
+  const extraTop = { ...JSON.parse(JSON.stringify(json)), comment: "hi" };
+  assert.throws(() => parseModelManifest(extraTop), /Manifest has unknown key "comment"/);
+  const extraModel = JSON.parse(JSON.stringify(json));
+  extraModel.model.layerCnt = 4;
+  assert.throws(() => parseModelManifest(extraModel), /Manifest model has unknown key "layerCnt"/);
+  const extraStage = withStages(json, (stages) => {
+    stages[1]!.device = "cuda";
+  });
+  assert.throws(() => parseModelManifest(extraStage), /Stage 1 has unknown key "device"/);
+  const half = withStages(json, (stages) => {
+    (stages[0]!.inputs as { dtype: string }[])[0]!.dtype = "float16";
+  });
+  assert.throws(
+    () => parseModelManifest(half),
+    /Stage 0 input 0 \(\w+\): dtype "float16" is not supported \(float32, int32, int64, bool\)/,
+  );
+});
