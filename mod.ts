@@ -93,7 +93,6 @@ export {
   MessageLog,
   messageLog,
   type MessageOfType,
-  NO_MESSAGES,
   type ReceivedMessages,
   SPEC_MESSAGE_TYPES,
   type SpecMessageType,

@@ -21,6 +21,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { parseErrorLine } from "../src/cli/args.ts";
 import { modelHash, specHash, TLA_DIR } from "./spec_hash.ts";
 
 /** What a model run is expected to show. */
@@ -356,7 +357,7 @@ export function parseCommandLine(
       options: { "from-logs": { type: "boolean" }, help: { type: "boolean", short: "h" } },
     });
   } catch (error) {
-    return { error: (error as Error).message };
+    return { error: parseErrorLine(error as Error) };
   }
   const unknown = parsed.positionals.filter((name) => !models.some((m) => m.name === name));
   if (unknown.length > 0) {
@@ -374,8 +375,7 @@ async function main(): Promise<number> {
   const models: Model[] = JSON.parse(await Deno.readTextFile(`${TLA_DIR}/models.json`));
   const command = parseCommandLine(Deno.args, models);
   if ("error" in command) {
-    const message = command.error.replace(/\. To specify a positional argument.*$/s, "");
-    console.error(`tlc: ${message}\n${USAGE}`);
+    console.error(`tlc: ${command.error}\n${USAGE}`);
     return 2;
   }
   if (command.help) {

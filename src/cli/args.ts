@@ -22,6 +22,28 @@ export interface CommandSpec<O extends ParseArgsOptionsConfig> {
   readonly positionals?: boolean;
 }
 
+/**
+ * The first line of one of `node:util` `parseArgs`'s errors, without its advice on positionals
+ * that start with "-" (which does not apply to these commands).
+ *
+ * @param error The error `parseArgs` threw.
+ * @returns One line naming the flag.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseErrorLine } from "./args.ts";
+ * import assert from "node:assert/strict";
+ * const error = new Error("Unknown option '--x'. To specify a positional argument ...");
+ * assert.equal(parseErrorLine(error), "Unknown option '--x'");
+ * ```
+ */
+export function parseErrorLine(error: Error): string {
+  return (error.message.split("\n")[0] as string).replace(
+    /\. To specify a positional argument.*$/s,
+    "",
+  );
+}
+
 /** What {@linkcode readArgs} read: the values and positionals, or the exit status to end with. */
 export type ReadArgs<O extends ParseArgsOptionsConfig> =
   | {
@@ -62,10 +84,7 @@ export function readArgs<O extends ParseArgsOptionsConfig>(
   try {
     parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
   } catch (error) {
-    // node:util's advice on positionals that start with "-" does not apply to our commands.
-    const message = ((error as Error).message.split("\n")[0] as string)
-      .replace(/\. To specify a positional argument.*$/s, "");
-    console.error(`${command.name}: ${message}\nusage: ${command.usage}`);
+    console.error(`${command.name}: ${parseErrorLine(error as Error)}\nusage: ${command.usage}`);
     return { exit: 2 };
   }
   if ((parsed.values as { help?: boolean }).help === true) {

@@ -54,6 +54,7 @@ import {
   handleHeartbeat,
   handleNewView,
   joinViewChange,
+  type PeerInput,
   sendNewView,
   startViewChange,
   suspect,
@@ -302,9 +303,37 @@ function ranged(
   };
 }
 
-// The spec's `j \in Node`.
-function peers<V extends Value>(cluster: ClusterConfig<V>, visit: Visit<V>): void {
-  for (let peer = 1; peer <= cluster.nodeCount; peer++) visit({ j: peer });
+// A failure detector's action on a peer, the spec's `j \in Node`.
+function detector(
+  name: "Suspect" | "HandleHeartbeat",
+  run: <V extends Value>(node: NodeState<V>, input: PeerInput<V>) => Transition<V>,
+): NodeAction {
+  const peers: Enumerate = (_node, { cluster }, visit) => {
+    for (let peer = 1; peer <= cluster.nodeCount; peer++) visit({ j: peer });
+  };
+  return {
+    name,
+    params: ["j"],
+    gate: "detector",
+    fair: false,
+    candidates: peers,
+    probes: peers,
+    apply: (node, input, params) =>
+      run(node, { cluster: input.cluster, received: input.received, peer: named(params).j }),
+  };
+}
+
+// `visit` called once per key: the candidates of values drawn from messages, where several
+// messages carry one value.
+function distinct<V extends Value>(
+  visit: Visit<V>,
+): (key: string, params: ActionParams<V>) => void {
+  const seen = new Set<string>();
+  return (key, params) => {
+    if (seen.has(key)) return;
+    seen.add(key);
+    visit(params);
+  };
 }
 
 // The received messages grouped by signer and type, the groups of two or more (the pairs
@@ -367,13 +396,10 @@ function acceptCandidates<V extends Value>(
   visit: Visit<V>,
 ): void {
   const { cluster, received } = input;
-  const seen = new Set<string>();
+  const offer = distinct(visit);
   for (const m of received.ofType("StageOutput")) {
     if (m.stage !== cluster.stageCount || m.token < 1 || m.token > cluster.tokenCount) continue;
-    const key = `${m.token}/${m.value}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    visit({ t: m.token, x: m.value });
+    offer(`${m.token}/${m.value}`, { t: m.token, x: m.value });
   }
 }
 
@@ -383,14 +409,11 @@ function learnCandidates<V extends Value>(
   visit: Visit<V>,
 ): void {
   const { cluster, received } = input;
-  const seen = new Set<string>();
+  const offer = distinct(visit);
   for (const type of ["Commit", "Prepare"] as const) {
     for (const m of received.ofType(type)) {
       if (m.view < 0 || m.view > cluster.viewMax) continue;
-      const key = `${m.view}/${m.value}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      visit({ v: m.view, x: m.value });
+      offer(`${m.view}/${m.value}`, { v: m.view, x: m.value });
     }
   }
 }
@@ -569,30 +592,8 @@ export const ACTIONS: readonly NodeAction[] = [
   },
   handler("HandleNewView", "NewView", handleNewView),
   plain("ViewTimeout", viewTimeout),
-  {
-    name: "Suspect",
-    params: ["j"],
-    gate: "detector",
-    fair: false,
-    candidates: (_node, { cluster }, visit) => peers(cluster, visit),
-    probes: (_node, { cluster }, visit) => peers(cluster, visit),
-    apply: (node, input, params) =>
-      suspect(node, { cluster: input.cluster, received: input.received, peer: named(params).j }),
-  },
-  {
-    name: "HandleHeartbeat",
-    params: ["j"],
-    gate: "detector",
-    fair: false,
-    candidates: (_node, { cluster }, visit) => peers(cluster, visit),
-    probes: (_node, { cluster }, visit) => peers(cluster, visit),
-    apply: (node, input, params) =>
-      handleHeartbeat(node, {
-        cluster: input.cluster,
-        received: input.received,
-        peer: named(params).j,
-      }),
-  },
+  detector("Suspect", suspect),
+  detector("HandleHeartbeat", handleHeartbeat),
 ];
 
 const BY_NAME: ReadonlyMap<string, NodeAction> = new Map(ACTIONS.map((a) => [a.name, a]));

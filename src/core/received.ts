@@ -148,8 +148,3 @@ export function messageLog<V extends Value = number>(
 ): MessageLog<V> {
   return new MessageLog(messages);
 }
-
-/** A received set with nothing in it. */
-export const NO_MESSAGES: ReceivedMessages<never> = Object.freeze({
-  ofType: <T extends SpecMessageType>(_type: T): readonly MessageOfType<T, never>[] => NONE,
-});

@@ -59,7 +59,7 @@ import {
   type Value,
   type VoteMessage,
 } from "./spec_state.ts";
-import type { PersistEffect, SendEffect } from "./transition.ts";
+import type { PersistEffect, SendEffect, Transition } from "./transition.ts";
 
 /** What the outside world reports to a node. */
 export type NodeEvent<V extends Value = number> =
@@ -190,30 +190,26 @@ export interface Ready<V extends Value = number> {
 /** The most actions one step takes: a policy that does not stop is a bug. */
 export const STEP_ACTIONS_MAX = 10_000;
 
-// The received set with the messages signed during the step, each once.
+// The received set with the messages signed during the step, each once. The shell's set does
+// not change during a step, so each type's view is built once, when the node signs one.
 class WithSent<V extends Value> implements ReceivedMessages<V> {
   readonly #base: ReceivedMessages<V>;
-  readonly #sent: SpecMessage<V>[] = [];
-  readonly #keys = new Set<string>();
+  readonly #byType = new Map<SpecMessageType, SpecMessage<V>[]>();
 
   constructor(base: ReceivedMessages<V>) {
     this.#base = base;
   }
 
   add(message: SpecMessage<V>): void {
+    const current = this.ofType(message.type) as readonly SpecMessage<V>[];
     const key = messageKey(message);
-    if (this.#keys.has(key)) return;
-    this.#keys.add(key);
-    this.#sent.push(message);
+    if (current.some((m) => messageKey(m) === key)) return;
+    this.#byType.set(message.type, [...current, message]);
   }
 
   ofType<T extends SpecMessageType>(type: T): readonly MessageOfType<T, V>[] {
-    const base = this.#base.ofType(type);
-    if (this.#sent.length === 0) return base;
-    const extra = this.#sent.filter((m) =>
-      m.type === type && !base.some((b) => messageKey(b) === messageKey(m))
-    );
-    return extra.length === 0 ? base : [...base, ...extra as MessageOfType<T, V>[]];
+    const extended = this.#byType.get(type) as readonly MessageOfType<T, V>[] | undefined;
+    return extended ?? this.#base.ofType(type);
   }
 }
 
@@ -259,9 +255,8 @@ export function step<V extends Value>(node: StepNode<V>, event: NodeEvent<V>): R
   const actions: string[] = [];
   // The view of the certificate the node committed on, when it commits in this step.
   let commitView = -1;
-  const take = (action: NodeAction, params: ActionParams<V>): boolean => {
-    const transition = action.apply(state, input, params);
-    if (!transition.enabled) return false;
+  const take = (action: NodeAction, params: ActionParams<V>, transition: Transition<V>): void => {
+    if (!transition.enabled) return;
     if (state.committed === NO_VALUE && transition.state.committed !== NO_VALUE) {
       commitView = action.name === "LearnCommit" ? params["v"] as number : state.view;
     }
@@ -272,10 +267,9 @@ export function step<V extends Value>(node: StepNode<V>, event: NodeEvent<V>): R
       received.add(effect.message);
     }
     actions.push(action.name);
-    return true;
   };
   const first = eventAction(event, state);
-  if (first !== undefined) take(first[0], first[1]);
+  if (first !== undefined) take(first[0], first[1], first[0].apply(state, input, first[1]));
   for (let taken = 0;; taken++) {
     if (taken > STEP_ACTIONS_MAX) {
       throw new Error(`node ${state.id} took over ${STEP_ACTIONS_MAX} actions in one step`);
@@ -297,14 +291,19 @@ export function step<V extends Value>(node: StepNode<V>, event: NodeEvent<V>): R
 function takeFirstEnabled<V extends Value>(
   state: NodeState<V>,
   input: NodeInput<V>,
-  take: (action: NodeAction, params: ActionParams<V>) => boolean,
+  take: (action: NodeAction, params: ActionParams<V>, transition: Transition<V>) => void,
 ): boolean {
   for (const action of POLICY_ROWS) {
-    let chosen: ActionParams<V> | undefined;
+    let chosen: [ActionParams<V>, Transition<V>] | undefined;
     action.candidates(state, input, (params) => {
-      if (chosen === undefined && action.apply(state, input, params).enabled) chosen = params;
+      if (chosen !== undefined) return;
+      const transition = action.apply(state, input, params);
+      if (transition.enabled) chosen = [params, transition];
     });
-    if (chosen !== undefined) return take(action, chosen);
+    if (chosen !== undefined) {
+      take(action, chosen[0], chosen[1]);
+      return true;
+    }
   }
   return false;
 }

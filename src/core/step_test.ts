@@ -20,17 +20,10 @@ import {
   step,
   type StepNode,
 } from "./step.ts";
+import { TEST_CLUSTER } from "./_test_cluster.ts";
 
-const cluster = clusterConfig({
-  nodeCount: 4,
-  faultsMax: 1,
-  stageCount: 1,
-  tokenCount: 1,
-  checkpointIntervalTokens: 1,
-  replicaCount: 3,
-  seeds: [1],
-  viewMax: 2,
-});
+// The shared test cluster with one seed and views up to 2.
+const cluster = clusterConfig({ ...TEST_CLUSTER, seeds: [1], viewMax: 2 });
 
 function kinds(ready: Ready): string[] {
   return ready.effects.map((effect) => effect.kind);

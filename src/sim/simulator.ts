@@ -211,10 +211,15 @@ function runStep(
       if (deliverAtOnce) { for (const to of honestNodes(sim)) receive(sim, to, effect.message); }
       else broadcast(sim, node, effect.message);
     } else if (effect.kind === "compute") {
-      pending.set(`${effect.token}/${effect.stage}/${effect.input}`, effect);
+      pending.set(computationKey(effect), effect);
     }
   }
   return ready;
+}
+
+// A computation the node asked for, as its key among the pending ones.
+function computationKey(computation: ComputeEffect): string {
+  return `${computation.token}/${computation.stage}/${computation.input}`;
 }
 
 // The model answers one of the node's computations: the spec's Compute (an honest replica's
@@ -227,7 +232,7 @@ function modelAnswers(
   deliverAtOnce: boolean,
 ): Ready {
   const pending = sim.computations[node - 1] as Map<string, ComputeEffect>;
-  pending.delete(`${computation.token}/${computation.stage}/${computation.input}`);
+  pending.delete(computationKey(computation));
   return runStep(sim, node, {
     kind: "computed",
     token: computation.token,

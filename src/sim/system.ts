@@ -192,7 +192,7 @@ export function applyTransition(
   if (!transition.enabled) {
     throw new Error(`Cannot apply a disabled transition: ${transition.reason}`);
   }
-  carryOut(system, node, transition.state, transition.effects, false);
+  carryOut(system, node, transition.state, transition.effects);
 }
 
 /**
@@ -208,7 +208,7 @@ export function applyTransition(
  * @throws {EffectError} On an effect of an unknown kind; the system is then unchanged.
  */
 export function applyStep(system: SystemState, node: NodeIndex, ready: Ready): void {
-  carryOut(system, node, ready.state, ready.effects, true);
+  carryOut(system, node, ready.state, ready.effects);
 }
 
 const SHELL_EFFECTS: ReadonlySet<string> = new Set([
@@ -224,12 +224,11 @@ function carryOut(
   node: NodeIndex,
   next: NodeState,
   effects: readonly (Effect | StepEffect)[],
-  stepEffects: boolean,
 ): void {
   const disk: Record<DurableField, unknown> = { ...system.disks[node - 1] as DurableState };
   const sends: SpecMessage[] = [];
   for (const effect of effects) {
-    if (stepEffects && SHELL_EFFECTS.has(effect.kind)) continue;
+    if (SHELL_EFFECTS.has(effect.kind)) continue;
     if (effect.kind === "persist") {
       for (const field of effect.fields) {
         if (!(DURABLE_FIELDS as readonly string[]).includes(field)) {
