@@ -60,6 +60,8 @@ async function withSandbox(f: (sandbox: Sandbox) => Promise<void>): Promise<void
   const dir = await Deno.makeTempDir({ prefix: "butterfly-tlc-test-" });
   try {
     await copyDir(TLA_DIR, `${dir}/tla`);
+    // What run_tlc.ts imports from outside tla/: the commands' argument reader.
+    await copyDir(`${ROOT}/src/cli`, `${dir}/src/cli`);
     await Deno.copyFile(`${ROOT}/deno.json`, `${dir}/deno.json`);
     await Deno.copyFile(`${ROOT}/deno.lock`, `${dir}/deno.lock`);
     await Deno.symlink(`${ROOT}/node_modules`, `${dir}/node_modules`);
