@@ -27,6 +27,7 @@ import {
   thresholdCandidates,
   type Unit,
 } from "./_partition.ts";
+import { requireKind } from "../core/_arguments.ts";
 
 export { CLASS_STATES_MAX, TOPOLOGY_UNITS_MAX } from "./_partition.ts";
 
@@ -179,6 +180,7 @@ export class WorkAssigner {
    * @param options The default strategy.
    */
   constructor(options: WorkAssignerOptions = {}) {
+    requireKind("options", options, "object");
     this.strategy = options.strategy ?? "hybrid";
   }
 
@@ -208,6 +210,9 @@ export class WorkAssigner {
     nodes: readonly NodeId[],
     options: AssignOptions = {},
   ): Assignment {
+    requireKind("layers", layers, "array");
+    requireKind("nodes", nodes, "array");
+    requireKind("options", options, "object");
     const strategy = options.strategy ?? this.strategy;
     const input = prepare(layers, nodes, options);
     if (layers.length === 0) {

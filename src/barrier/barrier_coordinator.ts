@@ -8,6 +8,7 @@
  */
 
 import type { NodeId } from "../core/types.ts";
+import { requireKind } from "../core/_arguments.ts";
 
 /** Most participants one barrier accepts. */
 export const BARRIER_PARTICIPANTS_MAX = 4096;
@@ -94,6 +95,8 @@ export class BarrierCoordinator {
    * @throws {RangeError} If the participants repeat, are empty or too many, or the timeout is not positive.
    */
   constructor(participants: readonly NodeId[], options: BarrierCoordinatorOptions = {}) {
+    requireKind("participants", participants, "array");
+    requireKind("options", options, "object");
     const unique = new Set(participants);
     if (unique.size !== participants.length) {
       throw new RangeError("participants must not repeat a node");

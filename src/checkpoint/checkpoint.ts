@@ -21,6 +21,7 @@
 
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { NodeId } from "../core/types.ts";
+import { requireKind } from "../core/_arguments.ts";
 
 /** The eight bytes every checkpoint encoding starts with: "BFLYCKPT". */
 export const CHECKPOINT_MAGIC: Uint8Array = new TextEncoder().encode("BFLYCKPT");
@@ -441,6 +442,7 @@ function compareBytes(left: Uint8Array, right: Uint8Array): number {
 }
 
 function requireCount(name: string, value: number): void {
+  requireKind(name, value, "number");
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new RangeError(`${name} must be a non-negative safe integer, got ${value}`);
   }

@@ -20,6 +20,7 @@ import {
 } from "../core/spec_state.ts";
 import type { NodeId } from "../core/types.ts";
 import type { Checkpoint } from "./checkpoint.ts";
+import { requireKind } from "../core/_arguments.ts";
 
 /** Options of {@linkcode CheckpointManager}. */
 export interface CheckpointManagerOptions {
@@ -125,6 +126,8 @@ export class CheckpointManager {
    * @throws {RangeError} If a bound is not a positive integer or the cluster is too small.
    */
   constructor(checkpointsMax: number, options: CheckpointManagerOptions = {}) {
+    requireKind("checkpointsMax", checkpointsMax, "number");
+    requireKind("options", options, "object");
     if (!Number.isSafeInteger(checkpointsMax) || checkpointsMax < 1) {
       throw new RangeError(`checkpointsMax must be a positive integer, got ${checkpointsMax}`);
     }

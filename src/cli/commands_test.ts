@@ -69,6 +69,28 @@ Deno.test("generate and profile check their values before the model loads", asyn
   assert.match(tiny.stdout, /^tiny: 2 layers, hidden 16, decode at context 31/);
 });
 
+Deno.test("generate and profile refuse bad values without loading ONNX Runtime", async () => {
+  // No --allow-ffi: a static import of ONNX Runtime would fail with NotCapable before the check.
+  for (
+    const [script, args, pattern] of [
+      ["src/runtime/generate.ts", ["--max-tokens", "abc", "hi"], /^generate: --max-tokens/],
+      ["src/runtime/profile.ts", ["--context", "0"], /^profile: --context/],
+    ] as const
+  ) {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--frozen", "--no-prompt", script, ...args],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 2, `${script}: ${stderr}`);
+    assert.match(stderr, pattern);
+    assert.doesNotMatch(stderr, /NotCapable/);
+  }
+});
+
 Deno.test("every task of deno.json says what it does", async () => {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
   for (const [name, task] of Object.entries(config.tasks)) {

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { requireKind } from "../core/_arguments.ts";
+
 /** A node's tunable settings, with the seed's defaults (see {@linkcode DEFAULT_CONFIG}). */
 export interface ButterflyConfig {
   /** Base heartbeat interval in milliseconds (`BUTTERFLY_HEARTBEAT_INTERVAL_MS`). */
@@ -85,6 +87,7 @@ export class ConfigError extends Error {
  * ```
  */
 export function parseConfig(env: Readonly<Record<string, string | undefined>>): ButterflyConfig {
+  requireKind("env", env, "object");
   const heartbeatIntervalMs = readNumber(env, "BUTTERFLY_HEARTBEAT_INTERVAL_MS", {
     fallback: DEFAULT_CONFIG.heartbeatIntervalMs,
     min: HEARTBEAT_INTERVAL_MS_MIN,

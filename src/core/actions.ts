@@ -607,7 +607,7 @@ const BY_NAME: ReadonlyMap<string, NodeAction> = new Map(ACTIONS.map((a) => [a.n
  *
  * @example Usage
  * ```ts
- * import { nodeAction } from "@butterfly/bcp";
+ * import { nodeAction } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * assert.deepEqual(nodeAction("ComputeStage").params, ["t", "s", "x"]);
  * ```
@@ -639,7 +639,7 @@ export interface NamedTransition<V extends Value = number> {
  *
  * @example The primary of view 0 may assign
  * ```ts
- * import { clusterConfig, enabledTransitions, initialNodeState, messageLog } from "@butterfly/bcp";
+ * import { clusterConfig, enabledTransitions, initialNodeState, messageLog } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,

@@ -23,7 +23,7 @@ export interface SendAssignInput<V extends Value = number> extends NodeInput<V> 
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, initialNodeState, messageLog, sendAssign } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, messageLog, sendAssign } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -60,7 +60,7 @@ export function sendAssign<V extends Value>(
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, handleAssign, initialNodeState, messageLog } from "@butterfly/bcp";
+ * import { clusterConfig, handleAssign, initialNodeState, messageLog } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,

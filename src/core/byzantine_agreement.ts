@@ -32,6 +32,7 @@ import {
 } from "./spec_state.ts";
 import type { NodeId } from "./types.ts";
 import { excludeNode } from "./view_change.ts";
+import { requireKind } from "./_arguments.ts";
 
 /** What the nodes agree on: anything with a digest, such as `InferenceResult`. */
 export interface AgreedResult {
@@ -83,9 +84,8 @@ function hexOf(bytes: Uint8Array): string {
  *
  * @example The seed's example
  * ```ts
- * import {
- *   ByzantineAgreement, createNodeSigner, InferenceResult, Membership, Proof,
- * } from "@butterfly/bcp";
+ * import { ByzantineAgreement, InferenceResult, Proof } from "@butterfly/bcp";
+ * import { createNodeSigner, Membership } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * // The seed used 5 nodes and 2 faults; BCP needs n >= 3f + 1, so 2 faults take 7 nodes.
  * const members = [0, 1, 2, 3, 4, 5, 6].map((k) => `node-${k}`);
@@ -137,6 +137,7 @@ export class ByzantineAgreement<R extends AgreedResult> {
    * @throws {RangeError} If a member is listed twice.
    */
   constructor(members: readonly NodeId[] | number, faultsMax: number) {
+    if (typeof members !== "number") requireKind("members", members, "array");
     const ids = typeof members === "number"
       ? Array.from(
         { length: validateClusterSize(members, faultsMax).nodeCount },

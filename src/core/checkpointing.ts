@@ -32,7 +32,7 @@ export interface TakeCheckpointInput<V extends Value = number> extends NodeInput
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, initialNodeState, messageLog, takeCheckpoint } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, messageLog, takeCheckpoint } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -88,7 +88,7 @@ export type CheckpointSlot<V extends Value = number> = Pick<
  *
  * @example Usage
  * ```ts
- * import { checkpointSigners, messageLog } from "@butterfly/bcp";
+ * import { checkpointSigners, messageLog } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const base = { type: "Checkpoint", seed: 1, position: 1, digest: [111] } as const;
  * const received = messageLog([{ ...base, from: 1 }, { ...base, from: 2 }, { ...base, from: 2 }]);
@@ -117,7 +117,7 @@ export function checkpointSigners<V extends Value>(
  *
  * @example Usage
  * ```ts
- * import { checkpointStable, clusterConfig, messageLog } from "@butterfly/bcp";
+ * import { checkpointStable, clusterConfig, messageLog } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -155,7 +155,7 @@ function sameDigest(a: readonly Value[], b: readonly Value[]): boolean {
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, handleCheckpoint, initialNodeState, messageLog } from "@butterfly/bcp";
+ * import { clusterConfig, handleCheckpoint, initialNodeState, messageLog } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -199,7 +199,7 @@ export function handleCheckpoint<V extends Value>(
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, initialNodeState, messageLog, restoreCheckpoint } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, messageLog, restoreCheckpoint } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 2, checkpointIntervalTokens: 1,

@@ -20,7 +20,7 @@ import { disabled, enabled, type Transition } from "./transition.ts";
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, initialNodeState, messageLog, sendPrePrepare } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, messageLog, sendPrePrepare } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -59,7 +59,7 @@ export function sendPrePrepare<V extends Value>(
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, handlePrePrepare, initialNodeState, messageLog } from "@butterfly/bcp";
+ * import { clusterConfig, handlePrePrepare, initialNodeState, messageLog } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -102,7 +102,7 @@ export function handlePrePrepare<V extends Value>(
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, initialNodeState, messageLog, sendCommit } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, messageLog, sendCommit } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -140,7 +140,7 @@ export function sendCommit<V extends Value>(
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, commitStandard, initialNodeState, messageLog } from "@butterfly/bcp";
+ * import { clusterConfig, commitStandard, initialNodeState, messageLog } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -175,7 +175,7 @@ export function commitStandard<V extends Value>(
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, commitFast, initialNodeState, messageLog } from "@butterfly/bcp";
+ * import { clusterConfig, commitFast, initialNodeState, messageLog } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -223,7 +223,7 @@ export interface LearnCommitInput<V extends Value = number> extends NodeInput<V>
  *
  * @example A node in view 1 learns what a quorum committed in view 0
  * ```ts
- * import { clusterConfig, initialNodeState, learnCommit, messageLog } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, learnCommit, messageLog } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,

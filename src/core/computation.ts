@@ -36,7 +36,7 @@ export interface ComputeStageInput<V extends Value = number> extends NodeInput<V
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, computeStage, initialNodeState, messageLog } from "@butterfly/bcp";
+ * import { clusterConfig, computeStage, initialNodeState, messageLog } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -100,7 +100,7 @@ export interface AcceptTokenInput<V extends Value = number> extends NodeInput<V>
  *
  * @example Usage
  * ```ts
- * import { acceptToken, clusterConfig, initialNodeState, messageLog } from "@butterfly/bcp";
+ * import { acceptToken, clusterConfig, initialNodeState, messageLog } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,

@@ -35,7 +35,7 @@ export interface SlotFields {
  *
  * @example Usage
  * ```ts
- * import { conflictSlot } from "@butterfly/bcp";
+ * import { conflictSlot } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * assert.deepEqual(conflictSlot({ type: "Checkpoint", seed: 1, position: 2 }), [1, 2]);
  * ```
@@ -67,7 +67,7 @@ export function conflictSlot(message: SlotFields): readonly (number | undefined)
  *
  * @example Usage
  * ```ts
- * import { sameSlot } from "@butterfly/bcp";
+ * import { sameSlot } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * assert.ok(sameSlot([3], [3]));
  * assert.ok(!sameSlot([3], undefined));
@@ -83,8 +83,8 @@ export function sameSlot(
 
 /**
  * The spec's `Conflicting(m1, m2)` on spec messages: same signer, same type, same slot,
- * different messages. The package exports it as `conflictingSpecMessages` (`conflicting` is the
- * wire layer's, on decoded wire messages).
+ * different messages (`@butterfly/bcp/wire` has its own `conflicting`, on decoded wire
+ * messages).
  *
  * @param first A message.
  * @param second Another message.
@@ -92,11 +92,11 @@ export function sameSlot(
  *
  * @example Usage
  * ```ts
- * import { conflictingSpecMessages } from "@butterfly/bcp";
+ * import { conflicting } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const a = { type: "Prepare", view: 0, value: 1, from: 2 } as const;
- * assert.ok(conflictingSpecMessages(a, { ...a, value: 2 }));
- * assert.ok(!conflictingSpecMessages(a, { ...a, view: 1, value: 2 }));
+ * assert.ok(conflicting(a, { ...a, value: 2 }));
+ * assert.ok(!conflicting(a, { ...a, view: 1, value: 2 }));
  * ```
  */
 export function conflicting(first: SpecMessage<Value>, second: SpecMessage<Value>): boolean {

@@ -75,7 +75,7 @@ function agreement(input: InvariantInput, honest: (i: NodeIndex) => boolean): st
  *
  * @example Two honest nodes committing different results break Consistency
  * ```ts
- * import { clusterConfig, initialNodeState, invariantViolations } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, invariantViolations } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -134,7 +134,7 @@ export function invariantViolations(input: InvariantInput): string[] {
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, commitStableViolations, initialNodeState } from "@butterfly/bcp";
+ * import { clusterConfig, commitStableViolations, initialNodeState } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,

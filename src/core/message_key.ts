@@ -19,7 +19,7 @@ function voteKey(vote: Vote<Value>): string {
  *
  * @example Usage
  * ```ts
- * import { messageKey } from "@butterfly/bcp";
+ * import { messageKey } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * assert.equal(
  *   messageKey({ type: "Prepare", view: 1, value: 2, from: 3 }),
@@ -73,7 +73,7 @@ function computeKey(message: SpecMessage<Value>): string {
  *
  * @example Usage
  * ```ts
- * import { messageSetKey } from "@butterfly/bcp";
+ * import { messageSetKey } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const a = { type: "Prepare", view: 0, value: 1, from: 2 } as const;
  * const b = { ...a, from: 3 };

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { requireKind } from "./_arguments.ts";
+
 /** The sizing of a BCP cluster: its node count and the Byzantine faults it tolerates. */
 export interface ClusterSize {
   /** Number of nodes in the cluster (n). */
@@ -31,12 +33,13 @@ export class ClusterSizeError extends Error {
  *
  * @example Usage
  * ```ts
- * import { minimumNodeCount } from "@butterfly/bcp";
+ * import { minimumNodeCount } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * assert.equal(minimumNodeCount(1), 4);
  * ```
  */
 export function minimumNodeCount(faultsMax: number): number {
+  requireKind("faultsMax", faultsMax, "number");
   if (!Number.isSafeInteger(faultsMax) || faultsMax < 0) {
     throw new ClusterSizeError(`faultsMax must be a non-negative integer, got ${faultsMax}`);
   }
@@ -56,13 +59,14 @@ export function minimumNodeCount(faultsMax: number): number {
  *
  * @example Usage
  * ```ts
- * import { validateClusterSize } from "@butterfly/bcp";
+ * import { validateClusterSize } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * assert.deepEqual(validateClusterSize(4, 1), { nodeCount: 4, faultsMax: 1 });
  * assert.throws(() => validateClusterSize(3, 1), /3f \+ 1/);
  * ```
  */
 export function validateClusterSize(nodeCount: number, faultsMax: number): ClusterSize {
+  requireKind("nodeCount", nodeCount, "number");
   const needed = minimumNodeCount(faultsMax);
   if (!Number.isSafeInteger(nodeCount) || nodeCount < 1) {
     throw new ClusterSizeError(`nodeCount must be a positive integer, got ${nodeCount}`);
@@ -87,7 +91,7 @@ export function validateClusterSize(nodeCount: number, faultsMax: number): Clust
  *
  * @example Usage
  * ```ts
- * import { quorumSize } from "@butterfly/bcp";
+ * import { quorumSize } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * assert.equal(quorumSize({ nodeCount: 4, faultsMax: 1 }), 3);
  * assert.equal(quorumSize({ nodeCount: 7, faultsMax: 2 }), 5);
@@ -108,7 +112,7 @@ export function quorumSize(size: ClusterSize): number {
  *
  * @example Usage
  * ```ts
- * import { quorumOf } from "@butterfly/bcp";
+ * import { quorumOf } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * assert.equal(quorumOf(3, 1), 3);
  * ```
@@ -127,7 +131,7 @@ export function quorumOf(nodeCount: number, faultsMax: number): number {
  *
  * @example Usage
  * ```ts
- * import { hasQuorum } from "@butterfly/bcp";
+ * import { hasQuorum } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * assert.ok(hasQuorum({ nodeCount: 4, faultsMax: 1 }, 3));
  * assert.ok(!hasQuorum({ nodeCount: 4, faultsMax: 1 }, 2));
@@ -148,11 +152,32 @@ export function hasQuorum(size: ClusterSize, signers: number): boolean {
  *
  * @example Usage
  * ```ts
- * import { hasFastQuorum } from "@butterfly/bcp";
+ * import { hasFastQuorum } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * assert.ok(!hasFastQuorum({ nodeCount: 4, faultsMax: 1 }, 3));
  * ```
  */
 export function hasFastQuorum(size: ClusterSize, signers: number): boolean {
   return signers >= validateClusterSize(size.nodeCount, size.faultsMax).nodeCount;
+}
+
+/**
+ * The fewest replicas per stage with which the protocol stays live: 2f + 1. A stage's output is
+ * accepted once f + 1 replicas agree on it, so with fewer than 2f + 1 replicas, f silent ones
+ * leave a stage that never completes (TLC's liveness counterexample, `tla/README.md`). It is
+ * also the default.
+ *
+ * @param faultsMax f.
+ * @returns 2f + 1.
+ *
+ * @example Usage
+ * ```ts
+ * import { minimumReplicaCount } from "@butterfly/bcp/core";
+ * import assert from "node:assert/strict";
+ * assert.equal(minimumReplicaCount(1), 3);
+ * ```
+ */
+export function minimumReplicaCount(faultsMax: number): number {
+  minimumNodeCount(faultsMax);
+  return 2 * faultsMax + 1;
 }

@@ -55,7 +55,7 @@ const NONE: readonly never[] = Object.freeze([]);
  *
  * @example Usage
  * ```ts
- * import { MessageLog } from "@butterfly/bcp";
+ * import { MessageLog } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const log = new MessageLog([{ type: "Prepare", view: 0, value: 1, from: 2 }]);
  * assert.ok(!log.add({ type: "Prepare", view: 0, value: 1, from: 2 }));
@@ -138,7 +138,7 @@ export class MessageLog<V extends Value = number> implements ReceivedMessages<V>
  *
  * @example Usage
  * ```ts
- * import { messageLog } from "@butterfly/bcp";
+ * import { messageLog } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * assert.equal(messageLog([]).size, 0);
  * ```

@@ -46,7 +46,7 @@ export const GARBAGE = 0;
  *
  * @example Usage
  * ```ts
- * import { stageValue } from "@butterfly/bcp";
+ * import { stageValue } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * assert.equal(stageValue(2, 3, 1), 231);
  * ```
@@ -63,7 +63,7 @@ export function stageValue(seed: number, token: number, stage: number): number {
  *
  * @example Usage
  * ```ts
- * import { seedOfValue } from "@butterfly/bcp";
+ * import { seedOfValue } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * assert.equal(seedOfValue(231), 2);
  * ```
@@ -83,7 +83,7 @@ export function seedOfValue(value: number): number {
  *
  * @example Usage
  * ```ts
- * import { computeValue } from "@butterfly/bcp";
+ * import { computeValue } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * assert.equal(computeValue(100, 1, 1), 111);
  * ```
@@ -277,7 +277,7 @@ export type DurableState<V extends Value = number> = Pick<NodeState<V>, DurableF
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, durableOf, initialNodeState } from "@butterfly/bcp";
+ * import { clusterConfig, durableOf, initialNodeState } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -384,7 +384,7 @@ export const VALUE_DIGIT_MAX = 9;
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, resultOf } from "@butterfly/bcp";
+ * import { clusterConfig, resultOf } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 2, tokenCount: 3, checkpointIntervalTokens: 1,
@@ -407,7 +407,7 @@ export function resultOf(seed: number, cluster: ClusterConfig): number {
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, valuesAt } from "@butterfly/bcp";
+ * import { clusterConfig, valuesAt } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 2, tokenCount: 3, checkpointIntervalTokens: 1,
@@ -431,7 +431,7 @@ export function valuesAt(cluster: ClusterConfig, token: number, stage: number): 
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, inputValues } from "@butterfly/bcp";
+ * import { clusterConfig, inputValues } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 2, tokenCount: 3, checkpointIntervalTokens: 1,
@@ -455,7 +455,7 @@ export function inputValues(cluster: ClusterConfig, token: number, stage: number
  *
  * @example Usage
  * ```ts
- * import { clusterConfig } from "@butterfly/bcp";
+ * import { clusterConfig } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -490,7 +490,7 @@ export function clusterConfig(constants: ClusterConstants): ClusterConfig {
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, oneViewConstants } from "@butterfly/bcp";
+ * import { clusterConfig, oneViewConstants } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * assert.equal(clusterConfig(oneViewConstants(7, 2)).quorum, 5);
  * ```
@@ -518,7 +518,7 @@ export function oneViewConstants(nodeCount: number, faultsMax: number): ClusterC
  *
  * @example Digests as values
  * ```ts
- * import { clusterConfigWith } from "@butterfly/bcp";
+ * import { clusterConfigWith } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfigWith({
  *   nodeCount: 4, faultsMax: 1, stageCount: 2, tokenCount: 16, checkpointIntervalTokens: 4,
@@ -553,7 +553,7 @@ export function clusterConfigWith<V extends Value>(
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, initialNodeState } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 2, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -590,7 +590,7 @@ export function initialNodeState<V extends Value>(
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, primaryOf } from "@butterfly/bcp";
+ * import { clusterConfig, primaryOf } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -614,7 +614,7 @@ export function primaryOf(view: number, cluster: ClusterConfig<Value>): NodeInde
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, isReplica } from "@butterfly/bcp";
+ * import { clusterConfig, isReplica } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,

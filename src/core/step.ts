@@ -228,7 +228,7 @@ const POLICY_ROWS: readonly NodeAction[] = ACTIONS.filter((a) =>
  *
  * @example The coordinator of view 0 starts: it assigns, and takes its own assignment
  * ```ts
- * import { clusterConfig, initialNodeState, messageLog, step } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, messageLog, step } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,

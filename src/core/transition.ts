@@ -61,7 +61,7 @@ export type Transition<V extends Value = number> = Enabled<V> | Disabled;
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, enabled, initialNodeState } from "@butterfly/bcp";
+ * import { clusterConfig, enabled, initialNodeState } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -86,7 +86,7 @@ export function enabled<V extends Value>(
  *
  * @example Usage
  * ```ts
- * import { disabled } from "@butterfly/bcp";
+ * import { disabled } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * assert.equal(disabled("the node already voted in this view").enabled, false);
  * ```

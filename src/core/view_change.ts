@@ -40,7 +40,7 @@ export interface PeerInput<V extends Value = number> extends NodeInput<V> {
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, initialNodeState, messageLog, suspect } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, messageLog, suspect } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -69,7 +69,7 @@ export function suspect<V extends Value>(
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, handleHeartbeat, initialNodeState, messageLog } from "@butterfly/bcp";
+ * import { clusterConfig, handleHeartbeat, initialNodeState, messageLog } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -105,7 +105,7 @@ export interface EvidenceInput<V extends Value = number> extends NodeInput<V> {
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, excludeNode, initialNodeState, messageLog } from "@butterfly/bcp";
+ * import { clusterConfig, excludeNode, initialNodeState, messageLog } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -143,7 +143,7 @@ export function excludeNode<V extends Value>(
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, initialNodeState, messageLog, startViewChange } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, messageLog, startViewChange } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -186,7 +186,7 @@ export function startViewChange<V extends Value>(
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, initialNodeState, messageLog, viewTimeout } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, messageLog, viewTimeout } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -226,7 +226,7 @@ export interface JoinViewChangeInput<V extends Value = number> extends NodeInput
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, initialNodeState, joinViewChange, messageLog, NO_VOTE } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, joinViewChange, messageLog, NO_VOTE } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -296,7 +296,7 @@ export interface SendNewViewInput<V extends Value = number> extends NodeInput<V>
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, initialNodeState, messageLog, NO_VOTE, sendNewView } from "@butterfly/bcp";
+ * import { clusterConfig, initialNodeState, messageLog, NO_VOTE, sendNewView } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
@@ -341,7 +341,7 @@ export function sendNewView<V extends Value>(
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, handleNewView, initialNodeState, messageLog, NO_VOTE } from "@butterfly/bcp";
+ * import { clusterConfig, handleNewView, initialNodeState, messageLog, NO_VOTE } from "@butterfly/bcp/core";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,

@@ -15,6 +15,7 @@
  */
 
 import type { NodeId } from "../core/types.ts";
+import { requireKind } from "../core/_arguments.ts";
 
 /** Default size of the inter-arrival sample window per node (Akka's `max-sample-size`). */
 export const DETECTOR_SAMPLES_MAX = 1000;
@@ -411,12 +412,14 @@ function logNormalTail(y: number): number {
 }
 
 function requirePositive(name: string, value: number): void {
+  requireKind(name, value, "number");
   if (!(value > 0 && Number.isFinite(value))) {
     throw new RangeError(`${name} must be a positive finite number, got ${value}`);
   }
 }
 
 function requirePositiveInteger(name: string, value: number): void {
+  requireKind(name, value, "number");
   if (!(Number.isSafeInteger(value) && value > 0)) {
     throw new RangeError(`${name} must be a positive integer, got ${value}`);
   }

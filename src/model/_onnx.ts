@@ -189,6 +189,18 @@ export function encodeModel(
 export interface ModelSignature {
   readonly inputs: ValueSpec[];
   readonly outputs: ValueSpec[];
+  /**
+   * The lookup tables of the graph: each Gather node whose data is a 2-D initializer, with the
+   * table's rows and what indexes it (an embedding of tokens or of positions bounds its input).
+   */
+  readonly lookupTables: LookupTable[];
+}
+
+/** A Gather node's 2-D initializer table. */
+export interface LookupTable {
+  readonly initializer: string;
+  readonly rows: number;
+  readonly indices: string;
 }
 
 function specOf(info: onnxProto.onnx.IValueInfoProto): ValueSpec {
@@ -205,10 +217,21 @@ function specOf(info: onnxProto.onnx.IValueInfoProto): ValueSpec {
 /** Decodes an ONNX model's graph inputs (less initializers) and outputs. */
 export function decodeSignature(bytes: Uint8Array): ModelSignature {
   const model = onnx.ModelProto.decode(bytes);
-  const initializerNames = new Set((model.graph?.initializer ?? []).map((tensor) => tensor.name));
+  const initializers = model.graph?.initializer ?? [];
+  const initializerNames = new Set(initializers.map((tensor) => tensor.name));
+  const dimsOf = new Map(initializers.map((tensor) => [tensor.name ?? "", tensor.dims ?? []]));
+  const lookupTables: LookupTable[] = [];
+  for (const node of model.graph?.node ?? []) {
+    const [data, indices] = node.input ?? [];
+    const dims = dimsOf.get(data ?? "");
+    if (node.opType === "Gather" && dims?.length === 2 && indices !== undefined) {
+      lookupTables.push({ initializer: data!, rows: Number(dims[0]), indices });
+    }
+  }
   return {
     inputs: (model.graph?.input ?? []).filter((input) => !initializerNames.has(input.name))
       .map(specOf),
     outputs: (model.graph?.output ?? []).map(specOf),
+    lookupTables,
   };
 }

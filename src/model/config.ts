@@ -89,7 +89,7 @@ export const GPT2_SMALL_SHAPED_CONFIG: ModelConfig = Object.freeze({
  *
  * @example Usage
  * ```ts
- * import { TINY_MODEL_CONFIG, validateModelConfig } from "@butterfly/bcp";
+ * import { TINY_MODEL_CONFIG, validateModelConfig } from "@butterfly/bcp/model";
  * import assert from "node:assert/strict";
  * assert.equal(validateModelConfig(TINY_MODEL_CONFIG).layerCount, 2);
  * assert.throws(() => validateModelConfig({ ...TINY_MODEL_CONFIG, headCount: 3 }), /divide/);
@@ -130,7 +130,7 @@ export function validateModelConfig(config: ModelConfig): ModelConfig {
  *
  * @example Usage
  * ```ts
- * import { DEFAULT_MODEL_CONFIG, parameterCount } from "@butterfly/bcp";
+ * import { DEFAULT_MODEL_CONFIG, parameterCount } from "@butterfly/bcp/model";
  * console.log(parameterCount(DEFAULT_MODEL_CONFIG)); // 6515200
  * ```
  */

@@ -38,7 +38,7 @@ export interface PipelineOptions extends StageExecutorOptions {
  *
  * @example Usage
  * ```ts
- * import { stageRanges } from "@butterfly/bcp";
+ * import { stageRanges } from "@butterfly/bcp/model";
  * console.log(stageRanges(8, [3, 5])); // [0,3) [3,5) [5,8)
  * ```
  */
@@ -67,7 +67,7 @@ export function stageRanges(layerCount: number, boundaries: readonly number[]): 
  *
  * @example Usage
  * ```ts
- * import { closePipeline, createPipeline, TINY_MODEL_CONFIG } from "@butterfly/bcp";
+ * import { closePipeline, createPipeline, TINY_MODEL_CONFIG } from "@butterfly/bcp/model";
  * const pipeline = await createPipeline(TINY_MODEL_CONFIG, { boundaries: [1] });
  * console.log(pipeline.stages.length); // 2
  * await closePipeline(pipeline);
@@ -109,7 +109,7 @@ export async function createPipeline(
  *
  * @example Usage
  * ```ts
- * import { closePipeline, createPipeline, TINY_MODEL_CONFIG } from "@butterfly/bcp";
+ * import { closePipeline, createPipeline, TINY_MODEL_CONFIG } from "@butterfly/bcp/model";
  * await closePipeline(await createPipeline(TINY_MODEL_CONFIG));
  * ```
  */
@@ -135,7 +135,7 @@ export interface PipelineStep {
  *
  * @example Usage
  * ```ts
- * import { closePipeline, createPipeline, emptyPipelineCaches, TINY_MODEL_CONFIG } from "@butterfly/bcp";
+ * import { closePipeline, createPipeline, emptyPipelineCaches, TINY_MODEL_CONFIG } from "@butterfly/bcp/model";
  * const pipeline = await createPipeline(TINY_MODEL_CONFIG);
  * console.log(emptyPipelineCaches(pipeline)[0]?.position); // 0
  * await closePipeline(pipeline);
@@ -155,7 +155,7 @@ export function emptyPipelineCaches(pipeline: ModelPipeline): KvCache[] {
  *
  * @example Usage
  * ```ts
- * import { closePipeline, createPipeline, emptyPipelineCaches, runPipeline, TINY_MODEL_CONFIG } from "@butterfly/bcp";
+ * import { closePipeline, createPipeline, emptyPipelineCaches, runPipeline, TINY_MODEL_CONFIG } from "@butterfly/bcp/model";
  * const pipeline = await createPipeline(TINY_MODEL_CONFIG, { boundaries: [1] });
  * const step = await runPipeline(pipeline, [72, 105], emptyPipelineCaches(pipeline));
  * console.log(step.logits.dims, step.digests.length); // [1, 2, 256] 2
@@ -215,7 +215,7 @@ export interface GeneratedToken {
  *
  * @example Greedy decoding on the tiny model
  * ```ts
- * import { closePipeline, createPipeline, generate, TINY_MODEL_CONFIG } from "@butterfly/bcp";
+ * import { closePipeline, createPipeline, generate, TINY_MODEL_CONFIG } from "@butterfly/bcp/model";
  * const pipeline = await createPipeline(TINY_MODEL_CONFIG);
  * for await (const { token } of generate("Hi", { maxTokens: 3, pipeline })) console.log(token);
  * await closePipeline(pipeline);

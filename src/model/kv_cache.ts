@@ -63,7 +63,7 @@ export interface EmptyKvCacheOptions {
  *
  * @example Usage
  * ```ts
- * import { emptyKvCache } from "@butterfly/bcp";
+ * import { emptyKvCache } from "@butterfly/bcp/model";
  * const cache = emptyKvCache({ headCount: 4, headDim: 4 }, { layerStart: 0, layerEnd: 2 });
  * console.log(cache.layers.length, cache.position); // 2 0
  * ```
@@ -100,7 +100,7 @@ function layerFloatCount(cache: KvCache): number {
  *
  * @example Usage
  * ```ts
- * import { deserializeKvCache, emptyKvCache, serializeKvCache } from "@butterfly/bcp";
+ * import { deserializeKvCache, emptyKvCache, serializeKvCache } from "@butterfly/bcp/model";
  * const cache = emptyKvCache({ headCount: 2, headDim: 8 }, { layerStart: 3, layerEnd: 5 });
  * console.log(deserializeKvCache(serializeKvCache(cache)).layers[0]?.layerIndex); // 3
  * ```
@@ -148,7 +148,7 @@ export function serializeKvCache(cache: KvCache): Uint8Array {
  *
  * @example Usage
  * ```ts
- * import { deserializeKvCache } from "@butterfly/bcp";
+ * import { deserializeKvCache } from "@butterfly/bcp/model";
  * import assert from "node:assert/strict";
  * assert.throws(() => deserializeKvCache(new Uint8Array(3)), /too short/);
  * ```
@@ -200,7 +200,7 @@ export function deserializeKvCache(bytes: Uint8Array): KvCache {
  *
  * @example Usage
  * ```ts
- * import { emptyKvCache, kvCacheDigest } from "@butterfly/bcp";
+ * import { emptyKvCache, kvCacheDigest } from "@butterfly/bcp/model";
  * console.log(kvCacheDigest(emptyKvCache({ headCount: 1, headDim: 1 }, { layerStart: 0, layerEnd: 1 })));
  * ```
  */

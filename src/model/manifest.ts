@@ -15,6 +15,7 @@ import {
   stageSignature,
   type TensorDtype,
   type TensorSpec,
+  TOKEN_INPUT_NAME,
 } from "./transformer.ts";
 
 /** The `format` field every manifest carries. */
@@ -231,7 +232,7 @@ function requireInsideDirectory(file: string, where: string): void {
  *
  * @example Usage
  * ```ts
- * import { exportStageModels, parseModelManifest, TINY_MODEL_CONFIG } from "@butterfly/bcp";
+ * import { exportStageModels, parseModelManifest, TINY_MODEL_CONFIG } from "@butterfly/bcp/model";
  * const { manifest } = exportStageModels(TINY_MODEL_CONFIG, { boundaries: [1] });
  * console.log(parseModelManifest(JSON.parse(JSON.stringify(manifest))).stages.length); // 2
  * ```
@@ -307,7 +308,7 @@ export function parseModelManifest(json: unknown): ModelManifest {
  *
  * @example Usage
  * ```ts
- * import { checkStageFiles, exportStageModels, TINY_MODEL_CONFIG } from "@butterfly/bcp";
+ * import { checkStageFiles, exportStageModels, TINY_MODEL_CONFIG } from "@butterfly/bcp/model";
  * import assert from "node:assert/strict";
  * const { manifest, files } = exportStageModels(TINY_MODEL_CONFIG, { boundaries: [1] });
  * files.delete("stage_1.onnx");
@@ -330,6 +331,17 @@ export function checkStageFiles(
     }
     compareTensors(`${where} file`, "input", signature.inputs.map(fromValueSpec), stage.inputs);
     compareTensors(`${where} file`, "output", signature.outputs.map(fromValueSpec), stage.outputs);
+    // A table looked up by anything but the token ids is indexed by position: the graph then
+    // supports no more positions than it has rows, and ONNX Runtime would fail mid-generation.
+    for (const table of signature.lookupTables) {
+      if (table.indices === TOKEN_INPUT_NAME) continue;
+      if (table.rows < manifest.model.sequenceLengthMax) {
+        throw new ManifestError(
+          `${where}: model.sequenceLengthMax is ${manifest.model.sequenceLengthMax} but the ` +
+            `graph's position table ${table.initializer} has ${table.rows} rows`,
+        );
+      }
+    }
     return bytes;
   });
 }
@@ -350,7 +362,7 @@ export interface ExportStageModelsOptions {
  *
  * @example Usage
  * ```ts
- * import { exportStageModels, TINY_MODEL_CONFIG } from "@butterfly/bcp";
+ * import { exportStageModels, TINY_MODEL_CONFIG } from "@butterfly/bcp/model";
  * const { manifest, files } = exportStageModels(TINY_MODEL_CONFIG);
  * console.log(manifest.stages[0]?.file, files.size); // stage_0.onnx 1
  * ```

@@ -168,3 +168,24 @@ Deno.test("parseModelManifest() names an unknown key and an unsupported dtype", 
     /Stage 0 input 0 \(\w+\): dtype "float16" is not supported \(float32, int32, int64, bool\)/,
   );
 });
+
+Deno.test("checkStageFiles() refuses a sequenceLengthMax beyond the graph's position table", () => {
+  const { json, files } = exported();
+  const longer = JSON.parse(JSON.stringify(json));
+  longer.model.sequenceLengthMax = FOUR_LAYER_TINY_CONFIG.sequenceLengthMax + 1;
+  // The manifest alone is consistent (it declares the longer length everywhere it appears)...
+  const manifest = parseModelManifest(longer);
+  // ...but the first stage's graph embeds only the exported length of positions.
+  assert.throws(
+    () => checkStageFiles(manifest, files),
+    new RegExp(
+      `Stage 0 \\(stage_0.onnx\\): model.sequenceLengthMax is ${
+        FOUR_LAYER_TINY_CONFIG.sequenceLengthMax + 1
+      } but the graph's position table .* has ${FOUR_LAYER_TINY_CONFIG.sequenceLengthMax} rows`,
+    ),
+  );
+  // A shorter length than the graph supports is fine.
+  const shorter = JSON.parse(JSON.stringify(json));
+  shorter.model.sequenceLengthMax = FOUR_LAYER_TINY_CONFIG.sequenceLengthMax - 1;
+  assert.equal(checkStageFiles(parseModelManifest(shorter), files).length, 3);
+});

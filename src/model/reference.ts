@@ -33,7 +33,7 @@ export interface ReferenceForwardOptions {
  *
  * @example Usage
  * ```ts
- * import { referenceWeights, TINY_MODEL_CONFIG } from "@butterfly/bcp";
+ * import { referenceWeights, TINY_MODEL_CONFIG } from "@butterfly/bcp/model";
  * console.log(referenceWeights(TINY_MODEL_CONFIG).get("head.weight")?.length); // 4096
  * ```
  */
@@ -179,7 +179,7 @@ function block(
  *
  * @example Usage
  * ```ts
- * import { referenceForward, TINY_MODEL_CONFIG } from "@butterfly/bcp";
+ * import { referenceForward, TINY_MODEL_CONFIG } from "@butterfly/bcp/model";
  * console.log(referenceForward(TINY_MODEL_CONFIG, [72, 105]).dims); // [1, 2, 256]
  * ```
  */

@@ -45,7 +45,7 @@ export interface Sampler {
  *
  * @example Usage
  * ```ts
- * import { createSampler, sampleToken } from "@butterfly/bcp";
+ * import { createSampler, sampleToken } from "@butterfly/bcp/model";
  * const sampler = createSampler({ kind: "greedy" });
  * console.log(sampleToken(sampler, new Float32Array([0.1, 2, 0.3]))); // 1
  * ```
@@ -76,7 +76,7 @@ export function createSampler(sampling: Sampling): Sampler {
  *
  * @example Seeded sampling is reproducible
  * ```ts
- * import { createSampler, sampleToken } from "@butterfly/bcp";
+ * import { createSampler, sampleToken } from "@butterfly/bcp/model";
  * import assert from "node:assert/strict";
  * const logits = new Float32Array([1, 1, 1, 1]);
  * const draw = () => sampleToken(createSampler({ kind: "sample", temperature: 1, seed: 9 }), logits);

@@ -61,7 +61,7 @@ export const INTRA_OP_THREAD_COUNT_MAX = 256;
  *
  * @example Usage
  * ```ts
- * import { StageExecutor, TINY_MODEL_CONFIG, tensorDigest, tokenTensor } from "@butterfly/bcp";
+ * import { StageExecutor, TINY_MODEL_CONFIG, tensorDigest, tokenTensor } from "@butterfly/bcp/model";
  * const stage = await StageExecutor.create(TINY_MODEL_CONFIG, { layerStart: 0, layerEnd: 2 });
  * const { output, cache } = await stage.run(tokenTensor([72, 105]), stage.emptyCache());
  * console.log(output.dims, cache.position, tensorDigest(output).length); // [1, 2, 256] 2 64

@@ -39,7 +39,7 @@ export type StageTensor = Float32Tensor | Int32Tensor;
  *
  * @example Usage
  * ```ts
- * import { tokenTensor } from "@butterfly/bcp";
+ * import { tokenTensor } from "@butterfly/bcp/model";
  * console.log(tokenTensor([72, 105]).dims); // [1, 2]
  * ```
  */
@@ -55,7 +55,7 @@ export function tokenTensor(tokens: readonly number[]): Int32Tensor {
  *
  * @example Usage
  * ```ts
- * import { tensorBytes, tokenTensor } from "@butterfly/bcp";
+ * import { tensorBytes, tokenTensor } from "@butterfly/bcp/model";
  * console.log(tensorBytes(tokenTensor([1])).length); // 4
  * ```
  */
@@ -82,7 +82,7 @@ export function tensorBytes(tensor: StageTensor): Uint8Array {
  *
  * @example Usage
  * ```ts
- * import { tensorDigest } from "@butterfly/bcp";
+ * import { tensorDigest } from "@butterfly/bcp/model";
  * import assert from "node:assert/strict";
  * const tensor = { dtype: "float32", dims: [0], data: new Float32Array(0) } as const;
  * assert.equal(tensorDigest(tensor).slice(0, 8), "e3b0c442"); // SHA-256 of no bytes

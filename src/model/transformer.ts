@@ -83,7 +83,7 @@ export interface CacheTensorNames {
  *
  * @example Usage
  * ```ts
- * import { cacheTensorNames } from "@butterfly/bcp";
+ * import { cacheTensorNames } from "@butterfly/bcp/model";
  * console.log(cacheTensorNames(3).presentKey); // "present_key.3"
  * ```
  */
@@ -106,7 +106,7 @@ export function cacheTensorNames(layerIndex: number): CacheTensorNames {
  *
  * @example Usage
  * ```ts
- * import { TINY_MODEL_CONFIG, validateLayerRange } from "@butterfly/bcp";
+ * import { TINY_MODEL_CONFIG, validateLayerRange } from "@butterfly/bcp/model";
  * import assert from "node:assert/strict";
  * assert.throws(() => validateLayerRange(TINY_MODEL_CONFIG, { layerStart: 1, layerEnd: 1 }));
  * ```
@@ -133,7 +133,7 @@ export function validateLayerRange(config: ModelConfig, range: LayerRange): Laye
  *
  * @example Usage
  * ```ts
- * import { stageSignature, TINY_MODEL_CONFIG } from "@butterfly/bcp";
+ * import { stageSignature, TINY_MODEL_CONFIG } from "@butterfly/bcp/model";
  * const signature = stageSignature(TINY_MODEL_CONFIG, { layerStart: 0, layerEnd: 1 });
  * console.log(signature.inputs.map((input) => input.name)); // token_ids, past_key.0, past_value.0
  * ```
@@ -338,7 +338,7 @@ function positionsAndMask(
  *
  * @example Usage
  * ```ts
- * import { buildStageModel, TINY_MODEL_CONFIG } from "@butterfly/bcp";
+ * import { buildStageModel, TINY_MODEL_CONFIG } from "@butterfly/bcp/model";
  * const bytes = buildStageModel(TINY_MODEL_CONFIG, { layerStart: 0, layerEnd: 2 });
  * console.log(bytes.length > 0);
  * ```

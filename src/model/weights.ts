@@ -33,7 +33,7 @@ export const WEIGHT_STD = 0.02;
  *
  * @example Usage
  * ```ts
- * import { layerParameterSpecs, TINY_MODEL_CONFIG } from "@butterfly/bcp";
+ * import { layerParameterSpecs, TINY_MODEL_CONFIG } from "@butterfly/bcp/model";
  * console.log(layerParameterSpecs(TINY_MODEL_CONFIG, 0).map((spec) => spec.name));
  * ```
  */
@@ -71,7 +71,7 @@ export function layerParameterSpecs(config: ModelConfig, layerIndex: number): Pa
  *
  * @example Usage
  * ```ts
- * import { embeddingParameterSpecs, TINY_MODEL_CONFIG } from "@butterfly/bcp";
+ * import { embeddingParameterSpecs, TINY_MODEL_CONFIG } from "@butterfly/bcp/model";
  * console.log(embeddingParameterSpecs(TINY_MODEL_CONFIG)[0]?.dims); // [256, 16]
  * ```
  */
@@ -92,7 +92,7 @@ export function embeddingParameterSpecs(config: ModelConfig): ParameterSpec[] {
  *
  * @example Usage
  * ```ts
- * import { headParameterSpecs, TINY_MODEL_CONFIG } from "@butterfly/bcp";
+ * import { headParameterSpecs, TINY_MODEL_CONFIG } from "@butterfly/bcp/model";
  * console.log(headParameterSpecs(TINY_MODEL_CONFIG).length); // 3
  * ```
  */
@@ -114,7 +114,7 @@ export function headParameterSpecs(config: ModelConfig): ParameterSpec[] {
  *
  * @example Usage
  * ```ts
- * import { generateParameter, layerParameterSpecs, TINY_MODEL_CONFIG } from "@butterfly/bcp";
+ * import { generateParameter, layerParameterSpecs, TINY_MODEL_CONFIG } from "@butterfly/bcp/model";
  * import assert from "node:assert/strict";
  * const spec = layerParameterSpecs(TINY_MODEL_CONFIG, 0)[2]!;
  * assert.deepEqual(generateParameter(TINY_MODEL_CONFIG, spec), generateParameter(TINY_MODEL_CONFIG, spec));

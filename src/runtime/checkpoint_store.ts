@@ -56,7 +56,8 @@ export interface CheckpointLoadResult {
  *
  * @example Write, then reload after a restart
  * ```ts
- * import { Checkpoint, CheckpointStore } from "@butterfly/bcp";
+ * import { Checkpoint } from "@butterfly/bcp";
+ * import { CheckpointStore } from "@butterfly/bcp/runtime";
  * import assert from "node:assert/strict";
  * const directory = await Deno.makeTempDir();
  * const store = await CheckpointStore.open(directory);
@@ -84,7 +85,7 @@ export class CheckpointStore {
    *
    * @example Usage
    * ```ts
-   * import { CheckpointStore } from "@butterfly/bcp";
+   * import { CheckpointStore } from "@butterfly/bcp/runtime";
    * const directory = await Deno.makeTempDir();
    * const store = await CheckpointStore.open(`${directory}/checkpoints`);
    * console.log(store.directory);
@@ -104,7 +105,8 @@ export class CheckpointStore {
    *
    * @example Usage
    * ```ts
-   * import { Checkpoint, CheckpointStore } from "@butterfly/bcp";
+   * import { Checkpoint } from "@butterfly/bcp";
+   * import { CheckpointStore } from "@butterfly/bcp/runtime";
    * import assert from "node:assert/strict";
    * assert.equal(
    *   CheckpointStore.fileName(new Checkpoint(1, 20)),
@@ -127,7 +129,8 @@ export class CheckpointStore {
    *
    * @example Usage
    * ```ts
-   * import { Checkpoint, CheckpointStore } from "@butterfly/bcp";
+   * import { Checkpoint } from "@butterfly/bcp";
+   * import { CheckpointStore } from "@butterfly/bcp/runtime";
    * const directory = await Deno.makeTempDir();
    * const store = await CheckpointStore.open(directory);
    * console.log(await store.write(new Checkpoint(0, 0)));
@@ -163,7 +166,8 @@ export class CheckpointStore {
    *
    * @example Usage
    * ```ts
-   * import { Checkpoint, CheckpointStore } from "@butterfly/bcp";
+   * import { Checkpoint } from "@butterfly/bcp";
+   * import { CheckpointStore } from "@butterfly/bcp/runtime";
    * import assert from "node:assert/strict";
    * const directory = await Deno.makeTempDir();
    * const store = await CheckpointStore.open(directory);
@@ -190,7 +194,7 @@ export class CheckpointStore {
    *
    * @example Usage
    * ```ts
-   * import { CheckpointStore } from "@butterfly/bcp";
+   * import { CheckpointStore } from "@butterfly/bcp/runtime";
    * import assert from "node:assert/strict";
    * const directory = await Deno.makeTempDir();
    * await Deno.writeTextFile(`${directory}/checkpoint-0000000000000000-0000000000000000.bfck`, "{}");
@@ -233,7 +237,8 @@ export class CheckpointStore {
    *
    * @example Usage
    * ```ts
-   * import { Checkpoint, CheckpointManager, CheckpointStore } from "@butterfly/bcp";
+   * import { Checkpoint, CheckpointManager } from "@butterfly/bcp";
+   * import { CheckpointStore } from "@butterfly/bcp/runtime";
    * import assert from "node:assert/strict";
    * const directory = await Deno.makeTempDir();
    * const store = await CheckpointStore.open(directory);

@@ -16,7 +16,7 @@ import { type ButterflyConfig, CONFIG_VARIABLES, parseConfig } from "../config/c
  *
  * @example Usage
  * ```ts
- * import { loadConfigFromEnv } from "@butterfly/bcp";
+ * import { loadConfigFromEnv } from "@butterfly/bcp/runtime";
  * import assert from "node:assert/strict";
  * Deno.env.set("BUTTERFLY_PHI_FAILED", "14");
  * assert.equal(loadConfigFromEnv().phiFailed, 14);

@@ -20,7 +20,7 @@ import {
   TINY_MODEL_CONFIG,
 } from "../model/config.ts";
 import type { KvCache, LayerKvCache } from "../model/kv_cache.ts";
-import { StageExecutor } from "../model/stage_executor.ts";
+import type { StageExecutor } from "../model/stage_executor.ts";
 import type { StageTensor } from "../model/tensor.ts";
 import { tokenTensor } from "../model/tensor.ts";
 import {
@@ -153,6 +153,9 @@ export async function profileModel(
       `contextLength must be below sequenceLengthMax ${config.sequenceLengthMax}`,
     );
   }
+  // ONNX Runtime's native binding loads here, not at import: the command's arguments are checked
+  // first, and without it.
+  const { StageExecutor } = await import("../model/stage_executor.ts");
   const layers: LayerMeasurement[] = [];
   for (let layerIndex = 0; layerIndex < config.layerCount; layerIndex++) {
     const stage = await StageExecutor.create(config, {

@@ -25,7 +25,7 @@ export class Prng {
    *
    * @example The same seed gives the same sequence
    * ```ts
-   * import { Prng } from "@butterfly/bcp";
+   * import { Prng } from "@butterfly/bcp/sim";
    * import assert from "node:assert/strict";
    * assert.equal(new Prng(7).nextUint32(), new Prng(7).nextUint32());
    * ```
@@ -46,7 +46,7 @@ export class Prng {
    *
    * @example Usage
    * ```ts
-   * import { Prng } from "@butterfly/bcp";
+   * import { Prng } from "@butterfly/bcp/sim";
    * import assert from "node:assert/strict";
    * const value = new Prng(1).below(6);
    * assert.ok(value >= 0 && value < 6);
@@ -65,7 +65,7 @@ export class Prng {
    *
    * @example Usage
    * ```ts
-   * import { Prng } from "@butterfly/bcp";
+   * import { Prng } from "@butterfly/bcp/sim";
    * import assert from "node:assert/strict";
    * assert.equal(new Prng(1).chance(0), false);
    * ```
@@ -82,7 +82,7 @@ export class Prng {
    *
    * @example Usage
    * ```ts
-   * import { Prng } from "@butterfly/bcp";
+   * import { Prng } from "@butterfly/bcp/sim";
    * import assert from "node:assert/strict";
    * assert.ok(["a", "b"].includes(new Prng(3).pick(["a", "b"])));
    * ```

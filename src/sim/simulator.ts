@@ -618,7 +618,7 @@ function byzantineNodes(prng: Prng, nodeCount: number, faultsMax: number): NodeI
  *
  * @example Usage
  * ```ts
- * import { simulate } from "@butterfly/bcp";
+ * import { simulate } from "@butterfly/bcp/sim";
  * import assert from "node:assert/strict";
  * const report = simulate({ seed: 42, steps: 300 });
  * assert.ok(report.ok, report.failure);

@@ -84,7 +84,8 @@ export interface SystemState {
  *
  * @example Usage
  * ```ts
- * import { clusterConfig, initialSystem } from "@butterfly/bcp";
+ * import { clusterConfig } from "@butterfly/bcp/core";
+ * import { initialSystem } from "@butterfly/bcp/sim";
  * import assert from "node:assert/strict";
  * const cluster = clusterConfig({
  *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,

@@ -70,7 +70,7 @@ export interface VerifiedCertificate {
  *
  * @example A duplicate signer is refused
  * ```ts
- * import { createNodeSigner, Membership, signMessage, verifyCertificate } from "@butterfly/bcp";
+ * import { createNodeSigner, Membership, signMessage, verifyCertificate } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * const signers = await Promise.all(
  *   [1, 2, 3, 4].map((k) => createNodeSigner(`node-${k}`, new Uint8Array(32).fill(k))),

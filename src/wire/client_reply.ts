@@ -59,7 +59,7 @@ export interface VerifiedClientReply {
  * import { sha256 } from "@noble/hashes/sha2.js";
  * import {
  *   createNodeSigner, Membership, Proof, signMessage, verifyClientReply,
- * } from "@butterfly/bcp";
+ * } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * const signers = await Promise.all(
  *   [1, 2, 3, 4].map((k) => createNodeSigner(`node-${k}`, new Uint8Array(32).fill(k))),

@@ -38,7 +38,7 @@ export interface EquivocationOptions {
  *
  * @example Two Prepares for different values in one view
  * ```ts
- * import { conflicting } from "@butterfly/bcp";
+ * import { conflicting } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * const header = { inferenceId: 1, from: "node-2", view: 3, epoch: 0 };
  * const a = { ...header, type: "Prepare", sequence: 1, value: new Uint8Array(32) } as const;
@@ -75,7 +75,7 @@ function contentOf(message: CoordinationMessage): unknown {
  *
  * @example Usage
  * ```ts
- * import { createNodeSigner, Membership, signMessage, verifyEquivocation } from "@butterfly/bcp";
+ * import { createNodeSigner, Membership, signMessage, verifyEquivocation } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * const signer = await createNodeSigner("node-2", new Uint8Array(32).fill(2));
  * const header = { type: "Commit", inferenceId: 1, from: "node-2", view: 0, epoch: 0 } as const;

@@ -64,7 +64,7 @@ export interface OpenedMessage {
  *
  * @example Usage
  * ```ts
- * import { decodeFrame, encodeFrame } from "@butterfly/bcp";
+ * import { decodeFrame, encodeFrame } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * const frame = encodeFrame(new Uint8Array([0xa0]), new Uint8Array(64));
  * assert.equal(frame.length, 70);
@@ -99,7 +99,7 @@ export function encodeFrame(body: Uint8Array, signature: Uint8Array): Uint8Array
  *
  * @example Usage
  * ```ts
- * import { peekFrameLength } from "@butterfly/bcp";
+ * import { peekFrameLength } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * assert.deepEqual(peekFrameLength(new Uint8Array([0, 0, 0, 70])), { ok: true, value: 74 });
  * assert.equal(peekFrameLength(new Uint8Array([0xff, 0, 0, 0])).ok, false);
@@ -133,7 +133,7 @@ export function peekFrameLength(bytes: Uint8Array): WireResult<number | undefine
  *
  * @example A truncated frame is named
  * ```ts
- * import { decodeFrame, encodeFrame } from "@butterfly/bcp";
+ * import { decodeFrame, encodeFrame } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * const frame = encodeFrame(new Uint8Array([0xa0]), new Uint8Array(64));
  * const result = decodeFrame(frame.subarray(0, 20));
@@ -172,7 +172,7 @@ export function decodeFrame(bytes: Uint8Array): WireResult<Frame> {
  *
  * @example Usage
  * ```ts
- * import { createNodeSigner, Membership, signMessage, verifySignedMessage } from "@butterfly/bcp";
+ * import { createNodeSigner, Membership, signMessage, verifySignedMessage } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * const signer = await createNodeSigner("node-0", new Uint8Array(32).fill(1));
  * const signed = await signMessage({
@@ -205,7 +205,7 @@ export async function signMessage(
  *
  * @example Round trip
  * ```ts
- * import { createNodeSigner, Membership, openFrame, sealMessage } from "@butterfly/bcp";
+ * import { createNodeSigner, Membership, openFrame, sealMessage } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * const signer = await createNodeSigner("node-0", new Uint8Array(32).fill(1));
  * const frame = await sealMessage({
@@ -233,7 +233,7 @@ export async function sealMessage(
  *
  * @example A flipped signature bit is refused
  * ```ts
- * import { createNodeSigner, Membership, signMessage, verifySignedMessage } from "@butterfly/bcp";
+ * import { createNodeSigner, Membership, signMessage, verifySignedMessage } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * const signer = await createNodeSigner("node-0", new Uint8Array(32).fill(1));
  * const signed = await signMessage({
@@ -279,7 +279,7 @@ export async function verifySignedMessage(
  *
  * @example Wrong protocol version
  * ```ts
- * import { createNodeSigner, Membership, openFrame, sealMessage } from "@butterfly/bcp";
+ * import { createNodeSigner, Membership, openFrame, sealMessage } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * const signer = await createNodeSigner("node-0", new Uint8Array(32).fill(1));
  * const frame = await sealMessage({

@@ -95,7 +95,7 @@ export interface MemberKey {
  *
  * @example Usage
  * ```ts
- * import { createNodeSigner } from "@butterfly/bcp";
+ * import { createNodeSigner } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * const signer = await createNodeSigner("node-0", new Uint8Array(32).fill(1));
  * const signature = await signer.sign(new Uint8Array([1]), new Uint8Array([2]));
@@ -140,7 +140,7 @@ export interface MembershipOptions {
  *
  * @example Usage
  * ```ts
- * import { createNodeSigner, Membership } from "@butterfly/bcp";
+ * import { createNodeSigner, Membership } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * const signer = await createNodeSigner("node-0", new Uint8Array(32).fill(1));
  * const membership = await Membership.create([signer]);
@@ -326,7 +326,7 @@ function requireStrongKey(nodeId: NodeId, publicKey: Uint8Array): void {
  *
  * @example Usage
  * ```ts
- * import { concatBytes } from "@butterfly/bcp";
+ * import { concatBytes } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * assert.deepEqual(concatBytes(new Uint8Array([1]), new Uint8Array([2])), new Uint8Array([1, 2]));
  * ```

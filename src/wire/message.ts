@@ -434,7 +434,7 @@ const DECODE_OPTIONS = {
  *
  * @example Usage
  * ```ts
- * import { validateMessage } from "@butterfly/bcp";
+ * import { validateMessage } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * const result = validateMessage({ type: "Heartbeat", inferenceId: 1, from: "node-0" });
  * assert.equal(result.ok, false);
@@ -477,7 +477,7 @@ export function validateMessage(value: unknown): WireResult<CoordinationMessage>
  *
  * @example Usage
  * ```ts
- * import { decodeMessage, encodeMessage } from "@butterfly/bcp";
+ * import { decodeMessage, encodeMessage } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * const message = {
  *   type: "Heartbeat", inferenceId: 1, from: "node-0", view: 0, epoch: 0, sequence: 7,
@@ -503,7 +503,7 @@ export function encodeMessage(message: CoordinationMessage): Uint8Array {
  *
  * @example Keys come out sorted, shortest first
  * ```ts
- * import { encodeCanonical } from "@butterfly/bcp";
+ * import { encodeCanonical } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * assert.deepEqual(encodeCanonical({ bb: 1, a: 2 }), encodeCanonical({ a: 2, bb: 1 }));
  * ```
@@ -524,7 +524,7 @@ export function encodeCanonical(value: unknown): Uint8Array {
  *
  * @example Usage
  * ```ts
- * import { decodeCanonical } from "@butterfly/bcp";
+ * import { decodeCanonical } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * const result = decodeCanonical(new Uint8Array([0x18, 0x01])); // 1, not in shortest form
  * assert.equal(result.ok, false);
@@ -561,7 +561,7 @@ export function decodeCanonical(bytes: Uint8Array): WireResult<unknown> {
  *
  * @example Unknown types are named
  * ```ts
- * import { decodeMessage, encodeCanonical } from "@butterfly/bcp";
+ * import { decodeMessage, encodeCanonical } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * const result = decodeMessage(encodeCanonical({ type: "Hello" }));
  * assert.equal(result.ok ? "" : result.error.code, "unknown_type");
@@ -582,7 +582,7 @@ export function decodeMessage(bytes: Uint8Array): WireResult<CoordinationMessage
  *
  * @example Usage
  * ```ts
- * import { bytesEqual } from "@butterfly/bcp";
+ * import { bytesEqual } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * assert.ok(bytesEqual(new Uint8Array([1]), new Uint8Array([1])));
  * ```

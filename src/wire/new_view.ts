@@ -73,7 +73,7 @@ export interface VerifiedNewView {
  *
  * @example Usage
  * ```ts
- * import { createNodeSigner, Membership, primaryOfView } from "@butterfly/bcp";
+ * import { createNodeSigner, Membership, primaryOfView } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * const signers = await Promise.all(
  *   [0, 1, 2, 3].map((k) => createNodeSigner(`node-${k}`, new Uint8Array(32).fill(k + 1))),
@@ -96,7 +96,7 @@ export function primaryOfView(view: number, membership: Membership): NodeId {
  *
  * @example A NewView from a node that is not the view's primary
  * ```ts
- * import { createNodeSigner, Membership, signMessage, verifyNewView } from "@butterfly/bcp";
+ * import { createNodeSigner, Membership, signMessage, verifyNewView } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * const signers = await Promise.all(
  *   [0, 1, 2, 3].map((k) => createNodeSigner(`node-${k}`, new Uint8Array(32).fill(k + 1))),

@@ -31,6 +31,7 @@ import {
   SIGNATURE_BYTES,
 } from "./message.ts";
 import { accepted, refused, type WireResult } from "./wire_error.ts";
+import { requireKind } from "../core/_arguments.ts";
 
 /**
  * The result of an inference: its id, the output bytes and the output's SHA-256 (the value the
@@ -64,6 +65,7 @@ export class InferenceResult {
    */
   constructor(inferenceId: number, output: Uint8Array) {
     requireInferenceId(inferenceId);
+    requireKind("output", output, "bytes");
     this.inferenceId = inferenceId;
     this.output = output.slice();
     this.hash = sha256(this.output);
@@ -137,7 +139,8 @@ export interface ProofExtendOptions {
  *
  * @example Generate and verify
  * ```ts
- * import { createNodeSigner, InferenceResult, Membership, Proof } from "@butterfly/bcp";
+ * import { InferenceResult, Proof } from "@butterfly/bcp";
+ * import { createNodeSigner, Membership } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * const signers = await Promise.all(
  *   [1, 2].map((k) => createNodeSigner(`node-${k}`, new Uint8Array(32).fill(k))),
@@ -275,7 +278,8 @@ export class Proof {
    *
    * @example A link from another inference is named
    * ```ts
-   * import { createNodeSigner, Membership, Proof } from "@butterfly/bcp";
+   * import { Proof } from "@butterfly/bcp";
+   * import { createNodeSigner, Membership } from "@butterfly/bcp/wire";
    * import assert from "node:assert/strict";
    * const signer = await createNodeSigner("node-1", new Uint8Array(32).fill(1));
    * const steps = [{ output: new Uint8Array([1]), signer }];
@@ -392,6 +396,7 @@ function linkHash(link: ProofLinkData): Digest {
 }
 
 function requireInferenceId(inferenceId: number): void {
+  requireKind("inferenceId", inferenceId, "number");
   if (!Number.isSafeInteger(inferenceId) || inferenceId < 0) {
     throw new RangeError(`An inference id is a non-negative safe integer, got ${inferenceId}`);
   }

@@ -32,7 +32,7 @@ export interface ReplayMark {
  *
  * @example A replayed frame is dropped
  * ```ts
- * import { checkReplay } from "@butterfly/bcp";
+ * import { checkReplay } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * const message = {
  *   type: "Heartbeat", inferenceId: 1, from: "node-1", view: 0, epoch: 0, sequence: 5,

@@ -25,7 +25,7 @@ export const SIGNATURE_CACHE_ENTRIES_DEFAULT = 4096;
  *
  * @example Usage
  * ```ts
- * import { VerifiedSignatureCache } from "@butterfly/bcp";
+ * import { VerifiedSignatureCache } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * const cache = new VerifiedSignatureCache(2);
  * const key = cache.keyOf(new Uint8Array(32), new Uint8Array(64), new Uint8Array([1]));

@@ -68,7 +68,7 @@ export type WireErrorCode = typeof WIRE_ERROR_CODES[number];
  *
  * @example Usage
  * ```ts
- * import { WireError } from "@butterfly/bcp";
+ * import { WireError } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * const error = new WireError("unknown_type", "Message type \"Hello\" is not a BCP message");
  * assert.equal(error.code, "unknown_type");
@@ -105,7 +105,7 @@ export type WireResult<T> =
  *
  * @example Usage
  * ```ts
- * import { accepted } from "@butterfly/bcp";
+ * import { accepted } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * assert.deepEqual(accepted(3), { ok: true, value: 3 });
  * ```
@@ -123,7 +123,7 @@ export function accepted<T>(value: T): WireResult<T> {
  *
  * @example Usage
  * ```ts
- * import { refused } from "@butterfly/bcp";
+ * import { refused } from "@butterfly/bcp/wire";
  * import assert from "node:assert/strict";
  * const result = refused("replayed", "Sequence 3 was already seen");
  * assert.equal(result.ok, false);
