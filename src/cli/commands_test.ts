@@ -17,6 +17,7 @@ const COMMANDS = [
   "mutation",
   "generate",
   "profile",
+  "keygen",
   "tlc",
 ];
 
