@@ -1,0 +1,465 @@
+/**
+ * A node's connections to its peers and clients over TCP: one connection per peer pair (the
+ * member earlier in the membership's order dials, with backoff), every frame checked in the
+ * order of `spec/PROTOCOL.md` §3.1 (size before buffering, version, canonical body, schema,
+ * sender, signature, replay) before the node sees it, and each refusal handled as §3.2 says:
+ * logged with its code, and the connection closed where the stream cannot be trusted.
+ *
+ * The transport decides nothing about the protocol. It signs and frames what the node sends,
+ * giving each message a sequence number above any the node used before (§6), and hands verified,
+ * fresh messages to the node.
+ *
+ * @module
+ */
+
+import { setTimeout as sleep } from "node:timers/promises";
+import type { NodeId } from "../core/types.ts";
+import { type OpenedMessage, openFrame, sealMessage } from "../wire/frame.ts";
+import { Membership, type NodeSigner } from "../wire/identity.ts";
+import type { CoordinationMessage } from "../wire/message.ts";
+import { checkReplay, type ReplayMark } from "../wire/replay.ts";
+import type { WireErrorCode } from "../wire/wire_error.ts";
+import { FramedConnection } from "./framed.ts";
+import type { Logger } from "./log.ts";
+
+/** Where a member listens. */
+export interface PeerAddress {
+  /** Host name or address. */
+  readonly host: string;
+  /** TCP port. */
+  readonly port: number;
+}
+
+/** Options of {@linkcode Transport.start}. */
+export interface TransportOptions {
+  /** This node's signer (its id is `signer.nodeId`). */
+  readonly signer: NodeSigner;
+  /** The members, this node included. */
+  readonly membership: Membership;
+  /** The known clients, whose `ClientRequest`s are accepted. */
+  readonly clients?: Membership;
+  /** Every member's address, this node's included. */
+  readonly addresses: ReadonlyMap<NodeId, PeerAddress>;
+  /** Where to listen (default: this node's address; port 0 picks a free one). */
+  readonly listen?: PeerAddress;
+  /** The node's logger. */
+  readonly log: Logger;
+  /**
+   * A verified, fresh message. The connection reads on only when the returned promise settles.
+   *
+   * @param opened The message and its signed bytes.
+   * @param peer Who sent it (a member or a client id).
+   */
+  readonly onMessage: (opened: OpenedMessage, peer: string) => void | Promise<void>;
+  /** A member's connection is up (the node resends what the peer may have missed). */
+  readonly onPeerUp?: (peer: NodeId) => void;
+  /** The bound on each connection's queued outgoing bytes (default 32 MiB). */
+  readonly sendQueueBytesMax?: number;
+  /** Reconnection delays: the first, doubled up to the last (default 50 and 2000 ms). */
+  readonly reconnectMs?: { readonly min: number; readonly max: number };
+  /** How long an inbound connection may go without a hello (5000 ms). */
+  readonly helloTimeoutMs?: number;
+  /** Inbound connections held at once (default 2n + clients + 16). */
+  readonly inboundMax?: number;
+  /** Refused frames a connection may send before it is closed (default 64). */
+  readonly refusalsMax?: number;
+  /** Replay marks kept, one per (sender, inference); the oldest go first (default 65,536). */
+  readonly replayMarksMax?: number;
+  /** The clock, in ms since the epoch (default `Date.now`). */
+  readonly clock?: () => number;
+}
+
+// After these the stream cannot be trusted to be in step (§3.2): close it.
+const CLOSING_CODES: ReadonlySet<WireErrorCode> = new Set([
+  "frame_oversized",
+  "frame_undersized",
+  "frame_truncated",
+  "frame_trailing_bytes",
+  "unsupported_version",
+]);
+
+// Dropped silently (§3.2): the network duplicates and reorders.
+const QUIET_CODES: ReadonlySet<WireErrorCode> = new Set(["replayed", "stale"]);
+
+interface Link {
+  readonly connection: FramedConnection;
+  readonly peer: string;
+}
+
+/**
+ * The node's side of the network.
+ *
+ * @example Two nodes exchange a Heartbeat
+ * ```ts
+ * import { Transport } from "./transport.ts";
+ * import { Logger } from "./log.ts";
+ * import { createNodeSigner, Membership } from "../wire/identity.ts";
+ * import assert from "node:assert/strict";
+ * const signers = await Promise.all(
+ *   ["a", "b"].map((id, k) => createNodeSigner(id, new Uint8Array(32).fill(k + 1))),
+ * );
+ * const membership = await Membership.create(signers);
+ * const got = Promise.withResolvers<string>();
+ * const start = (k: number, addresses: Map<string, { host: string; port: number }>) =>
+ *   Transport.start({
+ *     signer: signers[k]!,
+ *     membership,
+ *     addresses,
+ *     listen: { host: "127.0.0.1", port: 0 },
+ *     log: new Logger(signers[k]!.nodeId, "error"),
+ *     onMessage: ({ message }) => {
+ *       if (message.type === "Heartbeat" && message.inferenceId === 7) got.resolve(message.from);
+ *     },
+ *   });
+ * const addresses = new Map([["a", { host: "127.0.0.1", port: 0 }], ["b", { host: "127.0.0.1", port: 0 }]]);
+ * const b = await start(1, addresses);
+ * addresses.set("b", { host: "127.0.0.1", port: b.port });
+ * const a = await start(0, addresses);
+ * await a.whenConnected("b");
+ * const frame = await a.seal({
+ *   type: "Heartbeat", inferenceId: 7, from: "a", view: 0, epoch: 0, sequence: 0, sentAtMs: 1,
+ * });
+ * assert.ok(a.send("b", frame));
+ * assert.equal(await got.promise, "a");
+ * await a.close();
+ * await b.close();
+ * ```
+ */
+export class Transport {
+  /** This node. */
+  readonly self: NodeId;
+  readonly #options: TransportOptions;
+  readonly #listener: Deno.TcpListener;
+  readonly #openWith: Membership;
+  readonly #links = new Map<string, Link>();
+  readonly #inbound = new Set<FramedConnection>();
+  readonly #marks = new Map<string, ReplayMark>();
+  readonly #sequences = new Map<number, number>();
+  readonly #waiters = new Map<string, PromiseWithResolvers<void>[]>();
+  readonly #abort = new AbortController();
+  readonly #tasks = new Set<Promise<void>>();
+  readonly #clock: () => number;
+  #closed = false;
+
+  private constructor(
+    options: TransportOptions,
+    listener: Deno.TcpListener,
+    openWith: Membership,
+  ) {
+    this.self = options.signer.nodeId;
+    this.#options = options;
+    this.#listener = listener;
+    this.#openWith = openWith;
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  /**
+   * Listens, and dials every member after this one in the membership's order.
+   *
+   * @param options The node, its peers and what to do with messages.
+   * @returns The running transport.
+   * @throws {RangeError} If this node is not a member or has no address.
+   * @throws {Deno.errors.AddrInUse} If the port is taken.
+   */
+  static async start(options: TransportOptions): Promise<Transport> {
+    const self = options.signer.nodeId;
+    if (!options.membership.has(self)) throw new RangeError(`${self} is not a member`);
+    const own = options.listen ?? options.addresses.get(self);
+    if (own === undefined) throw new RangeError(`${self} has no address`);
+    // One membership to open frames with: the members, and the clients for ClientRequests.
+    const members = options.membership.nodeIds.map((nodeId) => ({
+      nodeId,
+      publicKey: options.membership.publicKey(nodeId)!,
+    }));
+    const clients = (options.clients?.nodeIds ?? []).map((nodeId) => ({
+      nodeId,
+      publicKey: options.clients!.publicKey(nodeId)!,
+    }));
+    const openWith = clients.length === 0 ? options.membership : await Membership.create(
+      [...members, ...clients],
+      { signatureCache: options.membership.signatureCache },
+    );
+    const listener = Deno.listen({ hostname: own.host, port: own.port, transport: "tcp" });
+    const transport = new Transport(options, listener, openWith);
+    transport.#track(transport.#acceptLoop());
+    const order = options.membership.nodeIds;
+    for (const peer of order.slice(order.indexOf(self) + 1)) {
+      transport.#track(transport.#dialLoop(peer));
+    }
+    return transport;
+  }
+
+  /** The port this node listens on. */
+  get port(): number {
+    return this.#listener.addr.port;
+  }
+
+  /**
+   * The peers (members and clients) with an open connection.
+   *
+   * @returns Their ids.
+   */
+  connected(): string[] {
+    return [...this.#links.keys()];
+  }
+
+  /**
+   * Resolves once `peer` has an open connection.
+   *
+   * @param peer A member or client id.
+   * @returns When it is connected.
+   */
+  whenConnected(peer: string): Promise<void> {
+    if (this.#links.has(peer)) return Promise.resolve();
+    const waiter = Promise.withResolvers<void>();
+    this.#waiters.set(peer, [...(this.#waiters.get(peer) ?? []), waiter]);
+    return waiter.promise;
+  }
+
+  /**
+   * Signs and frames a message from this node, giving it the next sequence number of its
+   * inference: above every one used before, across restarts too (it starts from the clock, in
+   * microseconds, so a restarted node does not reuse the numbers of its previous run).
+   *
+   * @param message The message; its `from` is this node, its `sequence` is replaced.
+   * @returns The frame.
+   */
+  async seal(message: CoordinationMessage): Promise<Uint8Array> {
+    const last = this.#sequences.get(message.inferenceId) ?? 0;
+    const sequence = Math.max(last + 1, this.#clock() * 1000);
+    this.#sequences.set(message.inferenceId, sequence);
+    return await sealMessage({ ...message, sequence }, this.#options.signer);
+  }
+
+  /**
+   * Queues a frame to one peer.
+   *
+   * @param peer A member or a client id.
+   * @param frame A frame from {@linkcode Transport.seal}.
+   * @returns `false` if the peer is not connected, or its queue is full (the connection is then
+   * closed: a peer that falls this far behind reconnects and is sent the node's log again).
+   */
+  send(peer: string, frame: Uint8Array): boolean {
+    const link = this.#links.get(peer);
+    if (link === undefined) return false;
+    if (link.connection.send(frame)) return true;
+    this.#options.log.warn("send queue full, closing", {
+      peer,
+      queuedBytes: link.connection.queuedBytes,
+    });
+    link.connection.close("send queue full");
+    return false;
+  }
+
+  /**
+   * Queues a frame to every connected member but this node.
+   *
+   * @param frame A frame from {@linkcode Transport.seal}.
+   * @returns The members it was queued to.
+   */
+  broadcast(frame: Uint8Array): NodeId[] {
+    const sent: NodeId[] = [];
+    for (const peer of this.#options.membership.nodeIds) {
+      if (peer !== this.self && this.send(peer, frame)) sent.push(peer);
+    }
+    return sent;
+  }
+
+  /** Closes the listener and every connection, and stops dialing. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#abort.abort();
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
+    for (const link of this.#links.values()) link.connection.close("shutting down");
+    for (const connection of this.#inbound) connection.close("shutting down");
+    await Promise.allSettled(this.#tasks);
+  }
+
+  async #acceptLoop(): Promise<void> {
+    const inboundMax = this.#options.inboundMax ??
+      2 * this.#options.membership.size + (this.#options.clients?.size ?? 0) + 16;
+    while (!this.#closed) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch {
+        return;
+      }
+      if (this.#inbound.size >= inboundMax) {
+        const addr = conn.remoteAddr;
+        this.#options.log.warn("too many inbound connections, refusing one", {
+          peer: `${addr.hostname}:${addr.port}`,
+          inboundMax,
+        });
+        conn.close();
+        continue;
+      }
+      this.#serve(conn, undefined);
+    }
+  }
+
+  async #dialLoop(peer: NodeId): Promise<void> {
+    const address = this.#options.addresses.get(peer);
+    if (address === undefined) {
+      this.#options.log.error("no address for a member; not dialing it", { peer });
+      return;
+    }
+    const { min, max } = this.#options.reconnectMs ?? { min: 50, max: 2000 };
+    let delay = min;
+    while (!this.#closed) {
+      try {
+        const conn = await Deno.connect({ hostname: address.host, port: address.port });
+        delay = min;
+        const connection = this.#serve(conn, peer);
+        // The first frame names this node to the peer (§3 of the connection rules).
+        connection.send(
+          await this.seal({
+            type: "Heartbeat",
+            inferenceId: 0,
+            from: this.self,
+            view: 0,
+            epoch: 0,
+            sequence: 0,
+            sentAtMs: this.#clock(),
+          }),
+        );
+        await connection.done;
+      } catch (error) {
+        if (this.#closed) return;
+        this.#options.log.debug("dial failed", { peer, error: (error as Error).message });
+      }
+      if (this.#closed) return;
+      try {
+        await sleep(delay, undefined, { signal: this.#abort.signal });
+      } catch {
+        return;
+      }
+      delay = Math.min(max, delay * 2);
+    }
+  }
+
+  // Serves one connection; `dialed` is the member it was dialed to, else it is bound by its
+  // first valid frame.
+  #serve(conn: Deno.TcpConn, dialed: NodeId | undefined): FramedConnection {
+    const log = this.#options.log;
+    let peer: string | undefined = dialed;
+    let refusals = 0;
+    const refusalsMax = this.#options.refusalsMax ?? 64;
+    const remote = () => peer ?? connection.remote;
+    let helloTimer: ReturnType<typeof setTimeout> | undefined;
+    const connection: FramedConnection = new FramedConnection(
+      conn,
+      {
+        onFrame: async (frame) => {
+          const opened = await openFrame(frame, this.#openWith);
+          if (!opened.ok) {
+            refuse(opened.error.code, opened.error.message);
+            return;
+          }
+          const { message } = opened.value;
+          const fromClient = this.#options.clients?.has(message.from) === true;
+          if (fromClient !== (message.type === "ClientRequest")) {
+            refuse(
+              "unknown_sender",
+              fromClient
+                ? `Client ${message.from} may send only ClientRequest, not ${message.type}`
+                : `${message.from} is not a known client`,
+            );
+            return;
+          }
+          if (message.from === this.self) {
+            refuse("unknown_sender", "A frame signed by this node came from the network");
+            return;
+          }
+          const key = `${message.from}\u0000${message.inferenceId}`;
+          const mark = checkReplay(this.#marks.get(key), message);
+          if (!mark.ok) {
+            refuse(mark.error.code, mark.error.message);
+            return;
+          }
+          this.#remember(key, mark.value);
+          // Only a hello binds a connection to its sender: a member's Heartbeat of inference 0
+          // (what the dialer sends first) or a client's request. A connection's other frames
+          // are delivered (their signatures prove who sent them) but do not decide where
+          // replies go.
+          const hello = message.type === "ClientRequest" ||
+            (message.type === "Heartbeat" && message.inferenceId === 0);
+          if (peer === undefined && hello) {
+            peer = message.from;
+            clearTimeout(helloTimer);
+            this.#inbound.delete(connection);
+            this.#bind(peer, connection);
+          }
+          await this.#options.onMessage(opened.value, message.from);
+        },
+        onFramingError: (code, message) => refuse(code, message),
+        onClose: (reason) => {
+          clearTimeout(helloTimer);
+          this.#inbound.delete(connection);
+          if (peer !== undefined && this.#links.get(peer)?.connection === connection) {
+            this.#links.delete(peer);
+            if (!this.#closed) log.info("peer disconnected", { peer, reason });
+          }
+        },
+      },
+      this.#options.sendQueueBytesMax === undefined ? {} : {
+        sendQueueBytesMax: this.#options.sendQueueBytesMax,
+      },
+    );
+    const refuse = (code: WireErrorCode, message: string) => {
+      if (QUIET_CODES.has(code)) {
+        log.debug("frame dropped", { peer: remote(), code, reason: message });
+        return;
+      }
+      refusals++;
+      log.warn("frame refused", { peer: remote(), code, reason: message });
+      if (CLOSING_CODES.has(code)) connection.close(code);
+      else if (refusals >= refusalsMax) {
+        log.warn("too many refused frames, closing", { peer: remote(), refusals });
+        connection.close("too many refused frames");
+      }
+    };
+    if (dialed === undefined) {
+      this.#inbound.add(connection);
+      helloTimer = setTimeout(() => {
+        if (peer === undefined) {
+          log.warn("no hello in time, closing", { peer: connection.remote });
+          connection.close("no hello");
+        }
+      }, this.#options.helloTimeoutMs ?? 5000);
+    } else {
+      this.#bind(dialed, connection);
+    }
+    this.#track(connection.done);
+    return connection;
+  }
+
+  #bind(peer: string, connection: FramedConnection): void {
+    const previous = this.#links.get(peer);
+    this.#links.set(peer, { connection, peer });
+    if (previous !== undefined && previous.connection !== connection) {
+      previous.connection.close("replaced by a newer connection");
+    }
+    this.#options.log.info("peer connected", { peer, address: connection.remote });
+    for (const waiter of this.#waiters.get(peer) ?? []) waiter.resolve();
+    this.#waiters.delete(peer);
+    if (this.#options.membership.has(peer)) this.#options.onPeerUp?.(peer);
+  }
+
+  #track(task: Promise<void>): void {
+    this.#tasks.add(task);
+    void task.finally(() => this.#tasks.delete(task));
+  }
+
+  #remember(key: string, mark: ReplayMark): void {
+    this.#marks.delete(key);
+    this.#marks.set(key, mark);
+    const max = this.#options.replayMarksMax ?? 65_536;
+    if (this.#marks.size > max) this.#marks.delete(this.#marks.keys().next().value!);
+  }
+}
