@@ -1,0 +1,194 @@
+/**
+ * A node's model: every stage of the split model on ONNX Runtime (the replicas of a stage change
+ * with the view, so any node may have to run any stage), the KV caches of each inference and
+ * stage, and the rule that makes replicas agree bit for bit: a stage runs the prompt in one pass
+ * for token 1, then one token at a time, whoever runs it and whenever. A replica whose cache is
+ * not where a computation needs it (it joined the stage late, or restarted) rebuilds it by
+ * running the same passes over the tokens accepted so far.
+ *
+ * @module
+ */
+
+import type { ModelPipeline } from "../model/generate.ts";
+import type { KvCache } from "../model/kv_cache.ts";
+import { createSampler, sampleToken } from "../model/sampling.ts";
+import {
+  type Float32Tensor,
+  type StageTensor,
+  tensorDigest,
+  tokenTensor,
+} from "../model/tensor.ts";
+import { type DigestValue, tokensValue } from "./spec_wire.ts";
+
+/** What a stage computation takes as input. */
+export type StageInput =
+  | { readonly kind: "tokens"; readonly tokens: readonly number[] }
+  | { readonly kind: "activation"; readonly tensor: Float32Tensor };
+
+/** What one stage computation gives. */
+export interface StageOutcome {
+  /** The value the replicas vote on. */
+  readonly value: DigestValue;
+  /** The activation the next stage takes (not for the last stage). */
+  readonly activation?: Float32Tensor;
+  /** The token chosen (the last stage only). */
+  readonly token?: number;
+}
+
+/** One inference as the model sees it. */
+export interface ModelInference {
+  /** The prompt's token ids (its bytes, for the byte-level models). */
+  readonly prompt: readonly number[];
+  /** The ids of the tokens accepted so far, in order. */
+  readonly tokens: readonly number[];
+}
+
+// Greedy decoding, as `deno task generate` does by default.
+const GREEDY = createSampler({ kind: "greedy" });
+
+interface Caches {
+  readonly byStage: Map<number, KvCache>;
+}
+
+/**
+ * Runs stages for many inferences on one pipeline, sequentially (one computation at a time).
+ *
+ * @example Token 1 of a one-stage pipeline
+ * ```ts
+ * import { createPipeline, closePipeline } from "../model/generate.ts";
+ * import { TINY_MODEL_CONFIG } from "../model/config.ts";
+ * import { StageRunner } from "./stage_runner.ts";
+ * import assert from "node:assert/strict";
+ * const pipeline = await createPipeline(TINY_MODEL_CONFIG);
+ * const runner = new StageRunner(pipeline);
+ * const prompt = [72, 105];
+ * const outcome = await runner.compute(1, { prompt, tokens: [] }, 1, 1, { kind: "tokens", tokens: prompt });
+ * assert.equal(typeof outcome.token, "number");
+ * await closePipeline(pipeline);
+ * ```
+ */
+export class StageRunner {
+  /** The pipeline. */
+  readonly pipeline: ModelPipeline;
+  readonly #caches = new Map<number, Caches>();
+  #queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Wraps a pipeline (the caller closes it).
+   *
+   * @param pipeline The split model.
+   */
+  constructor(pipeline: ModelPipeline) {
+    this.pipeline = pipeline;
+  }
+
+  /** The number of stages. */
+  get stageCount(): number {
+    return this.pipeline.stages.length;
+  }
+
+  /**
+   * Computes stage `stage` of token `token` (both from 1) of an inference from `input`.
+   *
+   * @param inferenceId The inference.
+   * @param inference Its prompt and the tokens accepted before `token`.
+   * @param token The token.
+   * @param stage The stage.
+   * @param input The prompt or previous token (stage 1), or the previous stage's activation.
+   * @returns The output's value, and the activation or the chosen token.
+   */
+  compute(
+    inferenceId: number,
+    inference: ModelInference,
+    token: number,
+    stage: number,
+    input: StageInput,
+  ): Promise<StageOutcome> {
+    const run = this.#queue.then(() => this.#compute(inferenceId, inference, token, stage, input));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Forgets an inference's caches.
+   *
+   * @param inferenceId The inference.
+   */
+  release(inferenceId: number): void {
+    this.#caches.delete(inferenceId);
+  }
+
+  /** The inferences with caches held. */
+  get held(): number {
+    return this.#caches.size;
+  }
+
+  async #compute(
+    inferenceId: number,
+    inference: ModelInference,
+    token: number,
+    stage: number,
+    input: StageInput,
+  ): Promise<StageOutcome> {
+    const executor = this.pipeline.stages[stage - 1];
+    if (executor === undefined) throw new RangeError(`No stage ${stage}`);
+    if (inference.tokens.length < token - 1) {
+      throw new RangeError(`Token ${token} needs ${token - 1} accepted tokens`);
+    }
+    const caches = this.#cachesOf(inferenceId);
+    const position = token === 1 ? 0 : inference.prompt.length + token - 2;
+    if ((caches.byStage.get(stage)?.position ?? -1) !== position) {
+      await this.#rebuild(caches, inference, token, stage);
+    }
+    const cache = caches.byStage.get(stage)!;
+    const tensor: StageTensor = input.kind === "tokens" ? tokenTensor(input.tokens) : input.tensor;
+    const result = await executor.run(tensor, cache);
+    caches.byStage.set(stage, result.cache);
+    if (stage < this.stageCount) {
+      return { value: tensorDigest(result.output), activation: result.output };
+    }
+    const width = this.pipeline.config.vocabSize;
+    const chosen = sampleToken(
+      GREEDY,
+      result.output.data.subarray(result.output.data.length - width),
+    );
+    const prefix = inference.tokens.slice(0, token - 1);
+    return {
+      value: tokensValue([...prefix, chosen], this.pipeline.config.vocabSize),
+      token: chosen,
+    };
+  }
+
+  // Runs stages 1..stage over the prompt and tokens 1..token-1, in the passes every replica
+  // uses, leaving each of those stages' caches where token `token` needs them.
+  async #rebuild(
+    caches: Caches,
+    inference: ModelInference,
+    token: number,
+    stage: number,
+  ): Promise<void> {
+    for (let s = 1; s <= stage; s++) {
+      caches.byStage.set(s, this.pipeline.stages[s - 1]!.emptyCache());
+    }
+    const passes: number[][] = token === 1
+      ? []
+      : [[...inference.prompt], ...inference.tokens.slice(0, token - 2).map((id) => [id])];
+    for (const pass of passes) {
+      let activation: StageTensor = tokenTensor(pass);
+      for (let s = 1; s <= stage; s++) {
+        const result = await this.pipeline.stages[s - 1]!.run(activation, caches.byStage.get(s)!);
+        caches.byStage.set(s, result.cache);
+        activation = result.output;
+      }
+    }
+  }
+
+  #cachesOf(inferenceId: number): Caches {
+    let caches = this.#caches.get(inferenceId);
+    if (caches === undefined) {
+      caches = { byStage: new Map() };
+      this.#caches.set(inferenceId, caches);
+    }
+    return caches;
+  }
+}
