@@ -125,3 +125,41 @@ export function acceptToken<V extends Value>(
   }
   return enabled({ ...node, tokens: [...node.tokens, value] }, []);
 }
+
+/**
+ * The outputs of stage `stage` for token `token` that F + 1 replicas of the node's view signed:
+ * what the node accepts as the stage's output (the next stage's input, or the token itself for
+ * the last stage). A shell reads it to say which values it accepted (a client reply's proof), not
+ * to decide anything.
+ *
+ * @param node The node's state.
+ * @param input The cluster, the received messages, the token and the stage.
+ * @returns The certified values, each once.
+ *
+ * @example Usage
+ * ```ts
+ * import { certifiedOutputs, clusterConfig, initialNodeState, messageLog } from "@butterfly/bcp/core";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfig({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * });
+ * const output = (from: number) =>
+ *   ({ type: "StageOutput", view: 0, seed: 1, token: 1, stage: 1, value: 111, from }) as const;
+ * const node = { ...initialNodeState(4, cluster), seed: 1 };
+ * const received = messageLog([output(2), output(3)]);
+ * assert.deepEqual(certifiedOutputs(node, { cluster, received, token: 1, stage: 1 }), [111]);
+ * ```
+ */
+export function certifiedOutputs<V extends Value>(
+  node: NodeState<V>,
+  input: NodeInput<V> & { readonly token: number; readonly stage: number },
+): V[] {
+  const { cluster, received, token, stage } = input;
+  const values: V[] = [];
+  for (const m of received.ofType("StageOutput")) {
+    if (m.token !== token || m.stage !== stage || values.includes(m.value)) continue;
+    if (isCertifiedOutput(node, cluster, received, token, stage, m.value)) values.push(m.value);
+  }
+  return values;
+}

@@ -120,6 +120,7 @@ export { handleAssign, sendAssign, type SendAssignInput } from "./assignment.ts"
 export {
   acceptToken,
   type AcceptTokenInput,
+  certifiedOutputs,
   computeStage,
   type ComputeStageInput,
 } from "./computation.ts";

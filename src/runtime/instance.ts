@@ -1,0 +1,699 @@
+/**
+ * One inference on one node: the core's state for it, what the node received and signed, and
+ * the shell around `step` that carries out its effects through a host (the node: disk, network,
+ * timers, client) and the model (`StageRunner`). It decides nothing the spec decides: every
+ * protocol choice is `step`'s; this file translates messages, keeps activations and answers
+ * compute effects.
+ *
+ * Effects are carried out in `step`'s order: the durable fields (and the signed Prepares of a
+ * prepared certificate) are on disk, then the messages signed are in the node's log on disk, and
+ * only then are they sent. Steps of one inference run one at a time.
+ *
+ * @module
+ */
+
+import { sha256 } from "@noble/hashes/sha2.js";
+import { certifiedOutputs } from "../core/computation.ts";
+import {
+  durableOf,
+  type DurableState,
+  type NodeState,
+  type SpecMessage,
+} from "../core/spec_state.ts";
+import { type ClusterConfig, clusterConfigWith, initialNodeState } from "../core/spec_state.ts";
+import { MessageLog } from "../core/received.ts";
+import { messageKey } from "../core/message_key.ts";
+import { type NodeEvent, type Ready, step, type StepEffect } from "../core/step.ts";
+import type { NodeId } from "../core/types.ts";
+import type { Float32Tensor } from "../model/tensor.ts";
+import {
+  type CoordinationMessage,
+  decodeMessage,
+  type MessageOf,
+  type SignedMessage,
+} from "../wire/message.ts";
+import { verifySignedMessage } from "../wire/frame.ts";
+import type { Membership } from "../wire/identity.ts";
+import { verifyNewView } from "../wire/new_view.ts";
+import { Proof } from "../wire/proof.ts";
+import type { NodeSigner } from "../wire/identity.ts";
+import type { Logger } from "./log.ts";
+import {
+  checkpointDigest,
+  checkpointState,
+  checkpointTokens,
+  digestOf,
+  type DigestValue,
+  encodeTokens,
+  fromWire,
+  promptValue,
+  tokenOfValue,
+  toWire,
+  valueOf,
+} from "./spec_wire.ts";
+import type { StageRunner } from "./stage_runner.ts";
+
+/** What a client asked for. */
+export interface InferenceRequest {
+  /** The inference id (the client's). */
+  readonly inferenceId: number;
+  /** The client. */
+  readonly client: string;
+  /** The prompt bytes. */
+  readonly prompt: Uint8Array;
+  /** Tokens to generate. */
+  readonly tokenCount: number;
+  /** The client's signed request, relayed to peers that lack it. */
+  readonly signed: SignedMessage;
+}
+
+/** The cluster an inference runs on. */
+export interface InstanceCluster {
+  /** The members in the core's order (ids sorted by UTF-8 bytes). */
+  readonly membership: Membership;
+  /** f. */
+  readonly faultsMax: number;
+  /** Replicas per stage. */
+  readonly replicaCount: number;
+  /** Tokens between checkpoints. */
+  readonly checkpointIntervalTokens: number;
+  /** The last view. */
+  readonly viewMax: number;
+}
+
+/** What an instance asks of its node. */
+export interface InstanceHost {
+  /** This node's signer. */
+  readonly signer: NodeSigner;
+  /** The node's logger. */
+  readonly log: Logger;
+  /** Writes the durable fields, and the certificate of `prepared` (resolves once on disk). */
+  persist(
+    inferenceId: number,
+    durable: DurableState<DigestValue>,
+    preparedCertificate: readonly SignedMessage[],
+  ): Promise<void>;
+  /** Appends messages this node signed to its log on disk (resolves once on disk). */
+  logSigned(inferenceId: number, messages: readonly SpecMessage<DigestValue>[]): Promise<void>;
+  /** Signs a message and sends it to every member; resolves with its signed form. */
+  broadcast(message: CoordinationMessage): Promise<SignedMessage>;
+  /** Signs a message and sends it to one peer. */
+  sendTo(peer: string, message: CoordinationMessage): Promise<void>;
+  /** Starts (or restarts) the view-change timer of `view`. */
+  startTimer(inferenceId: number, view: number): void;
+  /** Stops the view-change timer. */
+  cancelTimer(inferenceId: number): void;
+  /** The inference committed: the reply to send to the client. */
+  committed(inferenceId: number, reply: MessageOf<"ClientReply">, view: number): void;
+  /** A token was accepted (for progress reports). */
+  accepted?(inferenceId: number, token: number, tokenId: number): void;
+}
+
+/** The sampling seed every inference uses (the spec's `Seeds` = {1}); decoding is greedy. */
+export const INFERENCE_SEED = 1;
+
+/** An inference on this node. */
+export class Instance {
+  /** The request. */
+  readonly request: InferenceRequest;
+  /** The core's cluster constants and values. */
+  readonly cluster: ClusterConfig<DigestValue>;
+  /** This node's index in the core. */
+  readonly self: number;
+  /** The core's state of this node for the inference. */
+  state: NodeState<DigestValue>;
+  /** The token ids accepted, in order. */
+  readonly tokenIds: number[] = [];
+  /** Whether a commit was reported. */
+  done = false;
+  readonly #host: InstanceHost;
+  readonly #runner: StageRunner;
+  readonly #membership: Membership;
+  readonly #faultsMax: number;
+  readonly #received = new MessageLog<DigestValue>();
+  readonly #signed = new Map<string, SignedMessage>();
+  readonly #activations = new Map<DigestValue, Float32Tensor>();
+  readonly #tokenByValue = new Map<DigestValue, number>();
+  readonly #resolved = new Map<string, readonly DigestValue[]>();
+  readonly #parkedCheckpoints = new Map<
+    string,
+    { message: CoordinationMessage; signed: SignedMessage }[]
+  >();
+  readonly #requested = new Set<string>();
+  readonly #parkedComputes = new Map<DigestValue, StepEffect<DigestValue>[]>();
+  readonly #computing = new Set<string>();
+  #queue: Promise<void> = Promise.resolve();
+
+  /**
+   * Creates the instance (nothing runs until `start` or `restart`).
+   *
+   * @param request The client's request.
+   * @param cluster The cluster.
+   * @param host The node.
+   * @param runner The node's model.
+   */
+  constructor(
+    request: InferenceRequest,
+    cluster: InstanceCluster,
+    host: InstanceHost,
+    runner: StageRunner,
+  ) {
+    this.request = request;
+    this.#host = host;
+    this.#runner = runner;
+    this.#membership = cluster.membership;
+    this.#faultsMax = cluster.faultsMax;
+    const first = promptValue(request.prompt);
+    this.cluster = clusterConfigWith<DigestValue>({
+      nodeCount: cluster.membership.size,
+      faultsMax: cluster.faultsMax,
+      stageCount: runner.stageCount,
+      tokenCount: request.tokenCount,
+      checkpointIntervalTokens: cluster.checkpointIntervalTokens,
+      replicaCount: cluster.replicaCount,
+      seeds: [INFERENCE_SEED],
+      viewMax: cluster.viewMax,
+    }, {
+      firstInput: () => first,
+      // A seed's result is not known before it is computed.
+      resultOf: () => undefined,
+    });
+    this.self = cluster.membership.nodeIds.indexOf(host.signer.nodeId) + 1;
+    if (this.self < 1) throw new RangeError(`${host.signer.nodeId} is not a member`);
+    this.state = initialNodeState(this.self, this.cluster);
+  }
+
+  /** The inference id. */
+  get id(): number {
+    return this.request.inferenceId;
+  }
+
+  /** The node ids in the core's order. */
+  get nodeIds(): readonly NodeId[] {
+    return this.#membership.nodeIds;
+  }
+
+  /**
+   * Starts the inference on this node for the first time.
+   *
+   * @returns When the first step's effects are carried out.
+   */
+  start(): Promise<void> {
+    return this.#enqueue(() => this.#step({ kind: "start" }));
+  }
+
+  /**
+   * Resumes the inference after a restart, from what the node's disk holds.
+   *
+   * @param durable The durable fields.
+   * @param signedByMe The messages the node signed before.
+   * @param preparedCertificate The signed Prepares of its prepared certificate.
+   * @returns When the restart step's effects are carried out.
+   */
+  restart(
+    durable: DurableState<DigestValue>,
+    signedByMe: readonly SpecMessage<DigestValue>[],
+    preparedCertificate: readonly SignedMessage[],
+  ): Promise<void> {
+    return this.#enqueue(async () => {
+      for (const message of signedByMe) this.#received.add(message);
+      for (const signed of preparedCertificate) await this.#addSigned(signed);
+      await this.#step({ kind: "restart", durable });
+    });
+  }
+
+  /**
+   * A verified message of this inference from the network.
+   *
+   * @param message The message.
+   * @param signed Its signed bytes.
+   * @param peer Who sent it.
+   * @returns When it is handled.
+   */
+  receive(message: CoordinationMessage, signed: SignedMessage, peer: string): Promise<void> {
+    return this.#enqueue(() => this.#receive(message, signed, peer));
+  }
+
+  /**
+   * The view-change timer of `view` fired.
+   *
+   * @param view The view.
+   * @returns When handled.
+   */
+  timeout(view: number): Promise<void> {
+    return this.#enqueue(() => this.#step({ kind: "timeout", view }));
+  }
+
+  /**
+   * The failure detector suspects a member, or heard from it again.
+   *
+   * @param peer The member.
+   * @param suspected Suspected (`true`) or heard from (`false`).
+   * @returns When handled.
+   */
+  detector(peer: NodeId, suspected: boolean): Promise<void> {
+    const index = this.nodeIds.indexOf(peer) + 1;
+    if (index < 1 || index === this.self) return Promise.resolve();
+    return this.#enqueue(() =>
+      this.#step(suspected ? { kind: "suspect", peer: index } : { kind: "heartbeat", peer: index })
+    );
+  }
+
+  /**
+   * Sends `peer` every message this node signed for the inference (signed again, with a fresh
+   * sequence), and the client's request: what a peer that reconnects may have missed.
+   *
+   * @param peer The member.
+   * @returns When queued.
+   */
+  resendTo(peer: NodeId): Promise<void> {
+    return this.#enqueue(async () => {
+      const own = this.#received.all().filter((message) => message.from === this.self);
+      for (const message of own) {
+        try {
+          await this.#host.sendTo(peer, this.#wireOf(message));
+        } catch (error) {
+          this.#host.log.debug("not resent", { inference: this.id, peer, reason: String(error) });
+        }
+      }
+    });
+  }
+
+  #enqueue(work: () => Promise<void>): Promise<void> {
+    const run = this.#queue.then(work);
+    this.#queue = run.catch((error) => {
+      this.#host.log.error("inference step failed", {
+        inference: this.id,
+        reason: (error as Error).stack ?? String(error),
+      });
+    });
+    return run;
+  }
+
+  async #receive(message: CoordinationMessage, signed: SignedMessage, peer: string): Promise<void> {
+    switch (message.type) {
+      case "CheckpointRequest":
+        return await this.#answerCheckpoint(message, peer);
+      case "CheckpointResponse":
+        return await this.#takeCheckpointState(message);
+      case "StageOutput":
+        if (message.activation !== undefined) this.#keepActivation(message);
+        break;
+      case "NewView": {
+        const verified = await verifyNewView(message, {
+          membership: this.#membership,
+          faultsMax: this.#faultsMax,
+          resultOf: () => undefined,
+        });
+        if (!verified.ok) {
+          this.#host.log.warn("NewView refused", {
+            inference: this.id,
+            peer,
+            code: verified.error.code,
+            reason: verified.error.message,
+          });
+          return;
+        }
+        for (const inner of message.viewChanges) await this.#addSigned(inner);
+        break;
+      }
+      case "ViewChange":
+        for (const prepare of message.prepared?.certificate ?? []) await this.#addSigned(prepare);
+        break;
+    }
+    if (await this.#add(message, signed)) await this.#step({ kind: "messages" });
+    // An activation may be what a parked computation waits for.
+    if (message.type === "StageOutput") this.#runParked(valueOf(message.value));
+  }
+
+  // Adds a verified wire message in the core's form; whether the received set changed.
+  async #add(message: CoordinationMessage, signed: SignedMessage): Promise<boolean> {
+    const form = fromWire(message, {
+      indexOf: (id) => {
+        const index = this.nodeIds.indexOf(id);
+        return index < 0 ? undefined : index + 1;
+      },
+      checkpointTokens: (seed, position, digest) => this.#checkpointTokens(seed, position, digest),
+    }, (inner) => {
+      const decoded = decodeMessage(inner.body);
+      if (!decoded.ok) return undefined;
+      const innerForm = fromWire(decoded.value, {
+        indexOf: (id) => {
+          const index = this.nodeIds.indexOf(id);
+          return index < 0 ? undefined : index + 1;
+        },
+        checkpointTokens: () => undefined,
+      });
+      return innerForm.kind === "message" ? innerForm.message : undefined;
+    });
+    if (form.kind === "unresolved-checkpoint") {
+      await this.#parkCheckpoint(message, signed, form.seed, form.position);
+      return false;
+    }
+    if (form.kind === "none") return false;
+    this.#signed.set(messageKey(form.message), signed);
+    return this.#received.add(form.message);
+  }
+
+  // A signed message embedded in another (a certificate's Prepare, a NewView's ViewChange):
+  // verified on its own, then added.
+  async #addSigned(signed: SignedMessage): Promise<void> {
+    const verified = await verifySignedMessage(signed, this.#membership);
+    if (!verified.ok || verified.value.inferenceId !== this.id) return;
+    if (verified.value.type === "ViewChange") {
+      for (const prepare of verified.value.prepared?.certificate ?? []) {
+        await this.#addSigned(prepare);
+      }
+    }
+    await this.#add(verified.value, signed);
+  }
+
+  #checkpointTokens(
+    _seed: number,
+    position: number,
+    digest: Uint8Array,
+  ): readonly DigestValue[] | undefined {
+    const key = valueOf(digest);
+    const known = this.#resolved.get(key);
+    if (known !== undefined) return known;
+    if (this.state.tokens.length >= position) {
+      const own = this.state.tokens.slice(0, position);
+      if (valueOf(checkpointDigest(own)) === key) return own;
+    }
+    return undefined;
+  }
+
+  async #parkCheckpoint(
+    message: CoordinationMessage,
+    signed: SignedMessage,
+    seed: number,
+    position: number,
+  ): Promise<void> {
+    if (message.type !== "Checkpoint") return;
+    const key = valueOf(message.digest);
+    const parked = this.#parkedCheckpoints.get(key) ?? [];
+    if (parked.length < this.nodeIds.length) parked.push({ message, signed });
+    this.#parkedCheckpoints.set(key, parked);
+    if (this.#requested.has(key)) return;
+    this.#requested.add(key);
+    await this.#host.sendTo(message.from, {
+      type: "CheckpointRequest",
+      inferenceId: this.id,
+      from: this.#host.signer.nodeId,
+      view: this.state.view,
+      epoch: 0,
+      sequence: 0,
+      seed,
+      position,
+    });
+  }
+
+  async #answerCheckpoint(message: MessageOf<"CheckpointRequest">, peer: string): Promise<void> {
+    if (this.state.tokens.length < message.position || message.position < 1) return;
+    const tokens = this.state.tokens.slice(0, message.position);
+    await this.#host.sendTo(peer, {
+      type: "CheckpointResponse",
+      inferenceId: this.id,
+      from: this.#host.signer.nodeId,
+      view: this.state.view,
+      epoch: 0,
+      sequence: 0,
+      seed: message.seed,
+      position: message.position,
+      digest: checkpointDigest(tokens),
+      state: checkpointState(tokens),
+    });
+  }
+
+  async #takeCheckpointState(message: MessageOf<"CheckpointResponse">): Promise<void> {
+    // The wire checked that SHA-256(state) is the digest; the state must be the tokens' values.
+    const tokens = checkpointTokens(message.state);
+    if (tokens === undefined || tokens.length !== message.position) return;
+    const key = valueOf(message.digest);
+    this.#resolved.set(key, tokens);
+    const parked = this.#parkedCheckpoints.get(key) ?? [];
+    this.#parkedCheckpoints.delete(key);
+    let changed = false;
+    for (const { message: checkpoint, signed } of parked) {
+      if (await this.#add(checkpoint, signed)) changed = true;
+    }
+    if (changed) await this.#step({ kind: "messages" });
+  }
+
+  #keepActivation(message: MessageOf<"StageOutput">): void {
+    const activation = message.activation!;
+    const data = new Float32Array(activation.data.length / 4);
+    new Uint8Array(data.buffer).set(activation.data);
+    if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+      const view = new DataView(activation.data.buffer, activation.data.byteOffset);
+      for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(4 * i, true);
+    }
+    this.#activations.set(valueOf(message.value), {
+      dtype: "float32",
+      dims: [...activation.shape],
+      data,
+    });
+  }
+
+  async #step(event: NodeEvent<DigestValue>): Promise<void> {
+    const ready = step(
+      { cluster: this.cluster, state: this.state, received: this.#received },
+      event,
+    );
+    await this.#carryOut(ready);
+  }
+
+  async #carryOut(ready: Ready<DigestValue>): Promise<void> {
+    const before = this.state;
+    const sends: SpecMessage<DigestValue>[] = [];
+    let persist = false;
+    for (const effect of ready.effects) {
+      if (effect.kind === "persist") persist = true;
+      if (effect.kind === "send") sends.push(effect.message);
+    }
+    this.state = ready.state;
+    if (ready.actions.length > 0 && this.#host.log.enabled("debug")) {
+      this.#host.log.debug("step", {
+        inference: this.id,
+        view: ready.state.view,
+        action: ready.actions.join(","),
+      });
+    }
+    // 1. The durable fields (with the Prepares that prove `prepared`), on disk.
+    if (persist) {
+      await this.#host.persist(this.id, durableOf(ready.state), this.#preparedSigned());
+    }
+    // 2. The messages signed, in the node's log on disk, before any leaves.
+    for (const message of sends) this.#received.add(message);
+    if (sends.length > 0) await this.#host.logSigned(this.id, sends);
+    for (const message of sends) {
+      const signed = await this.#host.broadcast(this.#wireOf(message));
+      this.#signed.set(messageKey(message), signed);
+    }
+    this.#learnTokens();
+    for (const effect of ready.effects) {
+      switch (effect.kind) {
+        case "compute":
+          this.#compute(effect);
+          break;
+        case "timer":
+          this.#host.startTimer(this.id, effect.view);
+          break;
+        case "cancelTimer":
+          this.#host.cancelTimer(this.id);
+          break;
+        case "commit":
+          await this.#commit(effect.value, effect.view, effect.certificate);
+          break;
+        default:
+          break;
+      }
+    }
+    if (ready.state.view !== before.view) {
+      this.#host.log.info("view changed", {
+        inference: this.id,
+        view: ready.state.view,
+        action: ready.actions.join(","),
+      });
+    }
+  }
+
+  #wireOf(message: SpecMessage<DigestValue>): CoordinationMessage {
+    const wire = toWire(message, {
+      nodeIds: this.nodeIds,
+      inferenceId: this.id,
+      signedOf: (key) => this.#signed.get(key),
+      preparedCertificate: () => this.#preparedSigned(),
+    });
+    if (wire.type === "StageOutput" && message.type === "StageOutput") {
+      const activation = this.#activations.get(message.value);
+      if (activation !== undefined && message.stage < this.cluster.stageCount) {
+        return {
+          ...wire,
+          activation: {
+            shape: [...activation.dims],
+            data: new Uint8Array(
+              activation.data.buffer,
+              activation.data.byteOffset,
+              activation.data.byteLength,
+            ).slice(),
+          },
+        };
+      }
+    }
+    return wire;
+  }
+
+  // The signed Prepares of the node's prepared certificate, a quorum of distinct signers.
+  #preparedSigned(): SignedMessage[] {
+    const { prepared } = this.state;
+    if (prepared.view < 0) return [];
+    const out: SignedMessage[] = [];
+    const signers = new Set<number>();
+    for (const vote of this.#received.ofType("Prepare")) {
+      if (vote.view !== prepared.view || vote.value !== prepared.value) continue;
+      if (signers.has(vote.from)) continue;
+      const signed = this.#signed.get(messageKey(vote));
+      if (signed === undefined) continue;
+      signers.add(vote.from);
+      out.push(signed);
+      if (out.length >= this.cluster.quorum) break;
+    }
+    return out;
+  }
+
+  // Keeps `tokenIds` in step with the core's accepted tokens (appended, or restored from a
+  // checkpoint).
+  #learnTokens(): void {
+    const values = this.state.tokens;
+    let same = 0;
+    while (
+      same < this.tokenIds.length && same < values.length &&
+      this.#tokenByValue.get(values[same]!) === this.tokenIds[same]
+    ) same++;
+    this.tokenIds.length = same;
+    const vocab = this.#runner.pipeline.config.vocabSize;
+    for (let index = same; index < values.length; index++) {
+      const value = values[index]!;
+      const token = this.#tokenByValue.get(value) ?? tokenOfValue(this.tokenIds, value, vocab);
+      if (token === undefined) {
+        this.#host.log.error("an accepted token has no id", {
+          inference: this.id,
+          token: index + 1,
+        });
+        return;
+      }
+      this.#tokenByValue.set(value, token);
+      this.tokenIds.push(token);
+      this.#host.accepted?.(this.id, index + 1, token);
+    }
+  }
+
+  #compute(effect: StepEffect<DigestValue>): void {
+    if (effect.kind !== "compute") return;
+    const key = `${effect.token}/${effect.stage}/${effect.input}`;
+    if (this.#computing.has(key)) return;
+    const prompt = Array.from(this.request.prompt);
+    let input;
+    if (effect.stage === 1) {
+      const previous = effect.token === 1 ? undefined : this.tokenIds[effect.token - 2];
+      if (effect.token > 1 && previous === undefined) return;
+      input = { kind: "tokens" as const, tokens: previous === undefined ? prompt : [previous] };
+    } else {
+      const tensor = this.#activations.get(effect.input);
+      if (tensor === undefined) {
+        // Wait for the previous stage's activation to arrive.
+        const parked = this.#parkedComputes.get(effect.input) ?? [];
+        if (
+          !parked.some((p) =>
+            p.kind === "compute" && p.token === effect.token && p.stage === effect.stage
+          )
+        ) {
+          parked.push(effect);
+        }
+        this.#parkedComputes.set(effect.input, parked);
+        return;
+      }
+      input = { kind: "activation" as const, tensor };
+    }
+    this.#computing.add(key);
+    const tokens = this.tokenIds.slice(0, effect.token - 1);
+    void this.#runner.compute(this.id, { prompt, tokens }, effect.token, effect.stage, input)
+      .then((outcome) => {
+        if (outcome.activation !== undefined) {
+          this.#activations.set(outcome.value, outcome.activation);
+        }
+        if (outcome.token !== undefined) this.#tokenByValue.set(outcome.value, outcome.token);
+        return this.#enqueue(() =>
+          this.#step({
+            kind: "computed",
+            token: effect.token,
+            stage: effect.stage,
+            input: effect.input,
+            output: outcome.value,
+          })
+        );
+      })
+      .catch((error) => {
+        this.#host.log.error("stage computation failed", {
+          inference: this.id,
+          token: effect.token,
+          stage: effect.stage,
+          reason: String(error),
+        });
+      })
+      .finally(() => this.#computing.delete(key));
+  }
+
+  #runParked(value: DigestValue): void {
+    const parked = this.#parkedComputes.get(value);
+    if (parked === undefined || !this.#activations.has(value)) return;
+    this.#parkedComputes.delete(value);
+    for (const effect of parked) this.#compute(effect);
+  }
+
+  async #commit(
+    value: DigestValue,
+    view: number,
+    certificate: readonly SpecMessage<DigestValue>[],
+  ): Promise<void> {
+    if (this.done) return;
+    const output = encodeTokens(this.tokenIds, this.#runner.pipeline.config.vocabSize);
+    if (valueOf(digestOf(value)) !== value || this.tokenIds.length !== this.cluster.tokenCount) {
+      this.#host.log.error("committed before its tokens are known", { inference: this.id });
+      return;
+    }
+    const signedVotes: SignedMessage[] = [];
+    for (const vote of certificate) {
+      const signed = this.#signed.get(messageKey(vote));
+      if (signed !== undefined) signedVotes.push(signed);
+    }
+    // The proof: this node's attestation of the chain of stage values it accepted for the last
+    // token, then the output. The commit certificate is what a client trusts.
+    let proof = Proof.start(this.id, this.request.prompt);
+    for (let stage = 1; stage <= this.cluster.stageCount; stage++) {
+      const [accepted] = certifiedOutputs(this.state, {
+        cluster: this.cluster,
+        received: this.#received,
+        token: this.cluster.tokenCount,
+        stage,
+      });
+      if (accepted === undefined) break;
+      proof = await proof.extend(digestOf(accepted), this.#host.signer, { stage });
+    }
+    proof = await proof.extend(sha256(output), this.#host.signer);
+    this.done = true;
+    this.#host.committed(this.id, {
+      type: "ClientReply",
+      inferenceId: this.id,
+      from: this.#host.signer.nodeId,
+      view,
+      epoch: 0,
+      sequence: 0,
+      value: digestOf(value),
+      output,
+      proof: proof.toData(),
+      certificate: signedVotes,
+    }, view);
+  }
+}

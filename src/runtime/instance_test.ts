@@ -1,0 +1,160 @@
+// Four instances of one inference, one per node, over an in-memory network that carries real
+// signed frames (every frame opened and checked as the transport does): they commit what a
+// single process generates with the same split, and the reply verifies as a client checks it.
+import assert from "node:assert/strict";
+import { closePipeline, createPipeline, generate, type ModelPipeline } from "../model/generate.ts";
+import { FOUR_LAYER_TINY_CONFIG } from "../model/_test_util.ts";
+import { openFrame, sealMessage } from "../wire/frame.ts";
+import { Membership, type NodeSigner } from "../wire/identity.ts";
+import type { CoordinationMessage, MessageOf, SignedMessage } from "../wire/message.ts";
+import { verifyClientReply } from "../wire/client_reply.ts";
+import { testSigners } from "../wire/_test_keys.ts";
+import { type InferenceRequest, Instance, type InstanceHost } from "./instance.ts";
+import { Logger } from "./log.ts";
+import { StageRunner } from "./stage_runner.ts";
+import { decodeTokens } from "./spec_wire.ts";
+
+const PROMPT = new TextEncoder().encode("Hi there");
+const TOKENS = 5;
+
+interface Cluster {
+  readonly membership: Membership;
+  readonly instances: Instance[];
+  readonly replies: (MessageOf<"ClientReply"> | undefined)[];
+  readonly down: Set<number>;
+  readonly timers: Map<number, number>[];
+  settled(): Promise<void>;
+}
+
+async function withCluster(
+  pipeline: ModelPipeline,
+  body: (cluster: Cluster) => Promise<void>,
+): Promise<void> {
+  const signers: NodeSigner[] = await testSigners();
+  const membership = await Membership.create(signers);
+  const ids = membership.nodeIds;
+  const instances: Instance[] = [];
+  const replies: (MessageOf<"ClientReply"> | undefined)[] = ids.map(() => undefined);
+  const down = new Set<number>();
+  const timers = ids.map(() => new Map<number, number>());
+  let inFlight = 0;
+  let sequence = 1;
+  const deliver = (to: number, frame: Uint8Array, from: string) => {
+    if (down.has(to)) return;
+    inFlight++;
+    setTimeout(async () => {
+      try {
+        if (down.has(to)) return;
+        const opened = await openFrame(frame, membership);
+        assert.ok(opened.ok, opened.ok ? "" : opened.error.message);
+        await instances[to]!.receive(opened.value.message, opened.value.signed, from);
+      } finally {
+        inFlight--;
+      }
+    }, 0);
+  };
+  const request: InferenceRequest = {
+    inferenceId: 42,
+    client: "client-0",
+    prompt: PROMPT,
+    tokenCount: TOKENS,
+    signed: { body: new Uint8Array(1), signature: new Uint8Array(64) },
+  };
+  for (const [k, id] of ids.entries()) {
+    const signer = signers.find((s) => s.nodeId === id)!;
+    const host: InstanceHost = {
+      signer,
+      log: new Logger(id, "warn", () => {}),
+      persist: () => Promise.resolve(),
+      logSigned: () => Promise.resolve(),
+      broadcast: async (message: CoordinationMessage): Promise<SignedMessage> => {
+        const frame = await sealMessage({ ...message, sequence: sequence++ }, signer);
+        const opened = await openFrame(frame, membership);
+        assert.ok(opened.ok);
+        for (const to of ids.keys()) if (to !== k && !down.has(k)) deliver(to, frame, id);
+        return opened.value.signed;
+      },
+      sendTo: async (peer, message) => {
+        const frame = await sealMessage({ ...message, sequence: sequence++ }, signer);
+        if (!down.has(k)) deliver(ids.indexOf(peer), frame, id);
+      },
+      startTimer: (_inference, view) => timers[k]!.set(42, view),
+      cancelTimer: () => timers[k]!.delete(42),
+      committed: (_inference, reply) => {
+        replies[k] = reply;
+      },
+    };
+    instances.push(
+      new Instance(
+        request,
+        {
+          membership,
+          faultsMax: 1,
+          replicaCount: 3,
+          checkpointIntervalTokens: 2,
+          viewMax: 4,
+        },
+        host,
+        new StageRunner(pipeline),
+      ),
+    );
+  }
+  const settled = async () => {
+    for (let quiet = 0; quiet < 20;) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      quiet = inFlight === 0 ? quiet + 1 : 0;
+    }
+  };
+  await body({ membership, instances, replies, down, timers, settled });
+}
+
+async function expectedTokens(pipeline: ModelPipeline): Promise<number[]> {
+  const tokens: number[] = [];
+  for await (const { token } of generate(PROMPT, { maxTokens: TOKENS, pipeline })) {
+    tokens.push(token);
+  }
+  return tokens;
+}
+
+Deno.test("four nodes commit what one process generates, and the reply verifies", async () => {
+  const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] });
+  try {
+    const expected = await expectedTokens(pipeline);
+    await withCluster(pipeline, async ({ membership, instances, replies, settled }) => {
+      await Promise.all(instances.map((instance) => instance.start()));
+      await settled();
+      for (const [k, instance] of instances.entries()) {
+        assert.deepEqual(instance.tokenIds, expected, `node ${k}`);
+        const reply = replies[k];
+        assert.ok(reply !== undefined, `node ${k} committed`);
+        assert.deepEqual(decodeTokens(reply.output, 256), expected);
+        const verified = await verifyClientReply(reply, {
+          membership,
+          faultsMax: 1,
+          input: PROMPT,
+        });
+        assert.ok(verified.ok, verified.ok ? "" : verified.error.message);
+      }
+    });
+  } finally {
+    await closePipeline(pipeline);
+  }
+});
+
+Deno.test("with one replica down from the start, the three others still commit the same", async () => {
+  const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] });
+  try {
+    const expected = await expectedTokens(pipeline);
+    await withCluster(pipeline, async ({ instances, replies, down, settled }) => {
+      down.add(3); // not the view-0 primary
+      await Promise.all(instances.slice(0, 3).map((instance) => instance.start()));
+      await settled();
+      for (const k of [0, 1, 2]) {
+        assert.deepEqual(instances[k]!.tokenIds, expected, `node ${k}`);
+        assert.ok(replies[k] !== undefined, `node ${k} committed`);
+      }
+    });
+  } finally {
+    await closePipeline(pipeline);
+  }
+});
