@@ -544,7 +544,8 @@ export class Instance {
     return wire;
   }
 
-  // The signed Prepares of the node's prepared certificate, a quorum of distinct signers.
+  // The signed Prepares of the node's prepared certificate: every one it holds for the prepared
+  // view and value, one per signer (the core knew them to be a quorum when it prepared).
   #preparedSigned(): SignedMessage[] {
     const { prepared } = this.state;
     if (prepared.view < 0) return [];
@@ -557,7 +558,6 @@ export class Instance {
       if (signed === undefined) continue;
       signers.add(vote.from);
       out.push(signed);
-      if (out.length >= this.cluster.quorum) break;
     }
     return out;
   }
