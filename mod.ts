@@ -99,6 +99,7 @@ export {
   ConfigError,
   DEFAULT_CONFIG,
   parseConfig,
+  type ParseConfigOptions,
 } from "./src/config/config.ts";
 export { loadConfigFromEnv } from "./src/runtime/config.ts";
 export { WireError, type WireErrorCode } from "./src/wire/wire_error.ts";

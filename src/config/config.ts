@@ -65,14 +65,25 @@ export class ConfigError extends Error {
   }
 }
 
+/** Options of {@linkcode parseConfig}. */
+export interface ParseConfigOptions {
+  /**
+   * Refuse a `BUTTERFLY_` variable that is not a setting (a misspelling must not be silently
+   * ignored). Default `false`, for callers that pass a record holding other variables' names.
+   */
+  readonly refuseUnknown?: boolean;
+}
+
 /**
  * Parses the `BUTTERFLY_*` variables into a configuration; unset variables take the seed's
  * defaults. Values must be plain decimal numbers (no hex, no `Infinity`, no empty string), within
  * the named bounds, and the suspect threshold must not exceed the failed threshold.
  *
  * @param env The variables, for example `Deno.env.toObject()` or a test's literal record.
+ * @param options Whether an unknown `BUTTERFLY_` variable is an error.
  * @returns The validated configuration.
- * @throws {ConfigError} If a value is not a number, out of range, or phi suspect > phi failed.
+ * @throws {ConfigError} If a value is not a number, out of range, or phi suspect > phi failed,
+ * or (with `refuseUnknown`) a `BUTTERFLY_` variable is not a setting.
  *
  * @example Defaults and overrides
  * ```ts
@@ -84,10 +95,27 @@ export class ConfigError extends Error {
  *   () => parseConfig({ BUTTERFLY_PHI_SUSPECT: "13" }),
  *   /BUTTERFLY_PHI_SUSPECT \(13\) must not exceed BUTTERFLY_PHI_FAILED \(12\)/,
  * );
+ * assert.throws(
+ *   () => parseConfig({ BUTTERFLY_PHI_SUSPCT: "6" }, { refuseUnknown: true }),
+ *   /BUTTERFLY_PHI_SUSPCT is not a Butterfly setting/,
+ * );
  * ```
  */
-export function parseConfig(env: Readonly<Record<string, string | undefined>>): ButterflyConfig {
+export function parseConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  options: ParseConfigOptions = {},
+): ButterflyConfig {
   requireKind("env", env, "object");
+  if (options.refuseUnknown === true) {
+    for (const name of Object.keys(env).sort()) {
+      if (name.startsWith("BUTTERFLY_") && !CONFIG_VARIABLES.includes(name)) {
+        throw new ConfigError(
+          name,
+          `${name} is not a Butterfly setting (the settings: ${CONFIG_VARIABLES.join(", ")})`,
+        );
+      }
+    }
+  }
   const heartbeatIntervalMs = readNumber(env, "BUTTERFLY_HEARTBEAT_INTERVAL_MS", {
     fallback: DEFAULT_CONFIG.heartbeatIntervalMs,
     min: HEARTBEAT_INTERVAL_MS_MIN,

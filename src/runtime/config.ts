@@ -28,3 +28,24 @@ export function loadConfigFromEnv(): ButterflyConfig {
   for (const name of CONFIG_VARIABLES) env[name] = Deno.env.get(name);
   return parseConfig(env);
 }
+
+/**
+ * Loads a node's configuration from the whole environment, refusing any `BUTTERFLY_` variable
+ * that is not a setting, so a misspelt one is an error naming it rather than silently ignored
+ * (needs `--allow-env`).
+ *
+ * @returns The validated configuration.
+ * @throws {ConfigError} If a variable is unknown, malformed or out of range.
+ *
+ * @example A misspelling is refused
+ * ```ts
+ * import { loadNodeConfig } from "@butterfly/bcp/runtime";
+ * import assert from "node:assert/strict";
+ * Deno.env.set("BUTTERFLY_HEARTBEAT_MS", "50");
+ * assert.throws(() => loadNodeConfig(), /BUTTERFLY_HEARTBEAT_MS is not a Butterfly setting/);
+ * Deno.env.delete("BUTTERFLY_HEARTBEAT_MS");
+ * ```
+ */
+export function loadNodeConfig(): ButterflyConfig {
+  return parseConfig(Deno.env.toObject(), { refuseUnknown: true });
+}

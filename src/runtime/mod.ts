@@ -15,7 +15,7 @@
  * @module
  */
 
-export { loadConfigFromEnv } from "./config.ts";
+export { loadConfigFromEnv, loadNodeConfig } from "./config.ts";
 export {
   CHECKPOINT_FILE_BYTES_MAX,
   CheckpointLoadError,

@@ -1,0 +1,228 @@
+/**
+ * `ButterflyClient`: submits inferences to a cluster and accepts a result only with a commit
+ * certificate that verifies against the members' public keys (`verifyClientReply`): a client
+ * trusts no single node. It sends its signed request to every member (a member that missed it
+ * learns it from the others) and takes the first reply that verifies.
+ *
+ * @module
+ */
+
+import type { NodeId } from "../core/types.ts";
+import { verifyClientReply } from "../wire/client_reply.ts";
+import { openFrame, sealMessage } from "../wire/frame.ts";
+import { Membership, type NodeSigner } from "../wire/identity.ts";
+import { decodeMessage, type MessageOf } from "../wire/message.ts";
+import type { ProofData } from "../wire/message.ts";
+import type { ClusterFile } from "./cluster_file.ts";
+import { FramedConnection } from "./framed.ts";
+
+/** Options of {@linkcode ButterflyClient.connect}. */
+export interface ClientOptions {
+  /** The cluster. */
+  readonly cluster: ClusterFile;
+  /** The client's signer; its id and key must be in the cluster file's clients. */
+  readonly signer: NodeSigner;
+}
+
+/** One inference to run. */
+export interface InferenceOptions {
+  /** The prompt. */
+  readonly prompt: string | Uint8Array;
+  /** Tokens to generate. */
+  readonly tokenCount: number;
+  /** The inference id (default: a random one). */
+  readonly inferenceId?: number;
+  /** How long to wait for a verified reply, in ms (default 120,000). */
+  readonly timeoutMs?: number;
+}
+
+/** A committed inference, as its verified reply shows it. */
+export interface CommittedInference {
+  /** The inference id. */
+  readonly inferenceId: number;
+  /** The output bytes (the generated text, for byte-level models). */
+  readonly output: Uint8Array;
+  /** SHA-256 of the output: the value the cluster committed. */
+  readonly value: Uint8Array;
+  /** The view the certificate was signed in. */
+  readonly view: number;
+  /** `fast` (Prepares from every member) or `standard` (a quorum of Commits). */
+  readonly path: "fast" | "standard";
+  /** The certificate's signers. */
+  readonly signers: readonly NodeId[];
+  /** The member whose reply arrived first. */
+  readonly repliedBy: NodeId;
+  /** The proof the reply carried. */
+  readonly proof: ProofData;
+}
+
+/** An inference that did not commit in time. */
+export class InferenceTimeoutError extends Error {
+  /** The inference. */
+  readonly inferenceId: number;
+  /**
+   * Creates the error.
+   *
+   * @param inferenceId The inference.
+   * @param timeoutMs How long the client waited.
+   */
+  constructor(inferenceId: number, timeoutMs: number) {
+    super(`Inference ${inferenceId} got no verified reply within ${timeoutMs} ms`);
+    this.name = "InferenceTimeoutError";
+    this.inferenceId = inferenceId;
+  }
+}
+
+interface Waiting {
+  readonly input: Uint8Array;
+  readonly resolve: (result: CommittedInference) => void;
+  readonly refusals: string[];
+}
+
+/** A client of a Butterfly cluster. */
+export class ButterflyClient {
+  readonly #cluster: ClusterFile;
+  readonly #signer: NodeSigner;
+  readonly #membership: Membership;
+  readonly #connections = new Map<NodeId, FramedConnection>();
+  readonly #waiting = new Map<number, Waiting>();
+  #sequence = 0;
+  #closed = false;
+
+  private constructor(cluster: ClusterFile, signer: NodeSigner, membership: Membership) {
+    this.#cluster = cluster;
+    this.#signer = signer;
+    this.#membership = membership;
+  }
+
+  /**
+   * Creates a client (connections open on the first inference).
+   *
+   * @param options The cluster and the client's key.
+   * @returns The client.
+   */
+  static async connect(options: ClientOptions): Promise<ButterflyClient> {
+    const membership = await Membership.create(
+      options.cluster.nodes.map((node) => ({ nodeId: node.id, publicKey: node.publicKey })),
+    );
+    return new ButterflyClient(options.cluster, options.signer, membership);
+  }
+
+  /**
+   * Runs an inference and resolves with its verified result.
+   *
+   * @param options The prompt and token count.
+   * @returns The committed result.
+   * @throws {InferenceTimeoutError} If no verified reply arrives in time.
+   */
+  async infer(options: InferenceOptions): Promise<CommittedInference> {
+    const input = typeof options.prompt === "string"
+      ? new TextEncoder().encode(options.prompt)
+      : options.prompt;
+    const inferenceId = options.inferenceId ?? randomInferenceId();
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    const done = Promise.withResolvers<CommittedInference>();
+    this.#waiting.set(inferenceId, { input, resolve: done.resolve, refusals: [] });
+    const frame = await sealMessage({
+      type: "ClientRequest",
+      inferenceId,
+      from: this.#signer.nodeId,
+      view: 0,
+      epoch: 0,
+      sequence: this.#nextSequence(),
+      input,
+      tokenCount: options.tokenCount,
+    }, this.#signer);
+    await Promise.all(this.#cluster.nodes.map((node) => this.#sendTo(node.id, frame)));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new InferenceTimeoutError(inferenceId, timeoutMs)),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([done.promise, timeout]);
+    } finally {
+      clearTimeout(timer);
+      this.#waiting.delete(inferenceId);
+    }
+  }
+
+  /** Closes every connection. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const connections = [...this.#connections.values()];
+    for (const connection of connections) connection.close("client closed");
+    await Promise.allSettled(connections.map((connection) => connection.done));
+  }
+
+  #nextSequence(): number {
+    this.#sequence = Math.max(this.#sequence + 1, Date.now() * 1000);
+    return this.#sequence;
+  }
+
+  async #sendTo(nodeId: NodeId, frame: Uint8Array): Promise<void> {
+    let connection = this.#connections.get(nodeId);
+    if (connection === undefined || connection.closed) {
+      const node = this.#cluster.nodes.find((n) => n.id === nodeId)!;
+      try {
+        const conn = await Deno.connect({ hostname: node.host, port: node.port });
+        connection = new FramedConnection(conn, {
+          onFrame: (bytes) => this.#onFrame(bytes),
+          onFramingError: () => {},
+          onClose: () => {
+            if (this.#connections.get(nodeId) === connection) this.#connections.delete(nodeId);
+          },
+        });
+        this.#connections.set(nodeId, connection);
+      } catch {
+        // A member that is down: the others answer.
+        return;
+      }
+    }
+    connection.send(frame);
+  }
+
+  async #onFrame(bytes: Uint8Array): Promise<void> {
+    if (this.#closed) return;
+    const opened = await openFrame(bytes, this.#membership);
+    if (!opened.ok || opened.value.message.type !== "ClientReply") return;
+    const reply = opened.value.message;
+    const waiting = this.#waiting.get(reply.inferenceId);
+    if (waiting === undefined) return;
+    const verified = await verifyClientReply(reply, {
+      membership: this.#membership,
+      faultsMax: this.#cluster.faultsMax,
+      input: waiting.input,
+    });
+    if (!verified.ok) {
+      waiting.refusals.push(`${reply.from}: ${verified.error.code}`);
+      return;
+    }
+    waiting.resolve(summary(reply));
+  }
+}
+
+function summary(reply: MessageOf<"ClientReply">): CommittedInference {
+  const votes = reply.certificate.flatMap((signed) => {
+    const decoded = decodeMessage(signed.body);
+    return decoded.ok ? [decoded.value] : [];
+  });
+  return {
+    inferenceId: reply.inferenceId,
+    output: reply.output,
+    value: reply.value,
+    view: votes[0]?.view ?? reply.view,
+    path: votes[0]?.type === "Prepare" ? "fast" : "standard",
+    signers: votes.map((vote) => vote.from),
+    repliedBy: reply.from,
+    proof: reply.proof,
+  };
+}
+
+function randomInferenceId(): number {
+  const words = crypto.getRandomValues(new Uint32Array(2));
+  // 48 bits, never 0 (the nodes' own messages use inference 0).
+  return (words[0]! & 0xffff) * 2 ** 32 + words[1]! + 1;
+}

@@ -1,0 +1,420 @@
+/**
+ * A reference node: the transport, the failure detector and heartbeats, the view-change timers,
+ * the data directory, the model, and one `Instance` per inference, each a shell around the core's
+ * `step`. The node decides nothing the spec decides; it feeds events and carries out effects.
+ *
+ * @module
+ */
+
+import type { ButterflyConfig } from "../config/config.ts";
+import { DEFAULT_CONFIG } from "../config/config.ts";
+import type { NodeId } from "../core/types.ts";
+import { PhiAccrualFailureDetector } from "../detector/phi_accrual_failure_detector.ts";
+import type { ModelPipeline } from "../model/generate.ts";
+import { decodeFrame, encodeFrame, type OpenedMessage } from "../wire/frame.ts";
+import { Membership, type NodeSigner } from "../wire/identity.ts";
+import {
+  type CoordinationMessage,
+  decodeMessage,
+  type MessageOf,
+  type SignedMessage,
+} from "../wire/message.ts";
+import type { ClusterFile } from "./cluster_file.ts";
+import { type InferenceRequest, Instance, type InstanceHost } from "./instance.ts";
+import type { Logger } from "./log.ts";
+import { NodeStore } from "./node_store.ts";
+import { StageRunner } from "./stage_runner.ts";
+import { type PeerAddress, Transport } from "./transport.ts";
+
+/** The default bound on inferences a node runs at once. */
+export const INSTANCES_MAX_DEFAULT = 16;
+
+/** Options of {@linkcode ButterflyNode.start}. */
+export interface NodeOptions {
+  /** The cluster. */
+  readonly cluster: ClusterFile;
+  /** This node's signer (its id is a member's). */
+  readonly signer: NodeSigner;
+  /** The data directory. */
+  readonly dataDir: string;
+  /** The model, split as the cluster file says (the caller closes it). */
+  readonly pipeline: ModelPipeline;
+  /** Heartbeats, detector thresholds, checkpoint frequency (default: the seed's). */
+  readonly config?: ButterflyConfig;
+  /** The logger. */
+  readonly log: Logger;
+  /** Where to listen instead of the cluster file's address (tests). */
+  readonly listen?: PeerAddress;
+  /** Inferences run at once; a request beyond is refused (default 16). */
+  readonly instancesMax?: number;
+  /** The view-change timeout of view 0, doubled per view (default 20 heartbeats, at least 1 s). */
+  readonly viewTimeoutMs?: number;
+  /** The last view an inference may reach (default 16). */
+  readonly viewMax?: number;
+}
+
+interface Pending {
+  readonly message: CoordinationMessage;
+  readonly signed: SignedMessage;
+  readonly peer: string;
+}
+
+const PENDING_PER_INFERENCE_MAX = 4096;
+const PENDING_INFERENCES_MAX = 64;
+
+/**
+ * A running node.
+ */
+export class ButterflyNode {
+  /** This node's id. */
+  readonly id: NodeId;
+  readonly #options: NodeOptions;
+  readonly #config: ButterflyConfig;
+  readonly #membership: Membership;
+  readonly #store: NodeStore;
+  readonly #runner: StageRunner;
+  readonly #detector: PhiAccrualFailureDetector;
+  readonly #instances = new Map<number, Instance>();
+  readonly #pending = new Map<number, Pending[]>();
+  readonly #suspected = new Set<NodeId>();
+  readonly #viewTimers = new Map<number, ReturnType<typeof setTimeout>>();
+  readonly #replies = new Map<number, Uint8Array>();
+  readonly #log: Logger;
+  #transport: Transport | undefined;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+
+  private constructor(
+    options: NodeOptions,
+    membership: Membership,
+    store: NodeStore,
+  ) {
+    this.id = options.signer.nodeId;
+    this.#options = options;
+    this.#config = options.config ?? DEFAULT_CONFIG;
+    this.#membership = membership;
+    this.#store = store;
+    this.#runner = new StageRunner(options.pipeline);
+    this.#log = options.log;
+    this.#detector = new PhiAccrualFailureDetector(
+      this.#config.heartbeatIntervalMs,
+      this.#config.phiSuspect,
+      this.#config.phiFailed,
+    );
+  }
+
+  /**
+   * Starts a node: opens its data directory, resumes the inferences on it, listens and dials.
+   *
+   * @param options The node.
+   * @returns The running node.
+   */
+  static async start(options: NodeOptions): Promise<ButterflyNode> {
+    const { cluster, signer } = options;
+    const self = cluster.nodes.find((node) => node.id === signer.nodeId);
+    if (self === undefined) throw new RangeError(`${signer.nodeId} is not in the cluster file`);
+    if (options.pipeline.stages.length !== cluster.boundaries.length + 1) {
+      throw new RangeError(
+        `The model has ${options.pipeline.stages.length} stages; the cluster file's boundaries ` +
+          `make ${cluster.boundaries.length + 1}`,
+      );
+    }
+    const membership = await Membership.create(
+      cluster.nodes.map((node) => ({ nodeId: node.id, publicKey: node.publicKey })),
+    );
+    const clients = cluster.clients.length === 0 ? undefined : await Membership.create(
+      cluster.clients.map((client) => ({ nodeId: client.id, publicKey: client.publicKey })),
+    );
+    const store = await NodeStore.open(options.dataDir);
+    const node = new ButterflyNode(options, membership, store);
+    const stored = await store.load();
+    node.#transport = await Transport.start({
+      signer,
+      membership,
+      ...(clients === undefined ? {} : { clients }),
+      addresses: new Map(cluster.nodes.map((n) => [n.id, { host: n.host, port: n.port }])),
+      ...(options.listen === undefined ? {} : { listen: options.listen }),
+      log: options.log,
+      onMessage: (opened, peer) => node.#onMessage(opened, peer),
+      onPeerUp: (peer) => node.#onPeerUp(peer),
+    });
+    for (const inference of stored) {
+      const instance = node.#newInstance(inference.request);
+      if (inference.durable === undefined) {
+        await instance.start();
+      } else {
+        node.#log.info("resuming inference from disk", {
+          inference: inference.request.inferenceId,
+          view: inference.durable.view,
+          signed: inference.signed.length,
+        });
+        await instance.restart(inference.durable, inference.signed, inference.preparedCertificate);
+      }
+      if (inference.reply !== undefined) {
+        instance.done = true;
+        node.#replies.set(
+          inference.request.inferenceId,
+          encodeFrame(inference.reply.body, inference.reply.signature),
+        );
+      }
+    }
+    node.#heartbeat = setInterval(() => void node.#tick(), node.#config.heartbeatIntervalMs);
+    node.#log.info("node started", {
+      port: node.port,
+      members: membership.size,
+      stages: options.pipeline.stages.length,
+      resumed: stored.length,
+    });
+    return node;
+  }
+
+  /** The port the node listens on. */
+  get port(): number {
+    return this.#transport!.port;
+  }
+
+  /**
+   * The inference `id` on this node, if it has it.
+   *
+   * @param id The inference id.
+   * @returns Its instance.
+   */
+  instance(id: number): Instance | undefined {
+    return this.#instances.get(id);
+  }
+
+  /** Stops the node: timers, connections; what is on disk stays. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    for (const timer of this.#viewTimers.values()) clearTimeout(timer);
+    this.#viewTimers.clear();
+    await this.#transport?.close();
+    this.#log.info("node stopped");
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#closed) return;
+    const transport = this.#transport!;
+    transport.broadcast(
+      await transport.seal({
+        type: "Heartbeat",
+        inferenceId: 0,
+        from: this.id,
+        view: 0,
+        epoch: 0,
+        sequence: 0,
+        sentAtMs: Date.now(),
+      }),
+    );
+    for (const peer of this.#membership.nodeIds) {
+      if (peer === this.id) continue;
+      const health = this.#detector.health(peer);
+      const suspected = health === "suspected" || health === "failed";
+      if (suspected === this.#suspected.has(peer)) continue;
+      if (suspected) this.#suspected.add(peer);
+      else this.#suspected.delete(peer);
+      this.#log.info(suspected ? "peer suspected" : "peer trusted again", {
+        peer,
+        phi: this.#detector.phi(peer),
+      });
+      for (const instance of this.#instances.values()) {
+        if (!instance.done) void instance.detector(peer, suspected);
+      }
+    }
+  }
+
+  #onPeerUp(peer: NodeId): void {
+    const transport = this.#transport!;
+    for (const instance of this.#instances.values()) {
+      transport.send(
+        peer,
+        encodeFrame(instance.request.signed.body, instance.request.signed.signature),
+      );
+      void instance.resendTo(peer);
+    }
+  }
+
+  async #onMessage(opened: OpenedMessage, peer: string): Promise<void> {
+    const { message, signed } = opened;
+    if (message.type === "Heartbeat" && message.inferenceId === 0) {
+      this.#detector.recordHeartbeat(message.from);
+      return;
+    }
+    if (message.type === "ClientRequest") return await this.#onRequest(message, signed, peer);
+    const instance = this.#instances.get(message.inferenceId);
+    if (instance !== undefined) return await instance.receive(message, signed, peer);
+    // A message for an inference whose request has not arrived yet (peers relay it): keep a
+    // bounded number.
+    const pending = this.#pending.get(message.inferenceId);
+    if (pending === undefined) {
+      if (this.#pending.size >= PENDING_INFERENCES_MAX) return;
+      this.#pending.set(message.inferenceId, [{ message, signed, peer }]);
+    } else if (pending.length < PENDING_PER_INFERENCE_MAX) {
+      pending.push({ message, signed, peer });
+    }
+  }
+
+  async #onRequest(
+    message: MessageOf<"ClientRequest">,
+    signed: SignedMessage,
+    peer: string,
+  ): Promise<void> {
+    const existing = this.#instances.get(message.inferenceId);
+    if (existing !== undefined) {
+      const same = existing.request.client === message.from &&
+        existing.request.tokenCount === message.tokenCount &&
+        equalBytes(existing.request.prompt, message.input);
+      if (!same) {
+        this.#log.warn("request refused: its inference id is taken", {
+          inference: message.inferenceId,
+          peer,
+        });
+        return;
+      }
+      // The client asks again (it reconnected): the committed reply, if there is one.
+      const reply = this.#replies.get(message.inferenceId);
+      if (reply !== undefined && peer === message.from) this.#transport!.send(peer, reply);
+      return;
+    }
+    const refusal = this.#refusal(message);
+    if (refusal !== undefined) {
+      this.#log.warn("request refused", { inference: message.inferenceId, peer, reason: refusal });
+      return;
+    }
+    const request: InferenceRequest = {
+      inferenceId: message.inferenceId,
+      client: message.from,
+      prompt: message.input,
+      tokenCount: message.tokenCount,
+      signed,
+    };
+    await this.#store.writeRequest(request);
+    const instance = this.#newInstance(request);
+    this.#log.info("inference started", {
+      inference: request.inferenceId,
+      peer: request.client,
+      tokens: request.tokenCount,
+      promptBytes: request.prompt.length,
+    });
+    // Peers that did not get the request from the client learn it from us.
+    this.#transport!.broadcast(encodeFrame(signed.body, signed.signature));
+    await instance.start();
+    const pending = this.#pending.get(request.inferenceId) ?? [];
+    this.#pending.delete(request.inferenceId);
+    for (const held of pending) await instance.receive(held.message, held.signed, held.peer);
+  }
+
+  #refusal(message: MessageOf<"ClientRequest">): string | undefined {
+    const config = this.#options.pipeline.config;
+    const active = [...this.#instances.values()].filter((instance) => !instance.done).length;
+    const max = this.#options.instancesMax ?? INSTANCES_MAX_DEFAULT;
+    if (active >= max) return `${active} inferences are running, the most this node runs`;
+    if (message.input.length < 1) return "the prompt is empty";
+    if (message.input.length + message.tokenCount - 1 > config.sequenceLengthMax) {
+      return `${message.input.length} prompt bytes and ${message.tokenCount} tokens exceed the ` +
+        `model's ${config.sequenceLengthMax} positions`;
+    }
+    if (message.inferenceId === 0) return "inference id 0 is the nodes' own";
+    return undefined;
+  }
+
+  #newInstance(request: InferenceRequest): Instance {
+    const instance = new Instance(
+      request,
+      {
+        membership: this.#membership,
+        faultsMax: this.#options.cluster.faultsMax,
+        replicaCount: this.#options.cluster.replicaCount,
+        checkpointIntervalTokens: this.#config.checkpointFrequencyTokens,
+        viewMax: this.#options.viewMax ?? 16,
+      },
+      this.#host(),
+      this.#runner,
+    );
+    this.#instances.set(request.inferenceId, instance);
+    return instance;
+  }
+
+  #host(): InstanceHost {
+    const transport = () => this.#transport!;
+    const signedOf = (frame: Uint8Array): SignedMessage => {
+      const parts = decodeFrame(frame);
+      if (!parts.ok) throw new Error(parts.error.message);
+      return { body: parts.value.body.slice(), signature: parts.value.signature.slice() };
+    };
+    return {
+      signer: this.#options.signer,
+      log: this.#log,
+      persist: (id, durable, certificate) => this.#store.writeDurable(id, durable, certificate),
+      logSigned: (id, messages) => this.#store.appendSigned(id, messages),
+      broadcast: async (message) => {
+        const frame = await transport().seal(message);
+        transport().broadcast(frame);
+        return signedOf(frame);
+      },
+      sendTo: async (peer, message) => {
+        transport().send(peer, await transport().seal(message));
+      },
+      startTimer: (id, view) => {
+        clearTimeout(this.#viewTimers.get(id));
+        if (this.#closed) return;
+        const base = this.#options.viewTimeoutMs ??
+          Math.max(1000, 20 * this.#config.heartbeatIntervalMs);
+        this.#viewTimers.set(
+          id,
+          setTimeout(() => {
+            this.#viewTimers.delete(id);
+            this.#log.info("view timer fired", { inference: id, view });
+            void this.#instances.get(id)?.timeout(view);
+          }, base * 2 ** Math.min(view, 8)),
+        );
+      },
+      cancelTimer: (id) => {
+        clearTimeout(this.#viewTimers.get(id));
+        this.#viewTimers.delete(id);
+      },
+      committed: (id, reply, view) => void this.#committed(id, reply, view),
+      accepted: (id, token, tokenId) =>
+        this.#log.info("token accepted", { inference: id, token, tokenId }),
+    };
+  }
+
+  async #committed(id: number, reply: MessageOf<"ClientReply">, view: number): Promise<void> {
+    const transport = this.#transport!;
+    const frame = await transport.seal(reply);
+    const parts = decodeFrame(frame);
+    this.#replies.set(id, frame);
+    if (parts.ok) {
+      await this.#store.writeReply(id, {
+        body: parts.value.body.slice(),
+        signature: parts.value.signature.slice(),
+      });
+    }
+    this.#runner.release(id);
+    const instance = this.#instances.get(id);
+    const first = reply.certificate[0] === undefined
+      ? undefined
+      : decodeMessage(reply.certificate[0].body);
+    // Prepares from every member are the fast path; a quorum of Commits the standard one.
+    const path = first?.ok === true && first.value.type === "Prepare" ? "fast" : "standard";
+    this.#log.info("inference committed", {
+      inference: id,
+      view,
+      path,
+      tokens: instance?.tokenIds.length,
+      certificate: reply.certificate.length,
+    });
+    if (instance !== undefined && !transport.send(instance.request.client, frame)) {
+      this.#log.info("client not connected; the reply waits on disk", {
+        inference: id,
+        peer: instance.request.client,
+      });
+    }
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, index) => byte === b[index]);
+}

@@ -1,0 +1,305 @@
+/**
+ * A node's data directory: per inference, the client's request, the core's durable fields, the
+ * signed Prepares of its prepared certificate, the messages it signed, and the reply once it
+ * committed. Whole files are replaced atomically (temporary file, fsync, rename, fsync of the
+ * directory); the signed log is appended and fsynced. A crash at any point leaves each file
+ * either as it was or as it became, never half-written, and nothing that was fsynced is lost.
+ *
+ * ```
+ * DATA/inferences/<id>/request.json     the request (prompt, tokens, client, its signed frame)
+ * DATA/inferences/<id>/durable.json     view, seed, vote, prepared, committed, checkpoint, excluded
+ * DATA/inferences/<id>/prepared.json    the signed Prepares that prove `prepared`
+ * DATA/inferences/<id>/signed.ndjson    every message the node signed, one per line
+ * DATA/inferences/<id>/reply.json       the signed ClientReply, once committed
+ * ```
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { DurableState, SpecMessage } from "../core/spec_state.ts";
+import type { SignedMessage } from "../wire/message.ts";
+import type { InferenceRequest } from "./instance.ts";
+import { fromHex, toHex } from "./keys.ts";
+import type { DigestValue } from "./spec_wire.ts";
+
+/** What the disk holds of one inference. */
+export interface StoredInference {
+  /** The request. */
+  readonly request: InferenceRequest;
+  /** The durable fields, if any were written. */
+  readonly durable: DurableState<DigestValue> | undefined;
+  /** The signed Prepares of the prepared certificate. */
+  readonly preparedCertificate: readonly SignedMessage[];
+  /** The messages the node signed, in order. */
+  readonly signed: readonly SpecMessage<DigestValue>[];
+  /** The committed reply, if any. */
+  readonly reply: SignedMessage | undefined;
+}
+
+/** A data directory that cannot be used (a file that is not what it should be). */
+export class NodeStoreError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param path The file.
+   * @param message What is wrong with it.
+   */
+  constructor(path: string, message: string) {
+    super(`${path}: ${message}`);
+    this.name = "NodeStoreError";
+  }
+}
+
+const encoder = new TextEncoder();
+
+function signedToJson(signed: SignedMessage): { body: string; signature: string } {
+  return { body: toHex(signed.body), signature: toHex(signed.signature) };
+}
+
+function signedFromJson(value: unknown, path: string): SignedMessage {
+  const record = value as { body?: unknown; signature?: unknown } | null;
+  const body = typeof record?.body === "string" && record.body.length % 2 === 0
+    ? fromHex(record.body, record.body.length / 2)
+    : undefined;
+  const signature = typeof record?.signature === "string"
+    ? fromHex(record.signature, 64)
+    : undefined;
+  if (body === undefined || signature === undefined) {
+    throw new NodeStoreError(path, "holds a signed message that is not hex body and signature");
+  }
+  return { body, signature };
+}
+
+/** The data directory of one node. */
+export class NodeStore {
+  /** The directory. */
+  readonly directory: string;
+
+  private constructor(directory: string) {
+    this.directory = directory;
+  }
+
+  /**
+   * Opens (creating) a data directory.
+   *
+   * @param directory Its path.
+   * @returns The store.
+   */
+  static async open(directory: string): Promise<NodeStore> {
+    await Deno.mkdir(join(directory, "inferences"), { recursive: true });
+    return new NodeStore(directory);
+  }
+
+  #dir(inferenceId: number): string {
+    return join(this.directory, "inferences", String(inferenceId));
+  }
+
+  /**
+   * Writes a new inference's request (before the node acts on it).
+   *
+   * @param request The request.
+   */
+  async writeRequest(request: InferenceRequest): Promise<void> {
+    const dir = this.#dir(request.inferenceId);
+    await Deno.mkdir(dir, { recursive: true });
+    await syncDirectory(join(this.directory, "inferences"));
+    await replaceFile(
+      join(dir, "request.json"),
+      JSON.stringify({
+        inferenceId: request.inferenceId,
+        client: request.client,
+        prompt: toHex(request.prompt),
+        tokenCount: request.tokenCount,
+        signed: signedToJson(request.signed),
+      }),
+    );
+  }
+
+  /**
+   * Replaces the durable fields and the prepared certificate.
+   *
+   * @param inferenceId The inference.
+   * @param durable The fields.
+   * @param preparedCertificate The signed Prepares of `durable.prepared`.
+   */
+  async writeDurable(
+    inferenceId: number,
+    durable: DurableState<DigestValue>,
+    preparedCertificate: readonly SignedMessage[],
+  ): Promise<void> {
+    const dir = this.#dir(inferenceId);
+    // The certificate first: a durable `prepared` is never on disk without its proof.
+    await replaceFile(
+      join(dir, "prepared.json"),
+      JSON.stringify(preparedCertificate.map(signedToJson)),
+    );
+    await replaceFile(join(dir, "durable.json"), JSON.stringify(durable));
+  }
+
+  /**
+   * Appends messages the node signed.
+   *
+   * @param inferenceId The inference.
+   * @param messages The messages, in signing order.
+   */
+  async appendSigned(
+    inferenceId: number,
+    messages: readonly SpecMessage<DigestValue>[],
+  ): Promise<void> {
+    const path = join(this.#dir(inferenceId), "signed.ndjson");
+    const file = await Deno.open(path, { append: true, create: true });
+    try {
+      await writeAll(file, encoder.encode(messages.map((m) => `${JSON.stringify(m)}\n`).join("")));
+      await file.sync();
+    } finally {
+      file.close();
+    }
+  }
+
+  /**
+   * Keeps the committed reply.
+   *
+   * @param inferenceId The inference.
+   * @param reply Its signed body.
+   */
+  async writeReply(inferenceId: number, reply: SignedMessage): Promise<void> {
+    await replaceFile(
+      join(this.#dir(inferenceId), "reply.json"),
+      JSON.stringify(signedToJson(reply)),
+    );
+  }
+
+  /**
+   * Reads every inference on disk.
+   *
+   * @returns The inferences, by id ascending.
+   * @throws {NodeStoreError} If a file is not what the node wrote (it refuses to guess).
+   */
+  async load(): Promise<StoredInference[]> {
+    const ids: number[] = [];
+    for await (const entry of Deno.readDir(join(this.directory, "inferences"))) {
+      if (entry.isDirectory && /^\d+$/.test(entry.name)) ids.push(Number(entry.name));
+    }
+    ids.sort((a, b) => a - b);
+    const out: StoredInference[] = [];
+    for (const id of ids) {
+      const stored = await this.#loadOne(id);
+      if (stored !== undefined) out.push(stored);
+    }
+    return out;
+  }
+
+  /**
+   * Deletes an inference's files (after it committed and is no longer needed).
+   *
+   * @param inferenceId The inference.
+   */
+  async remove(inferenceId: number): Promise<void> {
+    await Deno.remove(this.#dir(inferenceId), { recursive: true });
+  }
+
+  async #loadOne(id: number): Promise<StoredInference | undefined> {
+    const dir = this.#dir(id);
+    const requestPath = join(dir, "request.json");
+    const request = await readJson(requestPath);
+    // A directory without its request is a crash before the request was written: nothing
+    // was acted on.
+    if (request === undefined) return undefined;
+    const r = request as Record<string, unknown>;
+    const prompt = typeof r.prompt === "string" && r.prompt.length % 2 === 0
+      ? fromHex(r.prompt, r.prompt.length / 2)
+      : undefined;
+    if (
+      r.inferenceId !== id || typeof r.client !== "string" || prompt === undefined ||
+      typeof r.tokenCount !== "number"
+    ) {
+      throw new NodeStoreError(requestPath, "is not a request this node wrote");
+    }
+    const durable = await readJson(join(dir, "durable.json")) as
+      | DurableState<DigestValue>
+      | undefined;
+    const prepared = (await readJson(join(dir, "prepared.json")) ?? []) as unknown[];
+    const signedPath = join(dir, "signed.ndjson");
+    let signedText = "";
+    try {
+      signedText = await Deno.readTextFile(signedPath);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    const lines = signedText.split("\n");
+    // A crash mid-append can leave a partial last line, never fsynced, so never sent: drop it.
+    if (lines.at(-1) !== "") lines.pop();
+    const signed: SpecMessage<DigestValue>[] = [];
+    for (const line of lines) {
+      if (line === "") continue;
+      try {
+        signed.push(JSON.parse(line));
+      } catch {
+        throw new NodeStoreError(signedPath, "holds a line that is not JSON");
+      }
+    }
+    const reply = await readJson(join(dir, "reply.json"));
+    return {
+      request: {
+        inferenceId: id,
+        client: r.client,
+        prompt,
+        tokenCount: r.tokenCount,
+        signed: signedFromJson(r.signed, requestPath),
+      },
+      durable,
+      preparedCertificate: prepared.map((p) => signedFromJson(p, join(dir, "prepared.json"))),
+      signed,
+      reply: reply === undefined ? undefined : signedFromJson(reply, join(dir, "reply.json")),
+    };
+  }
+}
+
+async function readJson(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new NodeStoreError(path, "is not JSON");
+  }
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await file.write(bytes.subarray(written));
+}
+
+// Replaces `path` with `text` atomically and durably.
+async function replaceFile(path: string, text: string): Promise<void> {
+  const temporary = `${path}.tmp`;
+  const file = await Deno.open(temporary, { write: true, create: true, truncate: true });
+  try {
+    await writeAll(file, encoder.encode(text));
+    await file.sync();
+  } finally {
+    file.close();
+  }
+  await Deno.rename(temporary, path);
+  await syncDirectory(path.slice(0, path.lastIndexOf("/")) || "/");
+}
+
+async function syncDirectory(path: string): Promise<void> {
+  try {
+    const directory = await Deno.open(path, { read: true });
+    try {
+      await directory.sync();
+    } finally {
+      directory.close();
+    }
+  } catch (error) {
+    // Some platforms cannot fsync a directory; the rename is then as durable as they allow.
+    if (!(error instanceof Deno.errors.PermissionDenied)) throw error;
+  }
+}

@@ -1,0 +1,81 @@
+// Four reference nodes in this process, over TCP on loopback, with the tiny model: a client's
+// inference commits what one process generates. (The scenario tests with real node processes,
+// kill -9 included, are in cluster_test.ts.)
+import assert from "node:assert/strict";
+import { closePipeline, createPipeline, generate } from "../model/generate.ts";
+import { FOUR_LAYER_TINY_CONFIG } from "../model/_test_util.ts";
+import { createNodeSigner } from "../wire/identity.ts";
+import { TEST_CLIENT_ID, testSecretKey, testSigners } from "../wire/_test_keys.ts";
+import { ButterflyClient } from "./client.ts";
+import type { ClusterFile } from "./cluster_file.ts";
+import { Logger, type LogRecord } from "./log.ts";
+import { ButterflyNode } from "./node.ts";
+
+Deno.test("four nodes over TCP commit a client's inference as generate() produces it", async () => {
+  const boundaries = [2];
+  const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries });
+  const dirs: string[] = [];
+  const nodes: ButterflyNode[] = [];
+  let client: ButterflyClient | undefined;
+  const logs: LogRecord[] = [];
+  try {
+    const signers = await testSigners();
+    const clientSigner = await createNodeSigner(TEST_CLIENT_ID, testSecretKey(TEST_CLIENT_ID));
+    const ports = signers.map(() => {
+      const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const port = probe.addr.port;
+      probe.close();
+      return port;
+    });
+    const cluster: ClusterFile = {
+      nodes: signers.map((signer, k) => ({
+        id: signer.nodeId,
+        host: "127.0.0.1",
+        port: ports[k]!,
+        publicKey: signer.publicKey,
+      })),
+      faultsMax: 1,
+      replicaCount: 3,
+      quorum: 3,
+      model: { kind: "preset", preset: "tiny" },
+      boundaries,
+      clients: [{ id: clientSigner.nodeId, publicKey: clientSigner.publicKey }],
+    };
+    for (const signer of signers) {
+      const dir = await Deno.makeTempDir({ prefix: "butterfly-node-" });
+      dirs.push(dir);
+      nodes.push(
+        await ButterflyNode.start({
+          cluster,
+          signer,
+          dataDir: dir,
+          pipeline,
+          log: new Logger(signer.nodeId, "info", (_line, record) => logs.push(record)),
+        }),
+      );
+    }
+    const prompt = new TextEncoder().encode("Hello");
+    const expected: number[] = [];
+    for await (const { token } of generate(prompt, { maxTokens: 6, pipeline })) {
+      expected.push(token);
+    }
+    client = await ButterflyClient.connect({ cluster, signer: clientSigner });
+    const result = await client.infer({ prompt, tokenCount: 6, timeoutMs: 30_000 });
+    assert.deepEqual(Array.from(result.output), expected);
+    assert.ok(result.signers.length >= 3);
+    // Every node committed the same and kept it on disk.
+    const committed = () => logs.filter((r) => r.msg === "inference committed").length;
+    const deadline = Date.now() + 10_000;
+    while (committed() < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(committed(), 4, JSON.stringify(logs.filter((r) => r.level !== "info")));
+    for (const node of nodes) {
+      assert.deepEqual(node.instance(result.inferenceId)?.tokenIds, expected);
+    }
+    assert.deepEqual(logs.filter((r) => r.level === "error"), []);
+  } finally {
+    await client?.close();
+    await Promise.all(nodes.map((node) => node.close()));
+    await closePipeline(pipeline);
+    for (const dir of dirs) await Deno.remove(dir, { recursive: true });
+  }
+});
