@@ -260,15 +260,23 @@ export class Instance {
   }
 
   /**
-   * Sends `peer` every message this node signed for the inference (signed again, with a fresh
-   * sequence), and the client's request: what a peer that reconnects may have missed.
+   * Sends `peer` the messages this node signed for the inference (signed again, with a fresh
+   * sequence) from its latest stable checkpoint on: what a peer that reconnects may have missed.
    *
    * @param peer The member.
    * @returns When queued.
    */
   resendTo(peer: NodeId): Promise<void> {
     return this.#enqueue(async () => {
-      const own = this.#received.all().filter((message) => message.from === this.self);
+      // From the latest stable checkpoint on: what it covers, a peer behind restores from the
+      // checkpoint (its Checkpoint messages are resent) rather than from every stage output.
+      const stable = this.state.stableCheckpoint;
+      const own = this.#received.all().filter((message) =>
+        message.from === this.self &&
+        !(message.type === "StageOutput" && message.seed === stable.seed &&
+          message.token <= stable.position) &&
+        !(message.type === "Checkpoint" && message.position < stable.position)
+      );
       for (const message of own) {
         try {
           await this.#host.sendTo(peer, this.#wireOf(message));
@@ -508,6 +516,14 @@ export class Instance {
         default:
           break;
       }
+    }
+    if (ready.actions.includes("RestoreCheckpoint")) {
+      this.#host.log.info("caught up from a stable checkpoint", {
+        inference: this.id,
+        view: ready.state.view,
+        action: "RestoreCheckpoint",
+        position: ready.state.stableCheckpoint.position,
+      });
     }
     if (ready.state.view !== before.view) {
       this.#host.log.info("view changed", {

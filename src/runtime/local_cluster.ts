@@ -1,0 +1,305 @@
+/**
+ * A cluster of reference node processes on loopback: keys, the cluster file, one `deno task
+ * node` process per member, their JSON-lines logs, kill and restart. `deno task cluster`, `deno
+ * task demo` and the scenario tests run on it. Closing it stops every process it started and
+ * removes the directory it created.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { NodeId } from "../core/types.ts";
+import type { NodeSigner } from "../wire/identity.ts";
+import {
+  type ClusterFile,
+  clusterFileJson,
+  type ModelPreset,
+  parseClusterFile,
+} from "./cluster_file.ts";
+import { readKeyFile, toHex, writeNewKeyFile } from "./keys.ts";
+import type { LogLevel, LogRecord } from "./log.ts";
+
+const NODE_MAIN = new URL("./node_main.ts", import.meta.url).pathname;
+const ROOT = new URL("../..", import.meta.url).pathname;
+
+/** Options of {@linkcode LocalCluster.create}. */
+export interface LocalClusterOptions {
+  /** Members (default 4). */
+  readonly nodeCount?: number;
+  /** f (default 1). */
+  readonly faultsMax?: number;
+  /** The embedded model (default `default`). */
+  readonly preset?: ModelPreset;
+  /** Layer indices where stages start. */
+  readonly boundaries?: readonly number[];
+  /** Where to keep keys, the cluster file and data (default: a new temporary directory). */
+  readonly dir?: string;
+  /** The first port (default: free ports the system picks). */
+  readonly basePort?: number;
+  /** Extra environment of the node processes (`BUTTERFLY_*`). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** The nodes' log level (default `info`). */
+  readonly logLevel?: LogLevel;
+  /** Each log line of each node, as it arrives. */
+  readonly onLog?: (node: NodeId, record: LogRecord) => void;
+}
+
+interface Running {
+  readonly child: Deno.ChildProcess;
+  readonly stderrDone: Promise<void>;
+}
+
+/** A local cluster of node processes. */
+export class LocalCluster {
+  /** The directory holding `cluster.json`, the keys and each node's data. */
+  readonly dir: string;
+  /** The cluster file's path. */
+  readonly clusterPath: string;
+  /** The cluster. */
+  readonly cluster: ClusterFile;
+  /** The client's signer (its key is in the cluster file). */
+  readonly client: NodeSigner;
+  /** Every log line of each node, in order. */
+  readonly logs: Map<NodeId, LogRecord[]> = new Map();
+  readonly #options: LocalClusterOptions;
+  readonly #ownsDir: boolean;
+  readonly #running = new Map<NodeId, Running>();
+  #closed = false;
+
+  private constructor(
+    dir: string,
+    ownsDir: boolean,
+    cluster: ClusterFile,
+    client: NodeSigner,
+    options: LocalClusterOptions,
+  ) {
+    this.dir = dir;
+    this.#ownsDir = ownsDir;
+    this.clusterPath = join(dir, "cluster.json");
+    this.cluster = cluster;
+    this.client = client;
+    this.#options = options;
+    for (const node of cluster.nodes) this.logs.set(node.id, []);
+  }
+
+  /**
+   * Writes the keys and the cluster file (no process starts yet).
+   *
+   * @param options The cluster's shape.
+   * @returns The cluster.
+   */
+  static async create(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+    const ownsDir = options.dir === undefined;
+    const dir = options.dir ?? await Deno.makeTempDir({ prefix: "butterfly-cluster-" });
+    try {
+      const count = options.nodeCount ?? 4;
+      const nodes = [];
+      for (let k = 1; k <= count; k++) {
+        const id = `node-${k}`;
+        await Deno.mkdir(join(dir, id), { recursive: true });
+        const publicKey = await writeNewKeyFile(join(dir, id, "node.key"));
+        const port = options.basePort === undefined ? freePort() : options.basePort + k - 1;
+        nodes.push({ id, address: `127.0.0.1:${port}`, publicKey: toHex(publicKey) });
+      }
+      await writeNewKeyFile(join(dir, "client.key"));
+      const client = await readKeyFile(join(dir, "client.key"), "client-1");
+      const json = {
+        f: options.faultsMax ?? 1,
+        model: { preset: options.preset ?? "default" },
+        boundaries: [...(options.boundaries ?? [])],
+        nodes,
+        clients: [{ id: "client-1", publicKey: toHex(client.publicKey) }],
+      };
+      const cluster = parseClusterFile(json, dir);
+      await Deno.writeTextFile(
+        join(dir, "cluster.json"),
+        `${JSON.stringify(clusterFileJson(cluster), null, 2)}\n`,
+      );
+      return new LocalCluster(dir, ownsDir, cluster, client, options);
+    } catch (error) {
+      if (ownsDir) await Deno.remove(dir, { recursive: true });
+      throw error;
+    }
+  }
+
+  /** The members' ids. */
+  get nodeIds(): NodeId[] {
+    return this.cluster.nodes.map((node) => node.id);
+  }
+
+  /**
+   * Starts every node that is not running.
+   *
+   * @returns When each has logged that it started.
+   */
+  async startAll(): Promise<void> {
+    await Promise.all(
+      this.nodeIds.filter((id) => !this.#running.has(id)).map((id) => this.start(id)),
+    );
+  }
+
+  /**
+   * Starts (or restarts) one node's process.
+   *
+   * @param id The member.
+   * @returns When it has logged that it started.
+   */
+  async start(id: NodeId): Promise<void> {
+    if (this.#running.has(id)) throw new Error(`${id} is running`);
+    const before = this.logs.get(id)!.length;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--frozen",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        "--allow-ffi",
+        "--allow-sys",
+        "--allow-net",
+        NODE_MAIN,
+        "--cluster",
+        this.clusterPath,
+        "--id",
+        id,
+        "--data",
+        join(this.dir, id),
+        "--log-level",
+        this.#options.logLevel ?? "info",
+      ],
+      cwd: ROOT,
+      env: { NO_COLOR: "1", ...this.#options.env },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const stderrDone = this.#readLogs(id, child.stderr);
+    this.#running.set(id, { child, stderrDone });
+    void child.status.then(() => {
+      if (this.#running.get(id)?.child === child) this.#running.delete(id);
+    });
+    await this.waitFor(
+      () => this.logs.get(id)!.slice(before).some((r) => r.msg === "node started"),
+      `${id} to start`,
+      60_000,
+      () => this.#running.get(id)?.child === child,
+    );
+  }
+
+  /**
+   * Whether a node's process is running.
+   *
+   * @param id The member.
+   * @returns `true` while it runs.
+   */
+  isRunning(id: NodeId): boolean {
+    return this.#running.has(id);
+  }
+
+  /**
+   * Sends a signal to a node's process and waits for it to end.
+   *
+   * @param id The member.
+   * @param signal `SIGKILL` (kill -9, the default) or `SIGTERM` (a clean stop).
+   * @returns The exit status.
+   */
+  async stop(id: NodeId, signal: Deno.Signal = "SIGKILL"): Promise<Deno.CommandStatus> {
+    const running = this.#running.get(id);
+    if (running === undefined) throw new Error(`${id} is not running`);
+    try {
+      running.child.kill(signal);
+    } catch {
+      // Already exited.
+    }
+    const status = await running.child.status;
+    await running.stderrDone;
+    this.#running.delete(id);
+    return status;
+  }
+
+  /**
+   * Waits until `check` holds.
+   *
+   * @param check The condition (polled).
+   * @param what What is awaited, for the error.
+   * @param timeoutMs The guard against a hang.
+   * @param alive While this holds, keep waiting (default: always).
+   */
+  async waitFor(
+    check: () => boolean,
+    what: string,
+    timeoutMs = 60_000,
+    alive: () => boolean = () => true,
+  ): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!check()) {
+      if (!alive()) throw new Error(`gave up waiting for ${what}: the process ended`);
+      if (Date.now() > deadline) {
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  /**
+   * Every node's log lines with message `msg`.
+   *
+   * @param msg The message.
+   * @returns The lines, with their node.
+   */
+  find(msg: string): LogRecord[] {
+    return [...this.logs.values()].flat().filter((record) => record.msg === msg);
+  }
+
+  /** Stops every process (SIGTERM, then SIGKILL after 10 s) and removes a directory it made. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#running.keys()].map(async (id) => {
+      const running = this.#running.get(id)!;
+      const timer = setTimeout(() => {
+        try {
+          running.child.kill("SIGKILL");
+        } catch {
+          // Gone.
+        }
+      }, 10_000);
+      try {
+        await this.stop(id, "SIGTERM");
+      } finally {
+        clearTimeout(timer);
+      }
+    }));
+    if (this.#ownsDir) await Deno.remove(this.dir, { recursive: true });
+  }
+
+  async #readLogs(id: NodeId, stream: ReadableStream<Uint8Array>): Promise<void> {
+    const lines = this.logs.get(id)!;
+    let rest = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      rest += decoder.decode(chunk, { stream: true });
+      let newline;
+      while ((newline = rest.indexOf("\n")) >= 0) {
+        const line = rest.slice(0, newline);
+        rest = rest.slice(newline + 1);
+        if (line.trim() === "") continue;
+        let record: LogRecord;
+        try {
+          record = JSON.parse(line);
+        } catch {
+          record = { time: new Date().toISOString(), level: "error", node: id, msg: line };
+        }
+        lines.push(record);
+        this.#options.onLog?.(id, record);
+      }
+    }
+  }
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  return port;
+}
