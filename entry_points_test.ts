@@ -18,6 +18,13 @@ const CONFIG = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
 const ROOT_VALUES = [
   "AssignmentError",
   "BarrierCoordinator",
+  "ButterflyClient",
+  "ClusterFileError",
+  "InferenceTimeoutError",
+  "KeyFileError",
+  "loadClusterFile",
+  "parseClusterFile",
+  "readKeyFile",
   "ByzantineAgreement",
   "CONFIG_VARIABLES",
   "Checkpoint",

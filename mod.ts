@@ -4,15 +4,17 @@
  *
  * This entry point holds the names of the seed's README: the agreement, checkpoint, failure
  * detection, work assignment and barrier components, the inference result and its proof, the
- * configuration read from `BUTTERFLY_*` variables, cluster sizing, and their error types.
+ * configuration read from `BUTTERFLY_*` variables, cluster sizing, the client of a cluster of
+ * reference nodes (`ButterflyClient`, with the cluster file and key files it reads), and their
+ * error types.
  * Importing it needs no permission and loads no native code. The rest lives in subpaths:
  *
  * - `@butterfly/bcp/core`: the pure protocol core, one function per TLA+ action, and `step`;
  * - `@butterfly/bcp/wire`: the wire protocol of `spec/PROTOCOL.md`;
  * - `@butterfly/bcp/sim`: the deterministic simulator;
  * - `@butterfly/bcp/model`: ONNX model execution (loads ONNX Runtime, needs `--allow-ffi`);
- * - `@butterfly/bcp/runtime`: what a node runs on (configuration, durable checkpoints, user
- *   models).
+ * - `@butterfly/bcp/runtime`: the reference node (`ButterflyNode`), its transport, logs and data
+ *   directory, and a local cluster of node processes.
  *
  * @example Cluster sizing
  * ```ts
@@ -103,3 +105,17 @@ export {
 } from "./src/config/config.ts";
 export { loadConfigFromEnv } from "./src/runtime/config.ts";
 export { WireError, type WireErrorCode } from "./src/wire/wire_error.ts";
+export {
+  ButterflyClient,
+  type ClientOptions,
+  type CommittedInference,
+  type InferenceOptions,
+  InferenceTimeoutError,
+} from "./src/runtime/client.ts";
+export {
+  type ClusterFile,
+  ClusterFileError,
+  loadClusterFile,
+  parseClusterFile,
+} from "./src/runtime/cluster_file.ts";
+export { KeyFileError, readKeyFile } from "./src/runtime/keys.ts";

@@ -18,6 +18,9 @@ const COMMANDS = [
   "generate",
   "profile",
   "keygen",
+  "node",
+  "cluster",
+  "demo",
   "tlc",
 ];
 

@@ -39,7 +39,8 @@ const USAGE = `Usage: deno task generate [options] PROMPT
   --boundaries A,B   split the model into stages starting at layers A, B, ...
   --threads N        intra-op threads per stage (default 1)
   --cuda             try the CUDA execution provider, falling back to CPU
-  --model-dir DIR    run a user model (manifest.json plus per-stage ONNX files)`;
+  --model-dir DIR    run a user model (manifest.json plus per-stage ONNX files)
+  --json             print one JSON object (prompt, tokens, text, boundaries) instead`;
 
 const COMMAND = {
   name: "generate",
@@ -54,6 +55,7 @@ const COMMAND = {
     threads: { type: "string", default: "1" },
     cuda: { type: "boolean", default: false },
     "model-dir": { type: "string" },
+    json: { type: "boolean", default: false },
   },
   positionals: true,
 } as const;
@@ -110,9 +112,11 @@ async function main(args: string[]): Promise<number> {
   // ONNX Runtime's native binding loads here, not at import: every argument is checked first.
   const { closePipeline, createPipeline, generate } = await import("../model/generate.ts");
   let pipeline: ModelPipeline;
+  let usedBoundaries: readonly number[] = boundaries;
   if (values["model-dir"] !== undefined) {
     const { loadUserModel } = await import("./user_model.ts");
     const model = await loadUserModel(values["model-dir"]);
+    usedBoundaries = model.boundaries;
     pipeline = await createPipeline(model.config, {
       ...executorOptions,
       boundaries: model.boundaries,
@@ -133,12 +137,24 @@ async function main(args: string[]): Promise<number> {
     }; non-printable bytes shown as \\xNN`,
   );
   const encoder = new TextEncoder();
+  const json = values.json === true;
+  const tokens: number[] = [];
   try {
-    await Deno.stdout.write(encoder.encode(positionals[0]!));
+    if (!json) await Deno.stdout.write(encoder.encode(positionals[0]!));
     for await (const { token } of generate(positionals[0]!, { maxTokens, sampling, pipeline })) {
-      await Deno.stdout.write(encoder.encode(renderByte(token)));
+      tokens.push(token);
+      if (!json) await Deno.stdout.write(encoder.encode(renderByte(token)));
     }
-    await Deno.stdout.write(encoder.encode("\n"));
+    if (json) {
+      console.log(JSON.stringify({
+        prompt: positionals[0]!,
+        tokens,
+        text: new TextDecoder().decode(Uint8Array.from(tokens)),
+        boundaries: usedBoundaries,
+      }));
+    } else {
+      await Deno.stdout.write(encoder.encode("\n"));
+    }
   } finally {
     await closePipeline(pipeline);
   }

@@ -329,7 +329,10 @@ export class Instance {
         for (const prepare of message.prepared?.certificate ?? []) await this.#addSigned(prepare);
         break;
     }
-    if (await this.#add(message, signed)) await this.#step({ kind: "messages" });
+    if (await this.#add(message, signed)) {
+      if (message.type === "StageOutput") this.#reportDisagreement(message);
+      await this.#step({ kind: "messages" });
+    }
     // An activation may be what a parked computation waits for.
     if (message.type === "StageOutput") this.#runParked(valueOf(message.value));
   }
@@ -447,6 +450,32 @@ export class Instance {
     }
     if (changed) await this.#step({ kind: "messages" });
   }
+
+  // Says plainly when the replicas of a stage signed different outputs for one token (a
+  // Byzantine replica, or hardware that does not compute bit for bit): stage, token, each digest
+  // and who signed it. Once per (view, token, stage) and digest count; it decides nothing.
+  #reportDisagreement(message: MessageOf<"StageOutput">): void {
+    const signers = new Map<DigestValue, NodeId[]>();
+    for (const m of this.#received.ofType("StageOutput")) {
+      if (m.view !== message.view || m.token !== message.token || m.stage !== message.stage) {
+        continue;
+      }
+      signers.set(m.value, [...(signers.get(m.value) ?? []), this.nodeIds[m.from - 1]!]);
+    }
+    if (signers.size < 2) return;
+    const key = `${message.view}/${message.token}/${message.stage}/${signers.size}`;
+    if (this.#reported.has(key)) return;
+    this.#reported.add(key);
+    this.#host.log.warn("replicas of a stage disagree", {
+      inference: this.id,
+      view: message.view,
+      token: message.token,
+      stage: message.stage,
+      outputs: Object.fromEntries(signers),
+    });
+  }
+
+  readonly #reported = new Set<string>();
 
   #keepActivation(message: MessageOf<"StageOutput">): void {
     const activation = message.activation!;

@@ -4,13 +4,14 @@
 import assert from "node:assert/strict";
 import { closePipeline, createPipeline, generate, type ModelPipeline } from "../model/generate.ts";
 import { FOUR_LAYER_TINY_CONFIG } from "../model/_test_util.ts";
+import { tensorDigest } from "../model/tensor.ts";
 import { openFrame, sealMessage } from "../wire/frame.ts";
 import { Membership, type NodeSigner } from "../wire/identity.ts";
 import type { CoordinationMessage, MessageOf, SignedMessage } from "../wire/message.ts";
 import { verifyClientReply } from "../wire/client_reply.ts";
 import { testSigners } from "../wire/_test_keys.ts";
 import { type InferenceRequest, Instance, type InstanceHost } from "./instance.ts";
-import { Logger } from "./log.ts";
+import { Logger, type LogRecord } from "./log.ts";
 import { StageRunner } from "./stage_runner.ts";
 import { decodeTokens } from "./spec_wire.ts";
 
@@ -29,6 +30,8 @@ interface Cluster {
 async function withCluster(
   pipeline: ModelPipeline,
   body: (cluster: Cluster) => Promise<void>,
+  runnerOf: (k: number) => StageRunner = () => new StageRunner(pipeline),
+  logs: LogRecord[] = [],
 ): Promise<void> {
   const signers: NodeSigner[] = await testSigners();
   const membership = await Membership.create(signers);
@@ -64,7 +67,7 @@ async function withCluster(
     const signer = signers.find((s) => s.nodeId === id)!;
     const host: InstanceHost = {
       signer,
-      log: new Logger(id, "warn", () => {}),
+      log: new Logger(id, "warn", (_line, record) => logs.push(record)),
       persist: () => Promise.resolve(),
       logSigned: () => Promise.resolve(),
       broadcast: async (message: CoordinationMessage): Promise<SignedMessage> => {
@@ -95,7 +98,7 @@ async function withCluster(
           viewMax: 4,
         },
         host,
-        new StageRunner(pipeline),
+        runnerOf(k),
       ),
     );
   }
@@ -154,6 +157,53 @@ Deno.test("with one replica down from the start, the three others still commit t
         assert.ok(replies[k] !== undefined, `node ${k} committed`);
       }
     });
+  } finally {
+    await closePipeline(pipeline);
+  }
+});
+
+Deno.test("a replica that computes wrong outputs is outvoted, and the log names the disagreement", async () => {
+  const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] });
+  try {
+    const expected = await expectedTokens(pipeline);
+    // node-2 (a replica of both stages in view 0) computes stage 1 one bit off: a Byzantine
+    // replica, or hardware that does not compute bit for bit. Its activation and digest agree
+    // with each other, so its frames pass every wire check.
+    class WrongRunner extends StageRunner {
+      override async compute(...args: Parameters<StageRunner["compute"]>) {
+        const outcome = await super.compute(...args);
+        if (args[3] !== 1 || outcome.activation === undefined) return outcome;
+        const data = outcome.activation.data.slice();
+        data[0] = data[0]! + 1;
+        const activation = { ...outcome.activation, data };
+        wrong.add(tensorDigest(activation));
+        return { ...outcome, activation, value: tensorDigest(activation) };
+      }
+    }
+    const wrong = new Set<string>();
+    const logs: LogRecord[] = [];
+    await withCluster(
+      pipeline,
+      async ({ instances, replies, settled }) => {
+        await Promise.all(instances.map((instance) => instance.start()));
+        await settled();
+        for (const k of [0, 1, 3]) {
+          assert.deepEqual(instances[k]!.tokenIds, expected, `node ${k}`);
+          assert.ok(replies[k] !== undefined);
+        }
+      },
+      (k) => k === 2 ? new WrongRunner(pipeline) : new StageRunner(pipeline),
+      logs,
+    );
+    const disagreements = logs.filter((r) => r.msg === "replicas of a stage disagree");
+    assert.ok(disagreements.length > 0);
+    const first = disagreements[0]!;
+    assert.equal(first.stage, 1);
+    const outputs = first.outputs as Record<string, string[]>;
+    const [bad] = Object.keys(outputs).filter((digest) => wrong.has(digest));
+    assert.ok(bad !== undefined, JSON.stringify(outputs));
+    assert.deepEqual(outputs[bad], ["node-2"]);
+    assert.equal(Object.keys(outputs).length, 2);
   } finally {
     await closePipeline(pipeline);
   }

@@ -1,8 +1,9 @@
 /**
- * What a Butterfly node runs on: its configuration from `BUTTERFLY_*` variables, the durable
- * on-disk checkpoint store, and loading a user's model directory. Loading a model reaches ONNX
- * Runtime, so this entry point needs `--allow-ffi` (and `--allow-read`, `--allow-env`,
- * `--allow-sys`).
+ * The reference node runtime: `ButterflyNode` (TCP transport, failure detection, view-change
+ * timers, a durable data directory, ONNX stage execution, one shell around the core's `step` per
+ * inference), `ButterflyClient`, the cluster file, key files, JSON-lines logs and a local cluster
+ * of node processes. Loading a model reaches ONNX Runtime, so this entry point needs
+ * `--allow-ffi` (and `--allow-read`, `--allow-env`, `--allow-sys`, `--allow-net`).
  *
  * @example Configuration from the environment
  * ```ts
@@ -24,3 +25,69 @@ export {
   CheckpointStore,
 } from "./checkpoint_store.ts";
 export { loadUserModel, type UserModel } from "./user_model.ts";
+export {
+  type ClusterClient,
+  type ClusterFile,
+  ClusterFileError,
+  clusterFileJson,
+  type ClusterModel,
+  type ClusterNode,
+  loadClusterFile,
+  MODEL_PRESETS,
+  type ModelPreset,
+  parseClusterFile,
+} from "./cluster_file.ts";
+export { KeyFileError, readKeyFile, SECRET_KEY_BYTES, writeNewKeyFile } from "./keys.ts";
+export {
+  LOG_LEVELS,
+  type LogFields,
+  Logger,
+  type LogLevel,
+  type LogRecord,
+  type LogSink,
+  parseLogLevel,
+} from "./log.ts";
+export {
+  ButterflyClient,
+  type ClientOptions,
+  type CommittedInference,
+  type InferenceOptions,
+  InferenceTimeoutError,
+} from "./client.ts";
+export { ButterflyNode, INSTANCES_MAX_DEFAULT, type NodeOptions } from "./node.ts";
+export { type PeerAddress, Transport, type TransportOptions } from "./transport.ts";
+export { LocalCluster, type LocalClusterOptions } from "./local_cluster.ts";
+export { type ModelSourceOptions, openClusterModel, PRESET_CONFIGS } from "./model_source.ts";
+export {
+  INFERENCE_SEED,
+  type InferenceRequest,
+  Instance,
+  type InstanceCluster,
+  type InstanceHost,
+} from "./instance.ts";
+export {
+  type ModelInference,
+  type StageInput,
+  type StageOutcome,
+  StageRunner,
+} from "./stage_runner.ts";
+export { NodeStore, NodeStoreError, type StoredInference } from "./node_store.ts";
+export {
+  checkpointDigest,
+  checkpointState,
+  checkpointTokens,
+  decodeTokens,
+  digestOf,
+  type DigestValue,
+  encodeTokens,
+  fromWire,
+  promptValue,
+  type SpecContext,
+  type SpecForm,
+  tokenOfValue,
+  tokensValue,
+  toWire,
+  TranslationError,
+  valueOf,
+  type WireContext,
+} from "./spec_wire.ts";

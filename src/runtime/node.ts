@@ -79,6 +79,8 @@ export class ButterflyNode {
   readonly #suspected = new Set<NodeId>();
   readonly #viewTimers = new Map<number, ReturnType<typeof setTimeout>>();
   readonly #replies = new Map<number, Uint8Array>();
+  // Frames and bytes this node sent for each inference (its protocol traffic, not heartbeats).
+  readonly #traffic = new Map<number, { frames: number; bytes: number }>();
   readonly #log: Logger;
   #transport: Transport | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -351,11 +353,12 @@ export class ButterflyNode {
       logSigned: (id, messages) => this.#store.appendSigned(id, messages),
       broadcast: async (message) => {
         const frame = await transport().seal(message);
-        transport().broadcast(frame);
+        this.#count(message.inferenceId, transport().broadcast(frame).length, frame.length);
         return signedOf(frame);
       },
       sendTo: async (peer, message) => {
-        transport().send(peer, await transport().seal(message));
+        const frame = await transport().seal(message);
+        if (transport().send(peer, frame)) this.#count(message.inferenceId, 1, frame.length);
       },
       startTimer: (id, view) => {
         clearTimeout(this.#viewTimers.get(id));
@@ -379,6 +382,13 @@ export class ButterflyNode {
       accepted: (id, token, tokenId) =>
         this.#log.info("token accepted", { inference: id, token, tokenId }),
     };
+  }
+
+  #count(inferenceId: number, frames: number, frameBytes: number): void {
+    const traffic = this.#traffic.get(inferenceId) ?? { frames: 0, bytes: 0 };
+    traffic.frames += frames;
+    traffic.bytes += frames * frameBytes;
+    this.#traffic.set(inferenceId, traffic);
   }
 
   async #committed(id: number, reply: MessageOf<"ClientReply">, view: number): Promise<void> {
@@ -405,6 +415,12 @@ export class ButterflyNode {
       path,
       tokens: instance?.tokenIds.length,
       certificate: reply.certificate.length,
+      signers: reply.certificate.flatMap((vote) => {
+        const decoded = decodeMessage(vote.body);
+        return decoded.ok ? [decoded.value.from] : [];
+      }),
+      framesSent: this.#traffic.get(id)?.frames ?? 0,
+      bytesSent: this.#traffic.get(id)?.bytes ?? 0,
     });
     if (instance !== undefined && !transport.send(instance.request.client, frame)) {
       this.#log.info("client not connected; the reply waits on disk", {
