@@ -95,6 +95,20 @@ Deno.test("generate and profile refuse bad values without loading ONNX Runtime",
   }
 });
 
+Deno.test("a node refuses an unknown BUTTERFLY_ variable by name, before anything loads", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "node", "--cluster", "none.json", "--id", "node-1", "--data", "x"],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", BUTTERFLY_HEARTBEAT_MS: "50" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 2, stderr);
+  assert.match(stderr, /^node: BUTTERFLY_HEARTBEAT_MS is not a Butterfly setting/);
+  assert.equal(stderr.trim().split("\n").length, 1);
+});
+
 Deno.test("every task of deno.json says what it does", async () => {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
   for (const [name, task] of Object.entries(config.tasks)) {

@@ -49,6 +49,10 @@ Deno.test("a 4-node cluster of processes commits, token for token, what one proc
     assert.equal(result.signers.length, 4);
     await cluster.waitFor(() => cluster.find("inference committed").length === 4, "4 commits");
     assert.deepEqual(cluster.find("inference step failed"), []);
+    // SIGTERM stops a node cleanly.
+    const status = await cluster.stop("node-4", "SIGTERM");
+    assert.equal(status.code, 0);
+    assert.ok(cluster.logs.get("node-4")!.some((r) => r.msg === "node stopped"));
   });
 });
 

@@ -176,20 +176,20 @@ async function main(args: string[]): Promise<number> {
   const accepted = new Map<number, number>();
   let inferenceId: number | undefined;
   let killed: Promise<unknown> | undefined;
-  let cluster: LocalCluster | undefined;
   const onLog = (_node: string, record: LogRecord) => {
     if (record.msg !== "token accepted" || record.inference !== inferenceId) return;
     const token = record.token as number;
     if (accepted.has(token)) return;
     accepted.set(token, performance.now());
     out(renderByte(record.tokenId as number));
-    if (atToken !== undefined && token === atToken && killed === undefined && cluster) {
+    // Log lines arrive only once the nodes run, after `cluster` below is set.
+    if (atToken !== undefined && token === atToken && killed === undefined) {
       killed = cluster.stop(values.kill!, "SIGKILL").then(() => {
         out(`\n[demo] killed ${values.kill} (kill -9) at token ${token}\n`);
       });
     }
   };
-  cluster = await Cluster.create({ preset, boundaries, onLog });
+  const cluster: LocalCluster = await Cluster.create({ preset, boundaries, onLog });
   let client: ButterflyClient | undefined;
   try {
     out(`[demo] starting ${NODE_COUNT} node processes in ${cluster.dir}\n`);
@@ -204,8 +204,8 @@ async function main(args: string[]): Promise<number> {
     // Every live node commits; their counts of frames and bytes sent make the traffic figures.
     await cluster.waitFor(
       () =>
-        cluster!.find("inference committed").filter((r) => r.inference === inferenceId).length >=
-          cluster!.nodeIds.filter((id) => cluster!.isRunning(id)).length,
+        cluster.find("inference committed").filter((r) => r.inference === inferenceId).length >=
+          cluster.nodeIds.filter((id) => cluster.isRunning(id)).length,
       "every live node to commit",
       30_000,
     );

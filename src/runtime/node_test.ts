@@ -6,7 +6,7 @@ import { closePipeline, createPipeline, generate } from "../model/generate.ts";
 import { FOUR_LAYER_TINY_CONFIG } from "../model/_test_util.ts";
 import { createNodeSigner } from "../wire/identity.ts";
 import { TEST_CLIENT_ID, testSecretKey, testSigners } from "../wire/_test_keys.ts";
-import { ButterflyClient } from "./client.ts";
+import { ButterflyClient, InferenceTimeoutError } from "./client.ts";
 import type { ClusterFile } from "./cluster_file.ts";
 import { Logger, type LogRecord } from "./log.ts";
 import { ButterflyNode } from "./node.ts";
@@ -51,6 +51,7 @@ Deno.test("four nodes over TCP commit a client's inference as generate() produce
           dataDir: dir,
           pipeline,
           log: new Logger(signer.nodeId, "info", (_line, record) => logs.push(record)),
+          instancesMax: 1,
         }),
       );
     }
@@ -72,6 +73,20 @@ Deno.test("four nodes over TCP commit a client's inference as generate() produce
       assert.deepEqual(node.instance(result.inferenceId)?.tokenIds, expected);
     }
     assert.deepEqual(logs.filter((r) => r.level === "error"), []);
+    // Beyond its bound on inferences at once, a node refuses a request and says why.
+    const refused = () => logs.filter((r) => r.msg === "request refused");
+    const [first, second] = await Promise.allSettled([
+      client.infer({ prompt, tokenCount: 24, timeoutMs: 30_000 }),
+      client.infer({ prompt: "Other", tokenCount: 24, timeoutMs: 3_000 }),
+    ]);
+    assert.equal(first.status, "fulfilled");
+    assert.equal(second.status, "rejected");
+    assert.ok((second as PromiseRejectedResult).reason instanceof InferenceTimeoutError);
+    assert.ok(refused().length >= 1);
+    assert.match(
+      refused()[0]!.reason as string,
+      /1 inferences are running, the most this node runs/,
+    );
   } finally {
     await client?.close();
     await Promise.all(nodes.map((node) => node.close()));
