@@ -20,10 +20,21 @@ import {
   type NodeState,
   type SpecMessage,
 } from "../core/spec_state.ts";
-import { type ClusterConfig, clusterConfigWith, initialNodeState } from "../core/spec_state.ts";
+import {
+  type ClusterConfig,
+  clusterConfigWith,
+  initialNodeState,
+  NO_VALUE,
+} from "../core/spec_state.ts";
 import { MessageLog } from "../core/received.ts";
 import { messageKey } from "../core/message_key.ts";
-import { type NodeEvent, type Ready, step, type StepEffect } from "../core/step.ts";
+import {
+  type CommitEffect,
+  type NodeEvent,
+  type Ready,
+  step,
+  type StepEffect,
+} from "../core/step.ts";
 import type { NodeId } from "../core/types.ts";
 import type { Float32Tensor } from "../model/tensor.ts";
 import {
@@ -48,6 +59,7 @@ import {
   fromWire,
   promptValue,
   tokenOfValue,
+  tokensValue,
   toWire,
   valueOf,
 } from "./spec_wire.ts";
@@ -175,13 +187,31 @@ export class Instance {
       viewMax: cluster.viewMax,
     }, {
       firstInput: () => first,
-      // A seed's result is not known before it is computed.
-      resultOf: () => undefined,
+      // The spec's Result(x), where this node knows it: the last token's value, once it accepted
+      // every token (replicas certified it). A new view that pins a prepared value is checked
+      // against it; a node that cannot tell refuses the new view, as §5.1 says.
+      resultOf: (seed) => this.#knownResult(seed),
     });
     this.self = cluster.membership.nodeIds.indexOf(host.signer.nodeId) + 1;
     if (this.self < 1) throw new RangeError(`${host.signer.nodeId} is not a member`);
     this.state = initialNodeState(this.self, this.cluster);
   }
+
+  // The spec's Result(seed) as far as this node knows it. Computation is deterministic, so a
+  // result the node saw in any view is the result: the last token's value once it had every
+  // token, or the value it voted for (it votes only for its own last token, and its vote is on
+  // disk, so a restarted node still knows).
+  #knownResult(seed: number): DigestValue | undefined {
+    if (seed !== INFERENCE_SEED) return undefined;
+    const { tokens, vote, prepared } = this.state;
+    if (tokens.length === this.cluster.tokenCount) this.#resultSeen = tokens[tokens.length - 1];
+    if (this.#resultSeen !== undefined) return this.#resultSeen;
+    if (vote.value !== NO_VALUE) return vote.value;
+    if (prepared.value !== NO_VALUE) return prepared.value;
+    return undefined;
+  }
+
+  #resultSeen: DigestValue | undefined;
 
   /** The inference id. */
   get id(): number {
@@ -311,7 +341,10 @@ export class Instance {
         const verified = await verifyNewView(message, {
           membership: this.#membership,
           faultsMax: this.#faultsMax,
-          resultOf: () => undefined,
+          resultOf: (seed) => {
+            const known = this.#knownResult(seed);
+            return known === undefined ? undefined : digestOf(known);
+          },
         });
         if (!verified.ok) {
           this.#host.log.warn("NewView refused", {
@@ -528,6 +561,7 @@ export class Instance {
       this.#signed.set(messageKey(message), signed);
     }
     this.#learnTokens();
+    this.#knownResult(INFERENCE_SEED);
     for (const effect of ready.effects) {
       switch (effect.kind) {
         case "compute":
@@ -540,12 +574,15 @@ export class Instance {
           this.#host.cancelTimer(this.id);
           break;
         case "commit":
-          await this.#commit(effect.value, effect.view, effect.certificate);
+          this.#pendingCommit = effect;
           break;
         default:
           break;
       }
     }
+    // A node may commit before it has the tokens (it learned the commit from a certificate, or
+    // a view change reset them): the reply waits until its tokens give the committed value.
+    if (this.#pendingCommit !== undefined) await this.#commit(this.#pendingCommit);
     if (ready.actions.includes("RestoreCheckpoint")) {
       this.#host.log.info("caught up from a stable checkpoint", {
         inference: this.id,
@@ -697,17 +734,22 @@ export class Instance {
     for (const effect of parked) this.#compute(effect);
   }
 
-  async #commit(
-    value: DigestValue,
-    view: number,
-    certificate: readonly SpecMessage<DigestValue>[],
-  ): Promise<void> {
+  #pendingCommit: CommitEffect<DigestValue> | undefined;
+
+  async #commit(commit: CommitEffect<DigestValue>): Promise<void> {
+    const { value, view, certificate } = commit;
     if (this.done) return;
-    const output = encodeTokens(this.tokenIds, this.#runner.pipeline.config.vocabSize);
-    if (valueOf(digestOf(value)) !== value || this.tokenIds.length !== this.cluster.tokenCount) {
-      this.#host.log.error("committed before its tokens are known", { inference: this.id });
+    const vocab = this.#runner.pipeline.config.vocabSize;
+    if (this.tokenIds.length !== this.cluster.tokenCount) return;
+    if (tokensValue(this.tokenIds, vocab) !== value) {
+      this.#host.log.error("the tokens accepted do not give the committed value", {
+        inference: this.id,
+        view,
+      });
       return;
     }
+    this.#pendingCommit = undefined;
+    const output = encodeTokens(this.tokenIds, vocab);
     const signedVotes: SignedMessage[] = [];
     for (const vote of certificate) {
       const signed = this.#signed.get(messageKey(vote));

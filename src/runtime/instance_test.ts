@@ -32,6 +32,7 @@ async function withCluster(
   body: (cluster: Cluster) => Promise<void>,
   runnerOf: (k: number) => StageRunner = () => new StageRunner(pipeline),
   logs: LogRecord[] = [],
+  drop: (message: CoordinationMessage, to: string) => boolean = () => false,
 ): Promise<void> {
   const signers: NodeSigner[] = await testSigners();
   const membership = await Membership.create(signers);
@@ -74,7 +75,9 @@ async function withCluster(
         const frame = await sealMessage({ ...message, sequence: sequence++ }, signer);
         const opened = await openFrame(frame, membership);
         assert.ok(opened.ok);
-        for (const to of ids.keys()) if (to !== k && !down.has(k)) deliver(to, frame, id);
+        for (const to of ids.keys()) {
+          if (to !== k && !down.has(k) && !drop(message, ids[to]!)) deliver(to, frame, id);
+        }
         return opened.value.signed;
       },
       sendTo: async (peer, message) => {
@@ -204,6 +207,46 @@ Deno.test("a replica that computes wrong outputs is outvoted, and the log names 
     assert.ok(bad !== undefined, JSON.stringify(outputs));
     assert.deepEqual(outputs[bad], ["node-2"]);
     assert.equal(Object.keys(outputs).length, 2);
+  } finally {
+    await closePipeline(pipeline);
+  }
+});
+
+Deno.test("a view change after a value was prepared keeps it: the new view commits the same", async () => {
+  const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] });
+  try {
+    const expected = await expectedTokens(pipeline);
+    // View 0 loses every Commit, and node-3's Prepares in and out, so nobody commits there (no
+    // quorum of Commits, no fast path), yet nodes 0 to 2 prepare the result.
+    let blocking = true;
+    const drop = (message: CoordinationMessage, to: string) =>
+      blocking && message.view === 0 &&
+      (message.type === "Commit" ||
+        (message.type === "Prepare" && (message.from === "node-3" || to === "node-3")));
+    await withCluster(
+      pipeline,
+      async ({ instances, replies, down, timers, settled }) => {
+        await Promise.all(instances.map((instance) => instance.start()));
+        await settled();
+        assert.ok(replies.every((reply) => reply === undefined), "nothing committed in view 0");
+        assert.ok(instances.filter((i) => i.state.prepared.view === 0).length >= 3);
+        // The primary of view 0 goes down; the others' view timers fire.
+        blocking = false;
+        down.add(0);
+        for (let round = 0; round < 4 && replies.slice(1).some((r) => r === undefined); round++) {
+          await Promise.all([1, 2, 3].map((k) => instances[k]!.timeout(timers[k]!.get(42) ?? 0)));
+          await settled();
+        }
+        for (const k of [1, 2, 3]) {
+          assert.ok(replies[k] !== undefined, `node ${k} committed`);
+          assert.deepEqual(instances[k]!.tokenIds, expected);
+          assert.ok(instances[k]!.state.view >= 1);
+        }
+      },
+      undefined,
+      [],
+      drop,
+    );
   } finally {
     await closePipeline(pipeline);
   }
