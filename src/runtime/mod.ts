@@ -54,7 +54,7 @@ export {
   type InferenceOptions,
   InferenceTimeoutError,
 } from "./client.ts";
-export { ButterflyNode, INSTANCES_MAX_DEFAULT, type NodeOptions } from "./node.ts";
+export { ButterflyNode, COMMITTED_KEPT, INSTANCES_MAX_DEFAULT, type NodeOptions } from "./node.ts";
 export { type PeerAddress, Transport, type TransportOptions } from "./transport.ts";
 export { LocalCluster, type LocalClusterOptions } from "./local_cluster.ts";
 export { type ModelSourceOptions, openClusterModel, PRESET_CONFIGS } from "./model_source.ts";

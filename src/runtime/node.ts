@@ -51,6 +51,8 @@ export interface NodeOptions {
   readonly viewTimeoutMs?: number;
   /** The last view an inference may reach (default 16). */
   readonly viewMax?: number;
+  /** Committed inferences kept to answer late peers and clients (default 64). */
+  readonly committedKept?: number;
 }
 
 interface Pending {
@@ -58,6 +60,9 @@ interface Pending {
   readonly signed: SignedMessage;
   readonly peer: string;
 }
+
+/** Committed inferences a node keeps (in memory and on disk) to answer late peers and clients. */
+export const COMMITTED_KEPT = 64;
 
 const PENDING_PER_INFERENCE_MAX = 4096;
 const PENDING_INFERENCES_MAX = 64;
@@ -81,6 +86,8 @@ export class ButterflyNode {
   readonly #replies = new Map<number, Uint8Array>();
   // Frames and bytes this node sent for each inference (its protocol traffic, not heartbeats).
   readonly #traffic = new Map<number, { frames: number; bytes: number }>();
+  // Committed inferences, oldest first: beyond COMMITTED_KEPT the oldest is forgotten.
+  readonly #committedOrder: number[] = [];
   readonly #log: Logger;
   #transport: Transport | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -154,12 +161,14 @@ export class ButterflyNode {
       }
       if (inference.reply !== undefined) {
         instance.done = true;
+        node.#committedOrder.push(inference.request.inferenceId);
         node.#replies.set(
           inference.request.inferenceId,
           encodeFrame(inference.reply.body, inference.reply.signature),
         );
       }
     }
+    await node.#forgetOldest();
     node.#heartbeat = setInterval(() => void node.#tick(), node.#config.heartbeatIntervalMs);
     node.#log.info("node started", {
       port: node.port,
@@ -427,6 +436,29 @@ export class ButterflyNode {
         inference: id,
         peer: instance.request.client,
       });
+    }
+    this.#committedOrder.push(id);
+    await this.#forgetOldest();
+  }
+
+  // Forgets committed inferences beyond the newest COMMITTED_KEPT: memory, timers and files.
+  async #forgetOldest(): Promise<void> {
+    while (this.#committedOrder.length > (this.#options.committedKept ?? COMMITTED_KEPT)) {
+      const id = this.#committedOrder.shift()!;
+      this.#instances.delete(id);
+      this.#replies.delete(id);
+      this.#traffic.delete(id);
+      clearTimeout(this.#viewTimers.get(id));
+      this.#viewTimers.delete(id);
+      this.#runner.release(id);
+      try {
+        await this.#store.remove(id);
+      } catch (error) {
+        this.#log.warn("could not remove a committed inference's files", {
+          inference: id,
+          reason: (error as Error).message,
+        });
+      }
     }
   }
 }

@@ -52,6 +52,7 @@ Deno.test("four nodes over TCP commit a client's inference as generate() produce
           pipeline,
           log: new Logger(signer.nodeId, "info", (_line, record) => logs.push(record)),
           instancesMax: 1,
+          committedKept: 2,
         }),
       );
     }
@@ -87,6 +88,16 @@ Deno.test("four nodes over TCP commit a client's inference as generate() produce
       refused()[0]!.reason as string,
       /1 inferences are running, the most this node runs/,
     );
+    // Beyond the committed inferences it keeps, a node forgets the oldest, files included.
+    assert.ok(nodes[0]!.instance(result.inferenceId) !== undefined);
+    const third = await client.infer({ prompt, tokenCount: 4, timeoutMs: 30_000 });
+    const until = Date.now() + 10_000;
+    while (nodes[0]!.instance(result.inferenceId) !== undefined && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(nodes[0]!.instance(result.inferenceId), undefined);
+    await assert.rejects(() => Deno.stat(`${dirs[0]}/inferences/${result.inferenceId}`));
+    assert.ok(nodes[0]!.instance(third.inferenceId) !== undefined);
   } finally {
     await client?.close();
     await Promise.all(nodes.map((node) => node.close()));
