@@ -84,7 +84,7 @@ export class ButterflyClient {
   readonly #cluster: ClusterFile;
   readonly #signer: NodeSigner;
   readonly #membership: Membership;
-  readonly #connections = new Map<NodeId, FramedConnection>();
+  readonly #connections = new Map<NodeId, Promise<FramedConnection | undefined>>();
   readonly #waiting = new Map<number, Waiting>();
   #sequence = 0;
   #closed = false;
@@ -123,17 +123,21 @@ export class ButterflyClient {
     const timeoutMs = options.timeoutMs ?? 120_000;
     const done = Promise.withResolvers<CommittedInference>();
     this.#waiting.set(inferenceId, { input, resolve: done.resolve, refusals: [] });
-    const frame = await sealMessage({
-      type: "ClientRequest",
-      inferenceId,
-      from: this.#signer.nodeId,
-      view: 0,
-      epoch: 0,
-      sequence: this.#nextSequence(),
-      input,
-      tokenCount: options.tokenCount,
-    }, this.#signer);
-    await Promise.all(this.#cluster.nodes.map((node) => this.#sendTo(node.id, frame)));
+    // One copy per member, addressed to it: that copy binds this client's connection there.
+    await Promise.all(this.#cluster.nodes.map(async (node) => {
+      const frame = await sealMessage({
+        type: "ClientRequest",
+        inferenceId,
+        from: this.#signer.nodeId,
+        view: 0,
+        epoch: 0,
+        sequence: this.#nextSequence(),
+        input,
+        tokenCount: options.tokenCount,
+        to: node.id,
+      }, this.#signer);
+      await this.#sendTo(node.id, frame);
+    }));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -152,7 +156,9 @@ export class ButterflyClient {
   /** Closes every connection. */
   async close(): Promise<void> {
     this.#closed = true;
-    const connections = [...this.#connections.values()];
+    const connections = (await Promise.all(this.#connections.values())).filter((c) =>
+      c !== undefined
+    );
     for (const connection of connections) connection.close("client closed");
     await Promise.allSettled(connections.map((connection) => connection.done));
   }
@@ -163,25 +169,38 @@ export class ButterflyClient {
   }
 
   async #sendTo(nodeId: NodeId, frame: Uint8Array): Promise<void> {
-    let connection = this.#connections.get(nodeId);
-    if (connection === undefined || connection.closed) {
-      const node = this.#cluster.nodes.find((n) => n.id === nodeId)!;
-      try {
-        const conn = await Deno.connect({ hostname: node.host, port: node.port });
-        connection = new FramedConnection(conn, {
+    const connection = await this.#connectionTo(nodeId);
+    connection?.send(frame);
+  }
+
+  // One connection per member, shared by concurrent inferences; `undefined` for a member that
+  // is down (the others answer).
+  #connectionTo(nodeId: NodeId): Promise<FramedConnection | undefined> {
+    const current = this.#connections.get(nodeId);
+    if (current !== undefined) {
+      return current.then((connection) =>
+        connection === undefined || connection.closed ? this.#connect(nodeId) : connection
+      );
+    }
+    return this.#connect(nodeId);
+  }
+
+  #connect(nodeId: NodeId): Promise<FramedConnection | undefined> {
+    const node = this.#cluster.nodes.find((n) => n.id === nodeId)!;
+    const connecting = Deno.connect({ hostname: node.host, port: node.port }).then(
+      (conn) => {
+        const connection: FramedConnection = new FramedConnection(conn, {
           onFrame: (bytes) => this.#onFrame(bytes),
           onFramingError: () => {},
-          onClose: () => {
-            if (this.#connections.get(nodeId) === connection) this.#connections.delete(nodeId);
-          },
+          onClose: () => {},
         });
-        this.#connections.set(nodeId, connection);
-      } catch {
-        // A member that is down: the others answer.
-        return;
-      }
-    }
-    connection.send(frame);
+        if (this.#closed) connection.close("client closed");
+        return connection;
+      },
+      () => undefined,
+    );
+    this.#connections.set(nodeId, connecting);
+    return connecting;
   }
 
   async #onFrame(bytes: Uint8Array): Promise<void> {
@@ -197,7 +216,11 @@ export class ButterflyClient {
       input: waiting.input,
     });
     if (!verified.ok) {
-      waiting.refusals.push(`${reply.from}: ${verified.error.code}`);
+      // One entry per member at most: a member cannot grow it by sending more bad replies.
+      const entry = `${reply.from}: ${verified.error.code}`;
+      if (!waiting.refusals.some((r) => r.startsWith(`${reply.from}:`))) {
+        waiting.refusals.push(entry);
+      }
       return;
     }
     waiting.resolve(summary(reply));

@@ -16,8 +16,8 @@ const COMMAND = {
   description: "Starts N reference nodes (default 4) tolerating F Byzantine ones (default 1) on\n" +
     "loopback and keeps them running until SIGINT or SIGTERM. Prints the cluster file (members,\n" +
     "addresses, public keys) and where the client key is. DIR keeps keys, the cluster file and\n" +
-    "each node's data (default: a temporary directory, removed at exit); ports start at P\n" +
-    "(default: free ports).",
+    "each node's data (default: a temporary directory, removed at exit); a DIR that holds a\n" +
+    "cluster already runs that cluster again. Ports start at P (default: free ports).",
   options: {
     nodes: { type: "string", default: "4" },
     f: { type: "string", default: "1" },
@@ -70,21 +70,22 @@ async function main(args: string[]): Promise<number> {
     ...(values.dir === undefined ? {} : { dir: values.dir }),
     ...(basePort === undefined ? {} : { basePort }),
   });
+  // Signals are handled from here on, so an interrupted start still stops every node.
+  const stopped = Promise.withResolvers<void>();
+  const stop = () => stopped.resolve();
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
   try {
-    await cluster.startAll();
+    await Promise.race([cluster.startAll(), stopped.promise]);
     console.log(await Deno.readTextFile(cluster.clusterPath));
     console.error(
       `[cluster] ${nodeCount} nodes running; cluster file ${cluster.clusterPath}, client key ` +
         `${cluster.dir}/client.key (client-1). Ctrl-C stops them.`,
     );
-    const stopped = Promise.withResolvers<void>();
-    const stop = () => stopped.resolve();
-    Deno.addSignalListener("SIGINT", stop);
-    Deno.addSignalListener("SIGTERM", stop);
     await stopped.promise;
+  } finally {
     Deno.removeSignalListener("SIGINT", stop);
     Deno.removeSignalListener("SIGTERM", stop);
-  } finally {
     await cluster.close();
   }
   return 0;

@@ -45,8 +45,8 @@ Deno.test("a 4-node cluster of processes commits, token for token, what one proc
   await withCluster(async (cluster, client) => {
     const result = await client.infer({ prompt: "Hello", tokenCount: 8, timeoutMs: GUARD_MS });
     assert.deepEqual(Array.from(result.output), want);
-    assert.equal(result.path, "fast");
-    assert.equal(result.signers.length, 4);
+    // Either path may answer first: every member's Prepare, or a quorum of Commits.
+    assert.equal(result.signers.length, result.path === "fast" ? 4 : 3);
     await cluster.waitFor(() => cluster.find("inference committed").length === 4, "4 commits");
     assert.deepEqual(cluster.find("inference step failed"), []);
     // SIGTERM stops a node cleanly.

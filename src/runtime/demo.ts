@@ -191,6 +191,16 @@ async function main(args: string[]): Promise<number> {
   };
   const cluster: LocalCluster = await Cluster.create({ preset, boundaries, onLog });
   let client: ButterflyClient | undefined;
+  // Ctrl-C or SIGTERM stops every node and removes the directory (its keys with it).
+  const interrupt = () => {
+    void (async () => {
+      await client?.close();
+      await cluster.close();
+      Deno.exit(130);
+    })();
+  };
+  Deno.addSignalListener("SIGINT", interrupt);
+  Deno.addSignalListener("SIGTERM", interrupt);
   try {
     out(`[demo] starting ${NODE_COUNT} node processes in ${cluster.dir}\n`);
     await cluster.startAll();
@@ -283,6 +293,8 @@ async function main(args: string[]): Promise<number> {
     }
     return identical ? 0 : 1;
   } finally {
+    Deno.removeSignalListener("SIGINT", interrupt);
+    Deno.removeSignalListener("SIGTERM", interrupt);
     await client?.close();
     await cluster.close();
   }

@@ -15,16 +15,15 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { certifiedOutputs } from "../core/computation.ts";
 import {
-  durableOf,
-  type DurableState,
-  type NodeState,
-  type SpecMessage,
-} from "../core/spec_state.ts";
-import {
   type ClusterConfig,
   clusterConfigWith,
+  durableOf,
+  type DurableState,
   initialNodeState,
+  isReplica,
   NO_VALUE,
+  type NodeState,
+  type SpecMessage,
 } from "../core/spec_state.ts";
 import { MessageLog } from "../core/received.ts";
 import { messageKey } from "../core/message_key.ts";
@@ -107,6 +106,8 @@ export interface InstanceHost {
   ): Promise<void>;
   /** Appends messages this node signed to its log on disk (resolves once on disk). */
   logSigned(inferenceId: number, messages: readonly SpecMessage<DigestValue>[]): Promise<void>;
+  /** Signs a message without sending it; resolves with its signed form. */
+  sign(message: CoordinationMessage): Promise<SignedMessage>;
   /** Signs a message and sends it to every member; resolves with its signed form. */
   broadcast(message: CoordinationMessage): Promise<SignedMessage>;
   /** Signs a message and sends it to one peer. */
@@ -151,7 +152,7 @@ export class Instance {
     string,
     { message: CoordinationMessage; signed: SignedMessage }[]
   >();
-  readonly #requested = new Set<string>();
+  readonly #requested = new Map<string, number>();
   readonly #parkedComputes = new Map<DigestValue, StepEffect<DigestValue>[]>();
   readonly #computing = new Set<string>();
   #queue: Promise<void> = Promise.resolve();
@@ -248,6 +249,20 @@ export class Instance {
     return this.#enqueue(async () => {
       for (const message of signedByMe) this.#received.add(message);
       for (const signed of preparedCertificate) await this.#addSigned(signed);
+      // The signed forms of its own votes and view changes are gone with the process; sign them
+      // again (same content, fresh sequence) for the certificates and NewViews that carry them.
+      this.state = { ...this.state, ...durable };
+      for (const message of signedByMe) {
+        if (!["Prepare", "Commit", "ViewChange"].includes(message.type)) continue;
+        try {
+          this.#signed.set(messageKey(message), await this.#host.sign(this.#wireOf(message)));
+        } catch (error) {
+          this.#host.log.warn("an own message could not be signed again", {
+            inference: this.id,
+            reason: (error as Error).message,
+          });
+        }
+      }
       await this.#step({ kind: "restart", durable });
     });
   }
@@ -435,11 +450,17 @@ export class Instance {
   ): Promise<void> {
     if (message.type !== "Checkpoint") return;
     const key = valueOf(message.digest);
-    const parked = this.#parkedCheckpoints.get(key) ?? [];
-    if (parked.length < this.nodeIds.length) parked.push({ message, signed });
-    this.#parkedCheckpoints.set(key, parked);
-    if (this.#requested.has(key)) return;
-    this.#requested.add(key);
+    const parked = this.#parkedCheckpoints.get(key);
+    // Bounded: a checkpoint digest per member and position is all honest nodes make.
+    if (parked === undefined && this.#parkedCheckpoints.size >= 4 * this.nodeIds.length) return;
+    const list = parked ?? [];
+    if (list.length < this.nodeIds.length) list.push({ message, signed });
+    this.#parkedCheckpoints.set(key, list);
+    // Ask the sender for the state; again (of whoever sends it next) if a second has passed.
+    const asked = this.#requested.get(key);
+    const now = Date.now();
+    if (asked !== undefined && now - asked < 1000) return;
+    this.#requested.set(key, now);
     await this.#host.sendTo(message.from, {
       type: "CheckpointRequest",
       inferenceId: this.id,
@@ -474,6 +495,8 @@ export class Instance {
     const tokens = checkpointTokens(message.state);
     if (tokens === undefined || tokens.length !== message.position) return;
     const key = valueOf(message.digest);
+    // Only a state this node asked for is kept.
+    if (!this.#requested.has(key) || this.#resolved.has(key)) return;
     this.#resolved.set(key, tokens);
     const parked = this.#parkedCheckpoints.get(key) ?? [];
     this.#parkedCheckpoints.delete(key);
@@ -510,19 +533,39 @@ export class Instance {
 
   readonly #reported = new Set<string>();
 
+  // Keeps the activation a StageOutput carries, if it is one the next stage can take: from a
+  // replica of its stage in its view (the core's Replicas), of a token and stage that exist,
+  // shaped [1, positions, hidden] for the positions that token runs, and the first one with its
+  // digest (the digest covers the bytes, not the shape, so a later copy may not replace it).
   #keepActivation(message: MessageOf<"StageOutput">): void {
     const activation = message.activation!;
+    const value = valueOf(message.value);
+    if (this.#activations.has(value)) return;
+    const from = this.nodeIds.indexOf(message.from) + 1;
+    const { tokenCount, stageCount } = this.cluster;
+    if (
+      from < 1 || !isReplica(from, message.view, message.stage, this.cluster) ||
+      message.token > tokenCount || message.stage >= stageCount
+    ) return;
+    const positions = message.token === 1 ? this.request.prompt.length : 1;
+    const hidden = this.#runner.pipeline.config.hiddenSize;
+    if (activation.shape.join(",") !== `1,${positions},${hidden}`) {
+      this.#host.log.warn("an activation of the wrong shape was dropped", {
+        inference: this.id,
+        peer: message.from,
+        token: message.token,
+        stage: message.stage,
+        shape: [...activation.shape],
+      });
+      return;
+    }
     const data = new Float32Array(activation.data.length / 4);
     new Uint8Array(data.buffer).set(activation.data);
     if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
       const view = new DataView(activation.data.buffer, activation.data.byteOffset);
       for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(4 * i, true);
     }
-    this.#activations.set(valueOf(message.value), {
-      dtype: "float32",
-      dims: [...activation.shape],
-      data,
-    });
+    this.#activations.set(value, { dtype: "float32", dims: [...activation.shape], data });
   }
 
   async #step(event: NodeEvent<DigestValue>): Promise<void> {
@@ -557,11 +600,37 @@ export class Instance {
     for (const message of sends) this.#received.add(message);
     if (sends.length > 0) await this.#host.logSigned(this.id, sends);
     for (const message of sends) {
-      const signed = await this.#host.broadcast(this.#wireOf(message));
-      this.#signed.set(messageKey(message), signed);
+      let wire;
+      try {
+        wire = this.#wireOf(message);
+      } catch (error) {
+        // A message the node cannot put on the wire (a certificate it lacks) is logged; the
+        // others still leave and the step's other effects are still carried out.
+        this.#host.log.error("a signed message could not be sent", {
+          inference: this.id,
+          action: message.type,
+          reason: (error as Error).message,
+        });
+        continue;
+      }
+      this.#signed.set(messageKey(message), await this.#host.broadcast(wire));
     }
     this.#learnTokens();
     this.#knownResult(INFERENCE_SEED);
+    // A parked checkpoint whose tokens this node now has is no longer waiting for a response.
+    for (const [key, parked] of this.#parkedCheckpoints) {
+      const first = parked[0]?.message;
+      if (first?.type !== "Checkpoint" || this.state.tokens.length < first.position) continue;
+      if (this.#checkpointTokens(first.seed, first.position, first.digest) === undefined) continue;
+      this.#parkedCheckpoints.delete(key);
+      void this.#enqueue(async () => {
+        let changed = false;
+        for (const { message, signed } of parked) {
+          if (await this.#add(message, signed)) changed = true;
+        }
+        if (changed) await this.#step({ kind: "messages" });
+      });
+    }
     for (const effect of ready.effects) {
       switch (effect.kind) {
         case "compute":
@@ -604,6 +673,7 @@ export class Instance {
     const wire = toWire(message, {
       nodeIds: this.nodeIds,
       inferenceId: this.id,
+      currentView: this.state.view,
       signedOf: (key) => this.#signed.get(key),
       preparedCertificate: () => this.#preparedSigned(),
     });

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { closePipeline, createPipeline, generate, type ModelPipeline } from "../model/generate.ts";
 import { FOUR_LAYER_TINY_CONFIG } from "../model/_test_util.ts";
 import { tensorDigest } from "../model/tensor.ts";
-import { openFrame, sealMessage } from "../wire/frame.ts";
+import { openFrame, sealMessage, signMessage } from "../wire/frame.ts";
 import { Membership, type NodeSigner } from "../wire/identity.ts";
 import type { CoordinationMessage, MessageOf, SignedMessage } from "../wire/message.ts";
 import { verifyClientReply } from "../wire/client_reply.ts";
@@ -71,6 +71,8 @@ async function withCluster(
       log: new Logger(id, "warn", (_line, record) => logs.push(record)),
       persist: () => Promise.resolve(),
       logSigned: () => Promise.resolve(),
+      sign: async (message: CoordinationMessage): Promise<SignedMessage> =>
+        await signMessage({ ...message, sequence: sequence++ }, signer),
       broadcast: async (message: CoordinationMessage): Promise<SignedMessage> => {
         const frame = await sealMessage({ ...message, sequence: sequence++ }, signer);
         const opened = await openFrame(frame, membership);

@@ -91,6 +91,20 @@ export class LocalCluster {
   static async create(options: LocalClusterOptions = {}): Promise<LocalCluster> {
     const ownsDir = options.dir === undefined;
     const dir = options.dir ?? await Deno.makeTempDir({ prefix: "butterfly-cluster-" });
+    if (!ownsDir) {
+      // A directory that holds a cluster already: run that cluster again (its keys and data).
+      let existing: string | undefined;
+      try {
+        existing = await Deno.readTextFile(join(dir, "cluster.json"));
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
+      if (existing !== undefined) {
+        const cluster = parseClusterFile(JSON.parse(existing), dir);
+        const client = await readKeyFile(join(dir, "client.key"), "client-1");
+        return new LocalCluster(dir, false, cluster, client, options);
+      }
+    }
     try {
       const count = options.nodeCount ?? 4;
       const nodes = [];

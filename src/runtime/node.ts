@@ -24,7 +24,7 @@ import { type InferenceRequest, Instance, type InstanceHost } from "./instance.t
 import type { Logger } from "./log.ts";
 import { NodeStore } from "./node_store.ts";
 import { StageRunner } from "./stage_runner.ts";
-import { type PeerAddress, Transport } from "./transport.ts";
+import { type PeerAddress, Sealer, Transport } from "./transport.ts";
 
 /** The default bound on inferences a node runs at once. */
 export const INSTANCES_MAX_DEFAULT = 16;
@@ -64,8 +64,11 @@ interface Pending {
 /** Committed inferences a node keeps (in memory and on disk) to answer late peers and clients. */
 export const COMMITTED_KEPT = 64;
 
-const PENDING_PER_INFERENCE_MAX = 4096;
-const PENDING_INFERENCES_MAX = 64;
+// Messages held for inferences whose request has not arrived: bounded, and dropped after
+// PENDING_MS (the sender resends them when the request comes; a bogus id costs only this).
+const PENDING_PER_INFERENCE_MAX = 1024;
+const PENDING_INFERENCES_MAX = 16;
+const PENDING_MS = 30_000;
 
 /**
  * A running node.
@@ -80,7 +83,7 @@ export class ButterflyNode {
   readonly #runner: StageRunner;
   readonly #detector: PhiAccrualFailureDetector;
   readonly #instances = new Map<number, Instance>();
-  readonly #pending = new Map<number, Pending[]>();
+  readonly #pending = new Map<number, { since: number; held: Pending[] }>();
   readonly #suspected = new Set<NodeId>();
   readonly #viewTimers = new Map<number, ReturnType<typeof setTimeout>>();
   readonly #replies = new Map<number, Uint8Array>();
@@ -90,6 +93,7 @@ export class ButterflyNode {
   readonly #committedOrder: number[] = [];
   readonly #log: Logger;
   #transport: Transport | undefined;
+  readonly #sealer: Sealer;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
@@ -105,6 +109,7 @@ export class ButterflyNode {
     this.#store = store;
     this.#runner = new StageRunner(options.pipeline);
     this.#log = options.log;
+    this.#sealer = new Sealer(options.signer);
     this.#detector = new PhiAccrualFailureDetector(
       this.#config.heartbeatIntervalMs,
       this.#config.phiSuspect,
@@ -137,16 +142,9 @@ export class ButterflyNode {
     const store = await NodeStore.open(options.dataDir);
     const node = new ButterflyNode(options, membership, store);
     const stored = await store.load();
-    node.#transport = await Transport.start({
-      signer,
-      membership,
-      ...(clients === undefined ? {} : { clients }),
-      addresses: new Map(cluster.nodes.map((n) => [n.id, { host: n.host, port: n.port }])),
-      ...(options.listen === undefined ? {} : { listen: options.listen }),
-      log: options.log,
-      onMessage: (opened, peer) => node.#onMessage(opened, peer),
-      onPeerUp: (peer) => node.#onPeerUp(peer),
-    });
+    // Every inference on disk resumes before the node listens: a message or a relayed request
+    // for it then finds its instance, never a second one on the same files. What the restart
+    // steps send is in the signed log, and peers get it again when they connect.
     for (const inference of stored) {
       const instance = node.#newInstance(inference.request);
       if (inference.durable === undefined) {
@@ -168,6 +166,17 @@ export class ButterflyNode {
         );
       }
     }
+    node.#transport = await Transport.start({
+      signer,
+      sealer: node.#sealer,
+      membership,
+      ...(clients === undefined ? {} : { clients }),
+      addresses: new Map(cluster.nodes.map((n) => [n.id, { host: n.host, port: n.port }])),
+      ...(options.listen === undefined ? {} : { listen: options.listen }),
+      log: options.log,
+      onMessage: (opened, peer) => node.#onMessage(opened, peer),
+      onPeerUp: (peer) => node.#onPeerUp(peer),
+    });
     await node.#forgetOldest();
     node.#heartbeat = setInterval(() => void node.#tick(), node.#config.heartbeatIntervalMs);
     node.#log.info("node started", {
@@ -207,6 +216,10 @@ export class ButterflyNode {
 
   async #tick(): Promise<void> {
     if (this.#closed) return;
+    const now = Date.now();
+    for (const [id, pending] of this.#pending) {
+      if (now - pending.since > PENDING_MS) this.#pending.delete(id);
+    }
     const transport = this.#transport!;
     transport.broadcast(
       await transport.seal({
@@ -255,15 +268,21 @@ export class ButterflyNode {
     }
     if (message.type === "ClientRequest") return await this.#onRequest(message, signed, peer);
     const instance = this.#instances.get(message.inferenceId);
-    if (instance !== undefined) return await instance.receive(message, signed, peer);
+    if (instance !== undefined) {
+      // A failure in this node's step is this node's to log, not a reason to drop the peer.
+      return await instance.receive(message, signed, peer).catch(() => {});
+    }
     // A message for an inference whose request has not arrived yet (peers relay it): keep a
     // bounded number.
     const pending = this.#pending.get(message.inferenceId);
     if (pending === undefined) {
       if (this.#pending.size >= PENDING_INFERENCES_MAX) return;
-      this.#pending.set(message.inferenceId, [{ message, signed, peer }]);
-    } else if (pending.length < PENDING_PER_INFERENCE_MAX) {
-      pending.push({ message, signed, peer });
+      this.#pending.set(message.inferenceId, {
+        since: Date.now(),
+        held: [{ message, signed, peer }],
+      });
+    } else if (pending.held.length < PENDING_PER_INFERENCE_MAX) {
+      pending.held.push({ message, signed, peer });
     }
   }
 
@@ -312,9 +331,11 @@ export class ButterflyNode {
     // Peers that did not get the request from the client learn it from us.
     this.#transport!.broadcast(encodeFrame(signed.body, signed.signature));
     await instance.start();
-    const pending = this.#pending.get(request.inferenceId) ?? [];
+    const pending = this.#pending.get(request.inferenceId)?.held ?? [];
     this.#pending.delete(request.inferenceId);
-    for (const held of pending) await instance.receive(held.message, held.signed, held.peer);
+    for (const held of pending) {
+      await instance.receive(held.message, held.signed, held.peer).catch(() => {});
+    }
   }
 
   #refusal(message: MessageOf<"ClientRequest">): string | undefined {
@@ -349,7 +370,7 @@ export class ButterflyNode {
   }
 
   #host(): InstanceHost {
-    const transport = () => this.#transport!;
+    const transport = () => this.#transport;
     const signedOf = (frame: Uint8Array): SignedMessage => {
       const parts = decodeFrame(frame);
       if (!parts.ok) throw new Error(parts.error.message);
@@ -360,14 +381,16 @@ export class ButterflyNode {
       log: this.#log,
       persist: (id, durable, certificate) => this.#store.writeDurable(id, durable, certificate),
       logSigned: (id, messages) => this.#store.appendSigned(id, messages),
+      sign: (message) => this.#sealer.sign(message),
       broadcast: async (message) => {
-        const frame = await transport().seal(message);
-        this.#count(message.inferenceId, transport().broadcast(frame).length, frame.length);
+        const frame = await this.#sealer.seal(message);
+        const sent = transport()?.broadcast(frame) ?? [];
+        this.#count(message.inferenceId, sent.length, frame.length);
         return signedOf(frame);
       },
       sendTo: async (peer, message) => {
-        const frame = await transport().seal(message);
-        if (transport().send(peer, frame)) this.#count(message.inferenceId, 1, frame.length);
+        const frame = await this.#sealer.seal(message);
+        if (transport()?.send(peer, frame)) this.#count(message.inferenceId, 1, frame.length);
       },
       startTimer: (id, view) => {
         clearTimeout(this.#viewTimers.get(id));
@@ -387,7 +410,13 @@ export class ButterflyNode {
         clearTimeout(this.#viewTimers.get(id));
         this.#viewTimers.delete(id);
       },
-      committed: (id, reply, view) => void this.#committed(id, reply, view),
+      committed: (id, reply, view) =>
+        void this.#committed(id, reply, view).catch((error) => {
+          this.#log.error("the committed reply could not be kept or sent", {
+            inference: id,
+            reason: (error as Error).message,
+          });
+        }),
       accepted: (id, token, tokenId) =>
         this.#log.info("token accepted", { inference: id, token, tokenId }),
     };
@@ -401,8 +430,7 @@ export class ButterflyNode {
   }
 
   async #committed(id: number, reply: MessageOf<"ClientReply">, view: number): Promise<void> {
-    const transport = this.#transport!;
-    const frame = await transport.seal(reply);
+    const frame = await this.#sealer.seal(reply);
     const parts = decodeFrame(frame);
     this.#replies.set(id, frame);
     if (parts.ok) {
@@ -431,7 +459,7 @@ export class ButterflyNode {
       framesSent: this.#traffic.get(id)?.frames ?? 0,
       bytesSent: this.#traffic.get(id)?.bytes ?? 0,
     });
-    if (instance !== undefined && !transport.send(instance.request.client, frame)) {
+    if (instance !== undefined && !this.#transport?.send(instance.request.client, frame)) {
       this.#log.info("client not connected; the reply waits on disk", {
         inference: id,
         peer: instance.request.client,

@@ -87,11 +87,21 @@ async function main(args: string[]): Promise<number> {
   const { openClusterModel } = await import("./model_source.ts");
   const { ButterflyNode } = await import("./node.ts");
   const { closePipeline } = await import("../model/generate.ts");
-  const pipeline = await openClusterModel(cluster, {
-    device: values.device as "cpu" | "cuda",
-    onFallback: (message) => log.warn(message),
-  });
-  const node = await ButterflyNode.start({ cluster, signer, dataDir, pipeline, config, log });
+  let pipeline, node;
+  try {
+    pipeline = await openClusterModel(cluster, {
+      device: values.device as "cpu" | "cuda",
+      onFallback: (message) => log.warn(message),
+    });
+    node = await ButterflyNode.start({ cluster, signer, dataDir, pipeline, config, log });
+  } catch (error) {
+    // A port in use, a data directory that is not this node's, a model that does not load:
+    // one line, not a stack trace.
+    if (pipeline !== undefined) await closePipeline(pipeline);
+    const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    console.error(`node: cannot start ${id}: ${message}`);
+    return 1;
+  }
   const stopped = Promise.withResolvers<void>();
   const stop = () => stopped.resolve();
   Deno.addSignalListener("SIGINT", stop);

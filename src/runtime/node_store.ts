@@ -7,8 +7,8 @@
  *
  * ```
  * DATA/inferences/<id>/request.json     the request (prompt, tokens, client, its signed frame)
- * DATA/inferences/<id>/durable.json     view, seed, vote, prepared, committed, checkpoint, excluded
- * DATA/inferences/<id>/prepared.json    the signed Prepares that prove `prepared`
+ * DATA/inferences/<id>/durable.json     view, seed, vote, prepared, committed, checkpoint, excluded,
+ *                                       and the signed Prepares that prove `prepared`
  * DATA/inferences/<id>/signed.ndjson    every message the node signed, one per line
  * DATA/inferences/<id>/reply.json       the signed ClientReply, once committed
  * ```
@@ -128,13 +128,11 @@ export class NodeStore {
     durable: DurableState<DigestValue>,
     preparedCertificate: readonly SignedMessage[],
   ): Promise<void> {
-    const dir = this.#dir(inferenceId);
-    // The certificate first: a durable `prepared` is never on disk without its proof.
+    // One file, one rename: a durable `prepared` is never on disk without its proof.
     await replaceFile(
-      join(dir, "prepared.json"),
-      JSON.stringify(preparedCertificate.map(signedToJson)),
+      join(this.#dir(inferenceId), "durable.json"),
+      JSON.stringify({ durable, preparedCertificate: preparedCertificate.map(signedToJson) }),
     );
-    await replaceFile(join(dir, "durable.json"), JSON.stringify(durable));
   }
 
   /**
@@ -148,13 +146,23 @@ export class NodeStore {
     messages: readonly SpecMessage<DigestValue>[],
   ): Promise<void> {
     const path = join(this.#dir(inferenceId), "signed.ndjson");
-    const file = await Deno.open(path, { append: true, create: true });
+    let created = false;
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(path, { append: true, createNew: true });
+      created = true;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+      file = await Deno.open(path, { append: true });
+    }
     try {
       await writeAll(file, encoder.encode(messages.map((m) => `${JSON.stringify(m)}\n`).join("")));
       await file.sync();
     } finally {
       file.close();
     }
+    // A new file's directory entry is durable only once the directory is synced.
+    if (created) await syncDirectory(this.#dir(inferenceId));
   }
 
   /**
@@ -216,10 +224,21 @@ export class NodeStore {
     ) {
       throw new NodeStoreError(requestPath, "is not a request this node wrote");
     }
-    const durable = await readJson(join(dir, "durable.json")) as
-      | DurableState<DigestValue>
+    const durablePath = join(dir, "durable.json");
+    const stored = await readJson(durablePath) as
+      | { durable?: DurableState<DigestValue>; preparedCertificate?: unknown }
       | undefined;
-    const prepared = (await readJson(join(dir, "prepared.json")) ?? []) as unknown[];
+    if (
+      stored !== undefined &&
+      (typeof stored !== "object" || stored === null ||
+        !Array.isArray(stored.preparedCertificate) ||
+        typeof stored.durable !== "object" || stored.durable === null ||
+        typeof stored.durable.view !== "number" || typeof stored.durable.seed !== "number")
+    ) {
+      throw new NodeStoreError(durablePath, "is not the durable state this node writes");
+    }
+    const durable = stored?.durable;
+    const prepared = (stored?.preparedCertificate ?? []) as unknown[];
     const signedPath = join(dir, "signed.ndjson");
     let signedText = "";
     try {
@@ -249,7 +268,7 @@ export class NodeStore {
         signed: signedFromJson(r.signed, requestPath),
       },
       durable,
-      preparedCertificate: prepared.map((p) => signedFromJson(p, join(dir, "prepared.json"))),
+      preparedCertificate: prepared.map((p) => signedFromJson(p, durablePath)),
       signed,
       reply: reply === undefined ? undefined : signedFromJson(reply, join(dir, "reply.json")),
     };

@@ -180,6 +180,11 @@ export interface WireContext {
   /** The inference. */
   readonly inferenceId: number;
   /**
+   * The sender's current view: the header view of a message the spec gives none (a
+   * Checkpoint), so that it is not `stale` at a receiver that saw the sender's later views.
+   */
+  readonly currentView?: number;
+  /**
    * The signed form of a spec message the node received or signed, by its `messageKey`, for the
    * certificates a ViewChange or a NewView carries.
    */
@@ -215,7 +220,7 @@ export function toWire(
 ): CoordinationMessage {
   const from = context.nodeIds[message.from - 1];
   if (from === undefined) throw new TranslationError(`No member ${message.from}`);
-  const view = "view" in message ? message.view : 0;
+  const view = "view" in message ? message.view : context.currentView ?? 0;
   const header: MessageHeader = {
     inferenceId: context.inferenceId,
     from,

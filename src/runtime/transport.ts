@@ -14,9 +14,9 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import type { NodeId } from "../core/types.ts";
-import { type OpenedMessage, openFrame, sealMessage } from "../wire/frame.ts";
+import { type OpenedMessage, openFrame, sealMessage, signMessage } from "../wire/frame.ts";
 import { Membership, type NodeSigner } from "../wire/identity.ts";
-import type { CoordinationMessage } from "../wire/message.ts";
+import type { CoordinationMessage, SignedMessage } from "../wire/message.ts";
 import { checkReplay, type ReplayMark } from "../wire/replay.ts";
 import type { WireErrorCode } from "../wire/wire_error.ts";
 import { FramedConnection } from "./framed.ts";
@@ -67,6 +67,77 @@ export interface TransportOptions {
   readonly replayMarksMax?: number;
   /** The clock, in ms since the epoch (default `Date.now`). */
   readonly clock?: () => number;
+  /** The node's sealer, shared with what signs outside the transport (default: a new one). */
+  readonly sealer?: Sealer;
+}
+
+/**
+ * Signs and frames one node's messages, giving each the next sequence number of its inference:
+ * above every one used before, across restarts too (it starts from the clock in microseconds, so
+ * a restarted node does not reuse the numbers of its previous run).
+ *
+ * @example Sequences increase
+ * ```ts
+ * import { Sealer } from "./transport.ts";
+ * import { createNodeSigner } from "../wire/identity.ts";
+ * import assert from "node:assert/strict";
+ * const sealer = new Sealer(await createNodeSigner("a", new Uint8Array(32).fill(1)));
+ * const message = {
+ *   type: "Heartbeat", inferenceId: 1, from: "a", view: 0, epoch: 0, sequence: 0, sentAtMs: 1,
+ * } as const;
+ * const first = await sealer.sign(message);
+ * const second = await sealer.sign(message);
+ * assert.notDeepEqual(first.body, second.body);
+ * ```
+ */
+export class Sealer {
+  /** The signer. */
+  readonly signer: NodeSigner;
+  readonly #sequences = new Map<number, number>();
+  readonly #clock: () => number;
+
+  /**
+   * Creates the sealer of a node.
+   *
+   * @param signer The node's signer.
+   * @param clock Milliseconds since the epoch (default `Date.now`).
+   */
+  constructor(signer: NodeSigner, clock: () => number = Date.now) {
+    this.signer = signer;
+    this.#clock = clock;
+  }
+
+  #next(inferenceId: number): number {
+    const sequence = Math.max((this.#sequences.get(inferenceId) ?? 0) + 1, this.#clock() * 1000);
+    this.#sequences.set(inferenceId, sequence);
+    return sequence;
+  }
+
+  /**
+   * Signs and frames a message (its `sequence` is replaced).
+   *
+   * @param message The message; its `from` is this node.
+   * @returns The frame.
+   */
+  async seal(message: CoordinationMessage): Promise<Uint8Array> {
+    return await sealMessage(
+      { ...message, sequence: this.#next(message.inferenceId) },
+      this.signer,
+    );
+  }
+
+  /**
+   * Signs a message without framing it (its `sequence` is replaced).
+   *
+   * @param message The message; its `from` is this node.
+   * @returns Its canonical body and signature.
+   */
+  async sign(message: CoordinationMessage): Promise<SignedMessage> {
+    return await signMessage(
+      { ...message, sequence: this.#next(message.inferenceId) },
+      this.signer,
+    );
+  }
 }
 
 // After these the stream cannot be trusted to be in step (§3.2): close it.
@@ -134,7 +205,9 @@ export class Transport {
   readonly #links = new Map<string, Link>();
   readonly #inbound = new Set<FramedConnection>();
   readonly #marks = new Map<string, ReplayMark>();
-  readonly #sequences = new Map<number, number>();
+  // The newest hello's sequence from each member and client (bounded by who may connect).
+  readonly #helloMarks = new Map<string, number>();
+  readonly #sealer: Sealer;
   readonly #waiters = new Map<string, PromiseWithResolvers<void>[]>();
   readonly #abort = new AbortController();
   readonly #tasks = new Set<Promise<void>>();
@@ -151,6 +224,7 @@ export class Transport {
     this.#listener = listener;
     this.#openWith = openWith;
     this.#clock = options.clock ?? Date.now;
+    this.#sealer = options.sealer ?? new Sealer(options.signer, this.#clock);
   }
 
   /**
@@ -217,18 +291,13 @@ export class Transport {
   }
 
   /**
-   * Signs and frames a message from this node, giving it the next sequence number of its
-   * inference: above every one used before, across restarts too (it starts from the clock, in
-   * microseconds, so a restarted node does not reuse the numbers of its previous run).
+   * Signs and frames a message from this node (see {@linkcode Sealer}).
    *
    * @param message The message; its `from` is this node, its `sequence` is replaced.
    * @returns The frame.
    */
   async seal(message: CoordinationMessage): Promise<Uint8Array> {
-    const last = this.#sequences.get(message.inferenceId) ?? 0;
-    const sequence = Math.max(last + 1, this.#clock() * 1000);
-    this.#sequences.set(message.inferenceId, sequence);
-    return await sealMessage({ ...message, sequence }, this.#options.signer);
+    return await this.#sealer.seal(message);
   }
 
   /**
@@ -313,21 +382,22 @@ export class Transport {
     let delay = min;
     while (!this.#closed) {
       try {
-        const conn = await Deno.connect({ hostname: address.host, port: address.port });
+        const conn = await connectOrAbort(address, this.#abort.signal);
+        if (conn === undefined) return;
         delay = min;
-        const connection = this.#serve(conn, peer);
-        // The first frame names this node to the peer (§3 of the connection rules).
-        connection.send(
-          await this.seal({
-            type: "Heartbeat",
-            inferenceId: 0,
-            from: this.self,
-            view: 0,
-            epoch: 0,
-            sequence: 0,
-            sentAtMs: this.#clock(),
-          }),
-        );
+        // The first frame names this node to the peer and is for that peer alone (`to`), so
+        // nobody can replay it to bind another connection (PROTOCOL.md §3.3).
+        const hello = await this.seal({
+          type: "Heartbeat",
+          inferenceId: 0,
+          from: this.self,
+          view: 0,
+          epoch: 0,
+          sequence: 0,
+          sentAtMs: this.#clock(),
+          to: peer,
+        });
+        const connection = this.#serve(conn, peer, hello);
         await connection.done;
       } catch (error) {
         if (this.#closed) return;
@@ -345,7 +415,7 @@ export class Transport {
 
   // Serves one connection; `dialed` is the member it was dialed to, else it is bound by its
   // first valid frame.
-  #serve(conn: Deno.TcpConn, dialed: NodeId | undefined): FramedConnection {
+  #serve(conn: Deno.TcpConn, dialed: NodeId | undefined, hello?: Uint8Array): FramedConnection {
     const log = this.#options.log;
     let peer: string | undefined = dialed;
     let refusals = 0;
@@ -376,6 +446,24 @@ export class Transport {
             refuse("unknown_sender", "A frame signed by this node came from the network");
             return;
           }
+          // Only a hello binds a connection to its sender: a member's Heartbeat of inference 0
+          // or a client's request, addressed to this node (`to`), which nobody else can make,
+          // and newer than the sender's last hello (a replayed hello binds nothing). Other
+          // frames are delivered (their signatures prove who sent them) but do not decide where
+          // replies go. Hellos have their own marks: a relayed copy of a client's request to
+          // another node must not make this node's own copy look replayed.
+          const isHello = (message.type === "ClientRequest" && message.to === this.self) ||
+            (message.type === "Heartbeat" && message.inferenceId === 0 &&
+              message.to === this.self);
+          if (isHello && message.sequence > (this.#helloMarks.get(message.from) ?? 0)) {
+            this.#helloMarks.set(message.from, message.sequence);
+            if (peer === undefined) {
+              peer = message.from;
+              clearTimeout(helloTimer);
+              this.#inbound.delete(connection);
+              this.#bind(peer, connection);
+            }
+          }
           const key = `${message.from}\u0000${message.inferenceId}`;
           const mark = checkReplay(this.#marks.get(key), message);
           if (!mark.ok) {
@@ -383,18 +471,6 @@ export class Transport {
             return;
           }
           this.#remember(key, mark.value);
-          // Only a hello binds a connection to its sender: a member's Heartbeat of inference 0
-          // (what the dialer sends first) or a client's request. A connection's other frames
-          // are delivered (their signatures prove who sent them) but do not decide where
-          // replies go.
-          const hello = message.type === "ClientRequest" ||
-            (message.type === "Heartbeat" && message.inferenceId === 0);
-          if (peer === undefined && hello) {
-            peer = message.from;
-            clearTimeout(helloTimer);
-            this.#inbound.delete(connection);
-            this.#bind(peer, connection);
-          }
           await this.#options.onMessage(opened.value, message.from);
         },
         onFramingError: (code, message) => refuse(code, message),
@@ -433,6 +509,7 @@ export class Transport {
         }
       }, this.#options.helloTimeoutMs ?? 5000);
     } else {
+      if (hello !== undefined) connection.send(hello);
       this.#bind(dialed, connection);
     }
     this.#track(connection.done);
@@ -462,4 +539,23 @@ export class Transport {
     const max = this.#options.replayMarksMax ?? 65_536;
     if (this.#marks.size > max) this.#marks.delete(this.#marks.keys().next().value!);
   }
+}
+
+// Connects, unless the transport closes first (a dial to a member that does not answer can take
+// a SYN timeout).
+async function connectOrAbort(
+  address: PeerAddress,
+  signal: AbortSignal,
+): Promise<Deno.TcpConn | undefined> {
+  const connecting = Deno.connect({ hostname: address.host, port: address.port });
+  const aborted = new Promise<undefined>((resolve) => {
+    if (signal.aborted) resolve(undefined);
+    signal.addEventListener("abort", () => resolve(undefined), { once: true });
+  });
+  const winner = await Promise.race([connecting, aborted]);
+  if (winner === undefined) {
+    void connecting.then((conn) => conn.close(), () => {});
+    return undefined;
+  }
+  return winner;
 }

@@ -89,8 +89,22 @@ async function withMesh(
   }
 }
 
-function heartbeat(from: string, inferenceId = 1, sequence = 1): CoordinationMessage {
-  return { type: "Heartbeat", inferenceId, from, view: 0, epoch: 0, sequence, sentAtMs: 5 };
+function heartbeat(
+  from: string,
+  inferenceId = 1,
+  sequence = 1,
+  to?: string,
+): CoordinationMessage {
+  return {
+    type: "Heartbeat",
+    inferenceId,
+    from,
+    view: 0,
+    epoch: 0,
+    sequence,
+    sentAtMs: 5,
+    ...(to === undefined ? {} : { to }),
+  };
 }
 
 /** A raw TCP connection to a node's port, for bytes no honest node sends. */
@@ -264,6 +278,7 @@ Deno.test("a client may send only ClientRequests, and a member may not send one"
         sequence: 1,
         input: new Uint8Array([1, 2]),
         tokenCount: 4,
+        to: "node-0",
       };
       await conn.write(await sealMessage(heartbeat(client.nodeId, 4), client));
       await conn.write(await sealMessage({ ...request, from: "node-1" }, signers[1]!));
@@ -323,7 +338,9 @@ Deno.test("a peer that does not read is cut off when its queue is full", async (
     // node-0 "connects" but never reads: its hello binds the connection.
     const conn = await raw(addresses.get("node-1")!.port);
     try {
-      await conn.write(await sealMessage(heartbeat("node-0", 0, 1), signers[0]!));
+      await conn.write(
+        await sealMessage(heartbeat("node-0", 0, 1, "node-1"), signers[0]!),
+      );
       await until(() => node.transport.connected().includes("node-0"), "the hello");
       const big: CoordinationMessage = {
         type: "CheckpointResponse",
@@ -351,4 +368,35 @@ Deno.test("a peer that does not read is cut off when its queue is full", async (
       conn.close();
     }
   }, { sendQueueBytesMax: 4 << 20 });
+});
+
+Deno.test("a hello binds only the node it is addressed to, and only once", async () => {
+  await withMesh([0, 1], async ({ nodes, signers, addresses }) => {
+    await until(() => nodes[1]!.transport.connected().includes("node-0"), "node-0 connected");
+    const port = addresses.get("node-1")!.port;
+    // node-0's hello to another member (node-2), replayed to node-1 on a new connection, and a
+    // heartbeat of node-0 with no addressee: neither takes over node-0's link.
+    const toOther = await sealMessage(
+      heartbeat("node-0", 0, 10 ** 15, "node-2"),
+      signers[0]!,
+    );
+    const broadcast = await sealMessage(heartbeat("node-0", 0, 10 ** 15 + 1), signers[0]!);
+    const conn = await raw(port);
+    try {
+      await conn.write(toOther);
+      await conn.write(broadcast);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const links = nodes[1]!.logs.filter((r) => r.msg === "peer connected" && r.peer === "node-0");
+      assert.equal(links.length, 1, "node-0's link was not replaced");
+      // node-1 still reaches node-0 on the real link.
+      const frame = await nodes[1]!.transport.seal(heartbeat("node-1", 21));
+      assert.ok(nodes[1]!.transport.send("node-0", frame));
+      await until(
+        () => nodes[0]!.received.some(({ opened }) => opened.message.inferenceId === 21),
+        "a message on the real link",
+      );
+    } finally {
+      conn.close();
+    }
+  });
 });

@@ -3,8 +3,9 @@
  * rule is the TLA+ spec's `Conflicting(m1, m2)`: same signer, same type, different content, in
  * the same slot, where the slot is the view (Assign, PrePrepare, Prepare, Commit, ViewChange,
  * NewView), the view, seed, token and stage (StageOutput), or the seed and position
- * (Checkpoint). Content ignores the replay fields `epoch` and `sequence`, so an honest resend
- * of the same vote is not evidence. Other message types cannot be evidence.
+ * (Checkpoint). Content ignores the replay fields `epoch` and `sequence` (and a Checkpoint's
+ * `view`, which is only its sender's current view), so an honest resend of the same vote or
+ * checkpoint is not evidence. Other message types cannot be evidence.
  *
  * @module
  */
@@ -61,6 +62,13 @@ export function conflicting(first: CoordinationMessage, second: CoordinationMess
 
 function contentOf(message: CoordinationMessage): unknown {
   const { epoch: _epoch, sequence: _sequence, ...content } = message;
+  // A checkpoint's slot and content have no view: its header's view is only the sender's
+  // current one (replay protection), so the same checkpoint sent again in a later view is not
+  // evidence.
+  if (content.type === "Checkpoint") {
+    const { view: _view, ...withoutView } = content;
+    return withoutView;
+  }
   return content;
 }
 

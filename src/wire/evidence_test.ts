@@ -82,3 +82,32 @@ Deno.test("verifyEquivocation() rejects a malformed message", async () => {
   );
   assert.equal(verdict.ok ? "" : verdict.error.code, "evidence_malformed");
 });
+
+Deno.test("conflicting() takes a checkpoint sent again in a later view as the same checkpoint", () => {
+  const checkpoint: CoordinationMessage = {
+    type: "Checkpoint",
+    inferenceId: 1,
+    from: "node-1",
+    view: 0,
+    epoch: 0,
+    sequence: 1,
+    seed: 1,
+    position: 10,
+    digest: new Uint8Array(32),
+  };
+  assert.ok(!conflicting(checkpoint, { ...checkpoint, view: 3, sequence: 9 }));
+  assert.ok(
+    conflicting(checkpoint, { ...checkpoint, view: 3, digest: new Uint8Array(32).fill(1) }),
+  );
+  // A vote's view is its slot: the same value in two views is two votes, not a conflict either.
+  const prepare: CoordinationMessage = {
+    type: "Prepare",
+    inferenceId: 1,
+    from: "node-1",
+    view: 0,
+    epoch: 0,
+    sequence: 1,
+    value: new Uint8Array(32),
+  };
+  assert.ok(!conflicting(prepare, { ...prepare, view: 1 }));
+});

@@ -160,7 +160,11 @@ export interface MessageBodies {
   /** The coordinator releases the barrier of the header's epoch. */
   BarrierRelease: { readonly participants: readonly NodeId[] };
   /** Liveness signal for the failure detector. */
-  Heartbeat: { readonly sentAtMs: number };
+  Heartbeat: {
+    readonly sentAtMs: number;
+    /** On a hello (the first frame of a connection): the member it is for. */
+    readonly to?: NodeId;
+  };
   /** The sender suspects `suspect`, with evidence. */
   Suspicion: { readonly suspect: NodeId; readonly evidence: Evidence };
   /** Asks for the stable checkpoint of `seed` at `position`. */
@@ -173,7 +177,12 @@ export interface MessageBodies {
     readonly state: Uint8Array;
   };
   /** A client asks for an inference of `tokenCount` tokens on `input`. */
-  ClientRequest: { readonly input: Uint8Array; readonly tokenCount: number };
+  ClientRequest: {
+    readonly input: Uint8Array;
+    readonly tokenCount: number;
+    /** The member this copy of the request was sent to (it binds the client's connection). */
+    readonly to?: NodeId;
+  };
   /**
    * The committed result: digest, output bytes, the proof, and the commit certificate (a quorum
    * of signed Commits, or Prepares from every member on the fast path) so that a client can
@@ -389,7 +398,7 @@ const BODY_FIELDS: { readonly [T in MessageType]: Readonly<Record<string, Field>
   },
   BarrierReady: {},
   BarrierRelease: { participants: { check: list(nodeId) } },
-  Heartbeat: { sentAtMs: { check: uint } },
+  Heartbeat: { sentAtMs: { check: uint }, to: { check: nodeId, optional: true } },
   Suspicion: { suspect: { check: nodeId }, evidence: { check: evidence } },
   CheckpointRequest: { seed: { check: positive }, position: { check: positive } },
   CheckpointResponse: {
@@ -398,7 +407,11 @@ const BODY_FIELDS: { readonly [T in MessageType]: Readonly<Record<string, Field>
     digest: { check: digest },
     state: { check: anyBytes },
   },
-  ClientRequest: { input: { check: anyBytes }, tokenCount: { check: positive } },
+  ClientRequest: {
+    input: { check: anyBytes },
+    tokenCount: { check: positive },
+    to: { check: nodeId, optional: true },
+  },
   ClientReply: {
     value: { check: digest },
     output: { check: anyBytes },
