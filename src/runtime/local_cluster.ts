@@ -249,7 +249,15 @@ export class LocalCluster {
     while (!check()) {
       if (!alive()) throw new Error(`gave up waiting for ${what}: the process ended`);
       if (Date.now() > deadline) {
-        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+        // What the nodes said last, so a hang can be understood from the error alone.
+        const recent = [...this.logs.values()].flat()
+          .filter((record) => record.level === "warn" || record.level === "error")
+          .slice(-8)
+          .map((record) => JSON.stringify(record))
+          .join("\n");
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${what}; the nodes' last warnings:\n${recent}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
