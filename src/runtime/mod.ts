@@ -55,7 +55,7 @@ export {
   InferenceTimeoutError,
 } from "./client.ts";
 export { ButterflyNode, COMMITTED_KEPT, INSTANCES_MAX_DEFAULT, type NodeOptions } from "./node.ts";
-export { type PeerAddress, Transport, type TransportOptions } from "./transport.ts";
+export { type PeerAddress, Sealer, Transport, type TransportOptions } from "./transport.ts";
 export { LocalCluster, type LocalClusterOptions } from "./local_cluster.ts";
 export { type ModelSourceOptions, openClusterModel, PRESET_CONFIGS } from "./model_source.ts";
 export {
