@@ -617,6 +617,15 @@ export class Instance {
     }
     this.#learnTokens();
     this.#knownResult(INFERENCE_SEED);
+    // The view-change timer measures a view that makes no progress, not a long inference: each
+    // token accepted starts it again (a shell's timer policy; the core decides what a timeout
+    // does).
+    if (
+      ready.state.tokens.length > before.tokens.length && ready.state.committed === NO_VALUE &&
+      !ready.effects.some((effect) => effect.kind === "timer")
+    ) {
+      this.#host.startTimer(this.id, ready.state.view);
+    }
     // A parked checkpoint whose tokens this node now has is no longer waiting for a response.
     for (const [key, parked] of this.#parkedCheckpoints) {
       const first = parked[0]?.message;

@@ -24,6 +24,7 @@ interface Cluster {
   readonly replies: (MessageOf<"ClientReply"> | undefined)[];
   readonly down: Set<number>;
   readonly timers: Map<number, number>[];
+  readonly timerStarts: number[];
   settled(): Promise<void>;
 }
 
@@ -41,6 +42,7 @@ async function withCluster(
   const replies: (MessageOf<"ClientReply"> | undefined)[] = ids.map(() => undefined);
   const down = new Set<number>();
   const timers = ids.map(() => new Map<number, number>());
+  const timerStarts: number[] = ids.map(() => 0);
   let inFlight = 0;
   let sequence = 1;
   const deliver = (to: number, frame: Uint8Array, from: string) => {
@@ -86,7 +88,10 @@ async function withCluster(
         const frame = await sealMessage({ ...message, sequence: sequence++ }, signer);
         if (!down.has(k)) deliver(ids.indexOf(peer), frame, id);
       },
-      startTimer: (_inference, view) => timers[k]!.set(42, view),
+      startTimer: (_inference, view) => {
+        timerStarts[k] = (timerStarts[k] ?? 0) + 1;
+        timers[k]!.set(42, view);
+      },
       cancelTimer: () => timers[k]!.delete(42),
       committed: (_inference, reply) => {
         replies[k] = reply;
@@ -113,7 +118,7 @@ async function withCluster(
       quiet = inFlight === 0 ? quiet + 1 : 0;
     }
   };
-  await body({ membership, instances, replies, down, timers, settled });
+  await body({ membership, instances, replies, down, timers, timerStarts, settled });
 }
 
 async function expectedTokens(pipeline: ModelPipeline): Promise<number[]> {
@@ -128,22 +133,28 @@ Deno.test("four nodes commit what one process generates, and the reply verifies"
   const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] });
   try {
     const expected = await expectedTokens(pipeline);
-    await withCluster(pipeline, async ({ membership, instances, replies, settled }) => {
-      await Promise.all(instances.map((instance) => instance.start()));
-      await settled();
-      for (const [k, instance] of instances.entries()) {
-        assert.deepEqual(instance.tokenIds, expected, `node ${k}`);
-        const reply = replies[k];
-        assert.ok(reply !== undefined, `node ${k} committed`);
-        assert.deepEqual(decodeTokens(reply.output, 256), expected);
-        const verified = await verifyClientReply(reply, {
-          membership,
-          faultsMax: 1,
-          input: PROMPT,
-        });
-        assert.ok(verified.ok, verified.ok ? "" : verified.error.message);
-      }
-    });
+    await withCluster(
+      pipeline,
+      async ({ membership, instances, replies, timerStarts, settled }) => {
+        await Promise.all(instances.map((instance) => instance.start()));
+        await settled();
+        // The view timer starts with the view and again at each accepted token: it measures a
+        // view without progress, not the length of the inference.
+        for (const starts of timerStarts) assert.ok(starts >= 1 + TOKENS - 1, `${starts} starts`);
+        for (const [k, instance] of instances.entries()) {
+          assert.deepEqual(instance.tokenIds, expected, `node ${k}`);
+          const reply = replies[k];
+          assert.ok(reply !== undefined, `node ${k} committed`);
+          assert.deepEqual(decodeTokens(reply.output, 256), expected);
+          const verified = await verifyClientReply(reply, {
+            membership,
+            faultsMax: 1,
+            input: PROMPT,
+          });
+          assert.ok(verified.ok, verified.ok ? "" : verified.error.message);
+        }
+      },
+    );
   } finally {
     await closePipeline(pipeline);
   }
