@@ -249,14 +249,13 @@ export class LocalCluster {
     while (!check()) {
       if (!alive()) throw new Error(`gave up waiting for ${what}: the process ended`);
       if (Date.now() > deadline) {
-        // What the nodes said last, so a hang can be understood from the error alone.
-        const recent = [...this.logs.values()].flat()
-          .filter((record) => record.level === "warn" || record.level === "error")
-          .slice(-8)
+        // What each node said last, so a hang can be understood from the error alone.
+        const recent = [...this.logs.values()]
+          .flatMap((records) => records.slice(-6))
           .map((record) => JSON.stringify(record))
           .join("\n");
         throw new Error(
-          `timed out after ${timeoutMs} ms waiting for ${what}; the nodes' last warnings:\n${recent}`,
+          `timed out after ${timeoutMs} ms waiting for ${what}; each node's last lines:\n${recent}`,
         );
       }
       await new Promise((resolve) => setTimeout(resolve, 10));

@@ -47,7 +47,10 @@ export interface NodeOptions {
   readonly listen?: PeerAddress;
   /** Inferences run at once; a request beyond is refused (default 16). */
   readonly instancesMax?: number;
-  /** The view-change timeout of view 0, doubled per view (default 20 heartbeats, at least 1 s). */
+  /**
+   * The view-change timeout of view 0, doubled per view up to four times it (default 20
+   * heartbeats, at least 1 s). It restarts at each accepted token.
+   */
   readonly viewTimeoutMs?: number;
   /** The last view an inference may reach (default 16). */
   readonly viewMax?: number;
@@ -84,6 +87,8 @@ export class ButterflyNode {
   readonly #detector: PhiAccrualFailureDetector;
   readonly #instances = new Map<number, Instance>();
   readonly #pending = new Map<number, { since: number; held: Pending[] }>();
+  // Inferences whose request is being written, before their instance exists.
+  readonly #starting = new Set<number>();
   readonly #suspected = new Set<NodeId>();
   readonly #viewTimers = new Map<number, ReturnType<typeof setTimeout>>();
   readonly #replies = new Map<number, Uint8Array>();
@@ -291,6 +296,9 @@ export class ButterflyNode {
     signed: SignedMessage,
     peer: string,
   ): Promise<void> {
+    // A second copy of a request that is starting (the client's own and a relayed one can
+    // arrive together, while the first is being written to disk) is the same request.
+    if (this.#starting.has(message.inferenceId)) return;
     const existing = this.#instances.get(message.inferenceId);
     if (existing !== undefined) {
       const same = existing.request.client === message.from &&
@@ -320,8 +328,14 @@ export class ButterflyNode {
       tokenCount: message.tokenCount,
       signed,
     };
-    await this.#store.writeRequest(request);
-    const instance = this.#newInstance(request);
+    this.#starting.add(request.inferenceId);
+    let instance: Instance;
+    try {
+      await this.#store.writeRequest(request);
+      instance = this.#newInstance(request);
+    } finally {
+      this.#starting.delete(request.inferenceId);
+    }
     this.#log.info("inference started", {
       inference: request.inferenceId,
       peer: request.client,
@@ -397,13 +411,15 @@ export class ButterflyNode {
         if (this.#closed) return;
         const base = this.#options.viewTimeoutMs ??
           Math.max(1000, 20 * this.#config.heartbeatIntervalMs);
+        // Doubling gives a slow view more time; capped, so a run of false suspicions on a loaded
+        // machine costs seconds, not minutes.
         this.#viewTimers.set(
           id,
           setTimeout(() => {
             this.#viewTimers.delete(id);
             this.#log.info("view timer fired", { inference: id, view });
             void this.#instances.get(id)?.timeout(view);
-          }, base * 2 ** Math.min(view, 8)),
+          }, base * 2 ** Math.min(view, 2)),
         );
       },
       cancelTimer: (id) => {
