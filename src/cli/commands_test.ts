@@ -2,6 +2,7 @@
 // know with one line naming it (exit 2), before it loads a model, runs TLC or touches a file.
 import assert from "node:assert/strict";
 import { readArgs } from "./args.ts";
+import { runTask } from "./_test_task.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -24,17 +25,7 @@ const COMMANDS = [
   "tlc",
 ];
 
-async function task(name: string, ...args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", name, ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
+const task = runTask;
 
 Deno.test("every command answers --help and refuses an unknown flag in one line", async () => {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));

@@ -11,7 +11,7 @@ import type { NodeId } from "../core/types.ts";
 import { verifyClientReply } from "../wire/client_reply.ts";
 import { openFrame, sealMessage } from "../wire/frame.ts";
 import { Membership, type NodeSigner } from "../wire/identity.ts";
-import { decodeMessage, type MessageOf } from "../wire/message.ts";
+import { decodeMessage, type MessageOf, type SignedMessage } from "../wire/message.ts";
 import type { ProofData } from "../wire/message.ts";
 import type { ClusterFile } from "./cluster_file.ts";
 import { FramedConnection } from "./framed.ts";
@@ -227,18 +227,43 @@ export class ButterflyClient {
   }
 }
 
-function summary(reply: MessageOf<"ClientReply">): CommittedInference {
-  const votes = reply.certificate.flatMap((signed) => {
+/** What a commit certificate shows: its path, view and signers. */
+export interface CertificateSummary {
+  /** `fast` (Prepares from every member) or `standard` (a quorum of Commits). */
+  readonly path: "fast" | "standard";
+  /** The view of its votes, if any decodes. */
+  readonly view: number | undefined;
+  /** Who signed its votes. */
+  readonly signers: readonly NodeId[];
+}
+
+/**
+ * Reads a commit certificate (already verified, or only for a log line).
+ *
+ * @param certificate The signed votes.
+ * @returns Its path, view and signers.
+ */
+export function summarizeCertificate(certificate: readonly SignedMessage[]): CertificateSummary {
+  const votes = certificate.flatMap((signed) => {
     const decoded = decodeMessage(signed.body);
     return decoded.ok ? [decoded.value] : [];
   });
   return {
+    path: votes[0]?.type === "Prepare" ? "fast" : "standard",
+    view: votes[0]?.view,
+    signers: votes.map((vote) => vote.from),
+  };
+}
+
+function summary(reply: MessageOf<"ClientReply">): CommittedInference {
+  const certificate = summarizeCertificate(reply.certificate);
+  return {
     inferenceId: reply.inferenceId,
     output: reply.output,
     value: reply.value,
-    view: votes[0]?.view ?? reply.view,
-    path: votes[0]?.type === "Prepare" ? "fast" : "standard",
-    signers: votes.map((vote) => vote.from),
+    view: certificate.view ?? reply.view,
+    path: certificate.path,
+    signers: certificate.signers,
     repliedBy: reply.from,
     proof: reply.proof,
   };

@@ -4,15 +4,29 @@
 // removed, also when a test fails.
 import assert from "node:assert/strict";
 import { closePipeline, createPipeline, generate } from "../model/generate.ts";
-import { TINY_MODEL_CONFIG } from "../model/config.ts";
+import { DEFAULT_MODEL_CONFIG, TINY_MODEL_CONFIG } from "../model/config.ts";
 import { ButterflyClient } from "./client.ts";
 import { LocalCluster } from "./local_cluster.ts";
 
-const BOUNDARIES = [1];
 const GUARD_MS = 60_000;
 
-async function expected(prompt: string, tokens: number): Promise<number[]> {
-  const pipeline = await createPipeline(TINY_MODEL_CONFIG, { boundaries: BOUNDARIES });
+/** A model of the tests: the embedded preset and where its stages start. */
+interface TestModel {
+  readonly preset: "tiny" | "default";
+  readonly boundaries: readonly number[];
+}
+
+const TINY: TestModel = { preset: "tiny", boundaries: [1] };
+const DEFAULT: TestModel = { preset: "default", boundaries: [4] };
+
+/** What one process generates with the same split. */
+async function expected(
+  prompt: string,
+  tokens: number,
+  model: TestModel = TINY,
+): Promise<number[]> {
+  const config = model.preset === "tiny" ? TINY_MODEL_CONFIG : DEFAULT_MODEL_CONFIG;
+  const pipeline = await createPipeline(config, { boundaries: model.boundaries });
   try {
     const out: number[] = [];
     for await (const { token } of generate(prompt, { maxTokens: tokens, pipeline })) {
@@ -26,9 +40,9 @@ async function expected(prompt: string, tokens: number): Promise<number[]> {
 
 async function withCluster(
   body: (cluster: LocalCluster, client: ButterflyClient) => Promise<void>,
-  env: Record<string, string> = {},
+  model: TestModel = TINY,
 ): Promise<void> {
-  const cluster = await LocalCluster.create({ preset: "tiny", boundaries: BOUNDARIES, env });
+  const cluster = await LocalCluster.create({ preset: model.preset, boundaries: model.boundaries });
   let client: ButterflyClient | undefined;
   try {
     await cluster.startAll();
@@ -56,36 +70,12 @@ Deno.test("a 4-node cluster of processes commits, token for token, what one proc
   });
 });
 
-const LONG = { prompt: "Hello", tokens: 64, preset: "default" as const, boundaries: [4] };
+const LONG = { prompt: "Hello", tokens: 64 };
 
-async function expectedDefault(): Promise<number[]> {
-  const { DEFAULT_MODEL_CONFIG } = await import("../model/config.ts");
-  const pipeline = await createPipeline(DEFAULT_MODEL_CONFIG, { boundaries: LONG.boundaries });
-  try {
-    const out: number[] = [];
-    for await (const { token } of generate(LONG.prompt, { maxTokens: LONG.tokens, pipeline })) {
-      out.push(token);
-    }
-    return out;
-  } finally {
-    await closePipeline(pipeline);
-  }
-}
-
-async function withDefaultCluster(
+const expectedDefault = () => expected(LONG.prompt, LONG.tokens, DEFAULT);
+const withDefaultCluster = (
   body: (cluster: LocalCluster, client: ButterflyClient) => Promise<void>,
-): Promise<void> {
-  const cluster = await LocalCluster.create({ preset: "default", boundaries: LONG.boundaries });
-  let client: ButterflyClient | undefined;
-  try {
-    await cluster.startAll();
-    client = await ButterflyClient.connect({ cluster: cluster.cluster, signer: cluster.client });
-    await body(cluster, client);
-  } finally {
-    await client?.close();
-    await cluster.close();
-  }
-}
+) => withCluster(body, DEFAULT);
 
 /** The highest token any node has accepted. */
 function acceptedMax(cluster: LocalCluster): number {

@@ -16,6 +16,7 @@ import type { ButterflyClient } from "./client.ts";
 import type { LocalCluster } from "./local_cluster.ts";
 import type { LogRecord } from "./log.ts";
 import { MODEL_PRESETS, type ModelPreset } from "./cluster_file.ts";
+import { blockLayerInfo, decodeFlops } from "./profile.ts";
 
 const USAGE = "deno task demo [--tokens N] [--stages S] [--kill NODE [--at-token T]] " +
   "[--model default|tiny] [--json] [PROMPT]";
@@ -43,28 +44,17 @@ const NODE_COUNT = 4;
 const FAULTS_MAX = 1;
 
 /**
- * The layers of a model as the work assigner sees them: equal transformer blocks, whose cost is
- * the multiply-adds of one token through attention and MLP.
+ * The layers of a model as the work assigner sees them, costed analytically (the FLOPs of
+ * decoding one token at an empty context; `deno task profile` measures them instead).
  *
  * @param config The model.
  * @returns One LayerInfo per block.
  */
 export function modelLayers(config: ModelConfig): LayerInfo[] {
-  const h = config.hiddenSize;
-  const flops = 2 * (4 * h * h + 2 * h * config.mlpHiddenSize);
-  const parameters = 4 * h * h + 2 * h * config.mlpHiddenSize + 9 * h + config.mlpHiddenSize;
-  return Array.from({ length: config.layerCount }, (_, id) => ({
-    id,
-    layerType: {
-      kind: "transformerBlock" as const,
-      hiddenDim: h,
-      headCount: config.headCount,
-      feedForwardDim: config.mlpHiddenSize,
-    },
-    computeCost: flops,
-    memoryBytes: 4 * parameters,
-    outputSize: h,
-  }));
+  return Array.from(
+    { length: config.layerCount },
+    (_, id) => blockLayerInfo(config, id, decodeFlops(config, id, 0)),
+  );
 }
 
 /**

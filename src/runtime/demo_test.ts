@@ -4,20 +4,9 @@
 import assert from "node:assert/strict";
 import { assignBoundaries, generateCommand, modelLayers } from "./demo.ts";
 import { DEFAULT_MODEL_CONFIG } from "../model/config.ts";
+import { runTask } from "../cli/_test_task.ts";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
-
-async function task(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
+const task = runTask;
 
 async function leftovers(): Promise<{ processes: number; dirs: string[] }> {
   const pgrep = await new Deno.Command("pgrep", { args: ["-f", "node_main.ts"], stdout: "piped" })

@@ -247,7 +247,9 @@ export class Instance {
     preparedCertificate: readonly SignedMessage[],
   ): Promise<void> {
     return this.#enqueue(async () => {
-      for (const message of signedByMe) this.#received.add(message);
+      for (const message of signedByMe) {
+        if (this.#received.add(message)) this.#indexOutput(message);
+      }
       for (const signed of preparedCertificate) await this.#addSigned(signed);
       // The signed forms of its own votes and view changes are gone with the process; sign them
       // again (same content, fresh sequence) for the certificates and NewViews that carry them.
@@ -378,7 +380,9 @@ export class Instance {
         break;
     }
     if (await this.#add(message, signed)) {
-      if (message.type === "StageOutput") this.#reportDisagreement(message);
+      if (message.type === "StageOutput") {
+        this.#reportDisagreement(message.view, message.token, message.stage);
+      }
       await this.#step({ kind: "messages" });
     }
     // An activation may be what a parked computation waits for.
@@ -411,7 +415,9 @@ export class Instance {
     }
     if (form.kind === "none") return false;
     this.#signed.set(messageKey(form.message), signed);
-    return this.#received.add(form.message);
+    if (!this.#received.add(form.message)) return false;
+    this.#indexOutput(form.message);
+    return true;
   }
 
   // A signed message embedded in another (a certificate's Prepare, a NewView's ViewChange):
@@ -510,27 +516,36 @@ export class Instance {
   // Says plainly when the replicas of a stage signed different outputs for one token (a
   // Byzantine replica, or hardware that does not compute bit for bit): stage, token, each digest
   // and who signed it. Once per (view, token, stage) and digest count; it decides nothing.
-  #reportDisagreement(message: MessageOf<"StageOutput">): void {
-    const signers = new Map<DigestValue, NodeId[]>();
-    for (const m of this.#received.ofType("StageOutput")) {
-      if (m.view !== message.view || m.token !== message.token || m.stage !== message.stage) {
-        continue;
-      }
-      signers.set(m.value, [...(signers.get(m.value) ?? []), this.nodeIds[m.from - 1]!]);
-    }
-    if (signers.size < 2) return;
-    const key = `${message.view}/${message.token}/${message.stage}/${signers.size}`;
+  #reportDisagreement(view: number, token: number, stage: number): void {
+    const slot = `${view}/${token}/${stage}`;
+    const signers = this.#outputsBySlot.get(slot);
+    if (signers === undefined || signers.size < 2) return;
+    const key = `${slot}/${signers.size}`;
     if (this.#reported.has(key)) return;
     this.#reported.add(key);
     this.#host.log.warn("replicas of a stage disagree", {
       inference: this.id,
-      view: message.view,
-      token: message.token,
-      stage: message.stage,
+      view,
+      token,
+      stage,
       outputs: Object.fromEntries(signers),
     });
   }
 
+  // The signers of each output of each (view, token, stage), kept as outputs are received or
+  // signed, so a disagreement is seen without rescanning every stage output.
+  #indexOutput(message: SpecMessage<DigestValue>): void {
+    if (message.type !== "StageOutput") return;
+    const slot = `${message.view}/${message.token}/${message.stage}`;
+    const signers = this.#outputsBySlot.get(slot) ?? new Map<DigestValue, NodeId[]>();
+    signers.set(message.value, [
+      ...(signers.get(message.value) ?? []),
+      this.nodeIds[message.from - 1]!,
+    ]);
+    this.#outputsBySlot.set(slot, signers);
+  }
+
+  readonly #outputsBySlot = new Map<string, Map<DigestValue, NodeId[]>>();
   readonly #reported = new Set<string>();
 
   // Keeps the activation a StageOutput carries, if it is one the next stage can take: from a
@@ -597,7 +612,7 @@ export class Instance {
       await this.#host.persist(this.id, durableOf(ready.state), this.#preparedSigned());
     }
     // 2. The messages signed, in the node's log on disk, before any leaves.
-    for (const message of sends) this.#received.add(message);
+    for (const message of sends) if (this.#received.add(message)) this.#indexOutput(message);
     if (sends.length > 0) await this.#host.logSigned(this.id, sends);
     for (const message of sends) {
       let wire;
@@ -693,11 +708,12 @@ export class Instance {
           ...wire,
           activation: {
             shape: [...activation.dims],
+            // A view: the frame encoder copies the bytes once.
             data: new Uint8Array(
               activation.data.buffer,
               activation.data.byteOffset,
               activation.data.byteLength,
-            ).slice(),
+            ),
           },
         };
       }

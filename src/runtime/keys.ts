@@ -6,6 +6,7 @@
  * @module
  */
 
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { createNodeSigner, type NodeSigner } from "../wire/identity.ts";
 import type { NodeId } from "../core/types.ts";
 
@@ -35,9 +36,7 @@ export class KeyFileError extends Error {
  * @param bytes Any bytes.
  * @returns Two hex digits per byte.
  */
-export function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
+export const toHex: (bytes: Uint8Array) => string = bytesToHex;
 
 /**
  * Bytes of a hex string of the expected length.
@@ -48,9 +47,7 @@ export function toHex(bytes: Uint8Array): string {
  */
 export function fromHex(text: string, bytes: number): Uint8Array | undefined {
   if (text.length !== 2 * bytes || !/^[0-9a-fA-F]*$/.test(text)) return undefined;
-  const out = new Uint8Array(bytes);
-  for (let i = 0; i < bytes; i++) out[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16);
-  return out;
+  return hexToBytes(text);
 }
 
 /**

@@ -49,10 +49,12 @@ export {
 } from "./log.ts";
 export {
   ButterflyClient,
+  type CertificateSummary,
   type ClientOptions,
   type CommittedInference,
   type InferenceOptions,
   InferenceTimeoutError,
+  summarizeCertificate,
 } from "./client.ts";
 export { ButterflyNode, COMMITTED_KEPT, INSTANCES_MAX_DEFAULT, type NodeOptions } from "./node.ts";
 export { type PeerAddress, Sealer, Transport, type TransportOptions } from "./transport.ts";

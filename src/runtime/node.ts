@@ -14,11 +14,12 @@ import type { ModelPipeline } from "../model/generate.ts";
 import { decodeFrame, encodeFrame, type OpenedMessage } from "../wire/frame.ts";
 import { Membership, type NodeSigner } from "../wire/identity.ts";
 import {
+  bytesEqual,
   type CoordinationMessage,
-  decodeMessage,
   type MessageOf,
   type SignedMessage,
 } from "../wire/message.ts";
+import { summarizeCertificate } from "./client.ts";
 import type { ClusterFile } from "./cluster_file.ts";
 import { type InferenceRequest, Instance, type InstanceHost } from "./instance.ts";
 import type { Logger } from "./log.ts";
@@ -303,7 +304,7 @@ export class ButterflyNode {
     if (existing !== undefined) {
       const same = existing.request.client === message.from &&
         existing.request.tokenCount === message.tokenCount &&
-        equalBytes(existing.request.prompt, message.input);
+        bytesEqual(existing.request.prompt, message.input);
       if (!same) {
         this.#log.warn("request refused: its inference id is taken", {
           inference: message.inferenceId,
@@ -457,21 +458,14 @@ export class ButterflyNode {
     }
     this.#runner.release(id);
     const instance = this.#instances.get(id);
-    const first = reply.certificate[0] === undefined
-      ? undefined
-      : decodeMessage(reply.certificate[0].body);
-    // Prepares from every member are the fast path; a quorum of Commits the standard one.
-    const path = first?.ok === true && first.value.type === "Prepare" ? "fast" : "standard";
+    const { path, signers } = summarizeCertificate(reply.certificate);
     this.#log.info("inference committed", {
       inference: id,
       view,
       path,
       tokens: instance?.tokenIds.length,
       certificate: reply.certificate.length,
-      signers: reply.certificate.flatMap((vote) => {
-        const decoded = decodeMessage(vote.body);
-        return decoded.ok ? [decoded.value.from] : [];
-      }),
+      signers,
       framesSent: this.#traffic.get(id)?.frames ?? 0,
       bytesSent: this.#traffic.get(id)?.bytes ?? 0,
     });
@@ -505,8 +499,4 @@ export class ButterflyNode {
       }
     }
   }
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, index) => byte === b[index]);
 }

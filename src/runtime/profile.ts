@@ -189,21 +189,51 @@ export async function profileModel(
   }
   const totalLatencyMs = layers.reduce((sum, layer) => sum + layer.medianLatencyMs, 0);
   const totalFlops = layers.reduce((sum, layer) => sum + layer.flopsPerToken, 0);
-  const layerInfos: LayerInfo[] = layers.map((layer) => ({
-    id: layer.layerIndex,
+  const layerInfos: LayerInfo[] = layers.map((layer) =>
+    blockLayerInfo(
+      config,
+      layer.layerIndex,
+      Math.round((layer.medianLatencyMs / totalLatencyMs) * totalFlops),
+    )
+  );
+  return { config, layers, layerInfos };
+}
+
+/**
+ * The `LayerInfo` of block `layerIndex` with a given compute cost: its type, its memory (weights
+ * plus a full key/value cache of `sequenceLengthMax` positions, float32) and its output size.
+ *
+ * @param config The model.
+ * @param layerIndex The block.
+ * @param computeCost Its cost in FLOPs (measured, or `decodeFlops`).
+ * @returns The layer as the work assigner sees it.
+ *
+ * @example Usage
+ * ```ts
+ * import { blockLayerInfo, decodeFlops } from "./profile.ts";
+ * import { TINY_MODEL_CONFIG } from "../model/config.ts";
+ * const info = blockLayerInfo(TINY_MODEL_CONFIG, 0, decodeFlops(TINY_MODEL_CONFIG, 0, 0));
+ * console.log(info.outputSize); // 16
+ * ```
+ */
+export function blockLayerInfo(
+  config: ModelConfig,
+  layerIndex: number,
+  computeCost: number,
+): LayerInfo {
+  return {
+    id: layerIndex,
     layerType: {
       kind: "transformerBlock",
       hiddenDim: config.hiddenSize,
       headCount: config.headCount,
       feedForwardDim: config.mlpHiddenSize,
     },
-    computeCost: Math.round((layer.medianLatencyMs / totalLatencyMs) * totalFlops),
-    // Weights plus a full key/value cache (sequenceLengthMax positions), float32.
-    memoryBytes: 4 * (parameterFloats(config, layer.layerIndex) +
+    computeCost,
+    memoryBytes: 4 * (parameterFloats(config, layerIndex) +
       2 * config.sequenceLengthMax * config.hiddenSize),
-    outputSize: layer.layerIndex === config.layerCount - 1 ? config.vocabSize : config.hiddenSize,
-  }));
-  return { config, layers, layerInfos };
+    outputSize: layerIndex === config.layerCount - 1 ? config.vocabSize : config.hiddenSize,
+  };
 }
 
 const CONFIGS: Record<string, ModelConfig> = {
