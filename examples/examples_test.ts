@@ -1,10 +1,18 @@
-// Every example of the seed's README, as examples/ writes it, runs under plain `deno run` (no
-// permission at all) and prints what the seed's example prints.
+// Every example of the seed's README, as examples/ writes it, runs under `deno run` with no
+// permission at all (the coordinator, which runs a node with its model and data directory, with
+// the permissions those need) and prints what the seed's example prints.
 import assert from "node:assert/strict";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
 const EXPECTED: Record<string, RegExp[]> = {
+  "basic_setup.ts": [
+    /^DistributedCoordinator\("node-0", 5, 2\) is refused: .*n >= 3f \+ 1 = 7/m,
+    /^Handled Heartbeat from node-1$/m,
+    /^node-1 is alive$/m,
+    /^The same frame again: replayed$/m,
+    /^A stranger's frame: unknown_sender$/m,
+  ],
   "work_assignment.ts": [
     /^Execution order: node-\d, node-\d, node-\d$/m,
     /^stage 0 on node-\d: layers 0, 1, 2, 3$/m,
@@ -35,10 +43,17 @@ Deno.test("every example in examples/ has its expected output here", async () =>
   assert.deepEqual(files.sort(), Object.keys(EXPECTED).sort());
 });
 
+// What an example needs beyond none.
+const PERMISSIONS: Record<string, string[]> = {
+  "basic_setup.ts": ["--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys"],
+};
+
 for (const [file, patterns] of Object.entries(EXPECTED)) {
-  Deno.test(`examples/${file} runs without permissions and prints the seed's output`, async () => {
+  const permissions = PERMISSIONS[file] ?? [];
+  const needs = permissions.length === 0 ? "without permissions" : permissions.join(" ");
+  Deno.test(`examples/${file} runs ${needs} and prints the seed's output`, async () => {
     const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--frozen", "--no-prompt", `examples/${file}`],
+      args: ["run", "--frozen", "--no-prompt", ...permissions, `examples/${file}`],
       cwd: ROOT,
       env: { NO_COLOR: "1" },
       stdout: "piped",

@@ -28,10 +28,11 @@ export function describeValue(value: unknown): string {
 }
 
 /** The shapes an argument can be required to have. */
-export type ArgumentKind = "number" | "object" | "array" | "bytes" | "function";
+export type ArgumentKind = "number" | "string" | "object" | "array" | "bytes" | "function";
 
 const NAMES: Record<ArgumentKind, string> = {
   number: "a number",
+  string: "a string",
   object: "an object",
   array: "an array",
   bytes: "a Uint8Array",
@@ -42,6 +43,8 @@ function hasKind(value: unknown, kind: ArgumentKind): boolean {
   switch (kind) {
     case "number":
       return typeof value === "number";
+    case "string":
+      return typeof value === "string";
     case "object":
       return typeof value === "object" && value !== null && !Array.isArray(value);
     case "array":

@@ -1,8 +1,9 @@
 /**
  * The reference node runtime: `ButterflyNode` (TCP transport, failure detection, view-change
  * timers, a durable data directory, ONNX stage execution, one shell around the core's `step` per
- * inference), `ButterflyClient`, the cluster file, key files, JSON-lines logs and a local cluster
- * of node processes. Loading a model reaches ONNX Runtime, so this entry point needs
+ * inference), `DistributedCoordinator` (the seed's face of one node, for callers that carry its
+ * frames themselves), `ButterflyClient`, the cluster file, key files, JSON-lines logs and a local
+ * cluster of node processes. Loading a model reaches ONNX Runtime, so this entry point needs
  * `--allow-ffi` (and `--allow-read`, `--allow-env`, `--allow-sys`, `--allow-net`).
  *
  * @example Configuration from the environment
@@ -56,7 +57,20 @@ export {
   InferenceTimeoutError,
   summarizeCertificate,
 } from "./client.ts";
-export { ButterflyNode, COMMITTED_KEPT, INSTANCES_MAX_DEFAULT, type NodeOptions } from "./node.ts";
+export {
+  ButterflyNode,
+  COMMITTED_KEPT,
+  INSTANCES_MAX_DEFAULT,
+  type NetworkHandlers,
+  type NodeCluster,
+  type NodeNetwork,
+  type NodeOptions,
+} from "./node.ts";
+export {
+  DistributedCoordinator,
+  type DistributedCoordinatorOptions,
+} from "./distributed_coordinator.ts";
+export { FrameGate, type FrameGateOptions, type GateResult, type Refusal } from "./frame_gate.ts";
 export { type PeerAddress, Sealer, Transport, type TransportOptions } from "./transport.ts";
 export { LocalCluster, type LocalClusterOptions } from "./local_cluster.ts";
 export { type ModelSourceOptions, openClusterModel, PRESET_CONFIGS } from "./model_source.ts";

@@ -9,7 +9,10 @@
 import type { ButterflyConfig } from "../config/config.ts";
 import { DEFAULT_CONFIG } from "../config/config.ts";
 import type { NodeId } from "../core/types.ts";
-import { PhiAccrualFailureDetector } from "../detector/phi_accrual_failure_detector.ts";
+import {
+  type NodeHealth,
+  PhiAccrualFailureDetector,
+} from "../detector/phi_accrual_failure_detector.ts";
 import type { ModelPipeline } from "../model/generate.ts";
 import { decodeFrame, encodeFrame, type OpenedMessage } from "../wire/frame.ts";
 import { Membership, type NodeSigner } from "../wire/identity.ts";
@@ -20,7 +23,6 @@ import {
   type SignedMessage,
 } from "../wire/message.ts";
 import { summarizeCertificate } from "./client.ts";
-import type { ClusterFile } from "./cluster_file.ts";
 import { type InferenceRequest, Instance, type InstanceHost } from "./instance.ts";
 import type { Logger } from "./log.ts";
 import { NodeStore } from "./node_store.ts";
@@ -30,10 +32,58 @@ import { type PeerAddress, Sealer, Transport } from "./transport.ts";
 /** The default bound on inferences a node runs at once. */
 export const INSTANCES_MAX_DEFAULT = 16;
 
+/** What a node needs of its cluster: a checked cluster file has it all. */
+export interface NodeCluster {
+  /** The members; each needs a host and port unless the node is given a `network`. */
+  readonly nodes: readonly {
+    readonly id: NodeId;
+    readonly publicKey: Uint8Array;
+    readonly host?: string;
+    readonly port?: number;
+  }[];
+  /** `f`. */
+  readonly faultsMax: number;
+  /** Replicas per stage. */
+  readonly replicaCount: number;
+  /** Layer indices where a new stage starts (the model's split). */
+  readonly boundaries: readonly number[];
+  /** The known clients. */
+  readonly clients: readonly { readonly id: string; readonly publicKey: Uint8Array }[];
+}
+
+/** How a node reaches its peers and clients: the TCP `Transport`, or the caller's own carrier. */
+export interface NodeNetwork {
+  /** The TCP port the node listens on (0 where it has none). */
+  readonly port: number;
+  /** Sends a frame to every member connected; returns those it went to. */
+  broadcast(frame: Uint8Array): readonly string[];
+  /** Sends a frame to one member or client; false where it has no way to it now. */
+  send(peer: string, frame: Uint8Array): boolean;
+  /** Stops carrying frames. */
+  close(): Promise<void>;
+}
+
+/** What a network gives the node: verified, fresh messages (see `FrameGate`) and links up. */
+export interface NetworkHandlers {
+  /** A verified, fresh message from `peer` (a member or a client). */
+  onMessage(opened: OpenedMessage, peer: string): Promise<void>;
+  /** A member's link is up: the node resends what it may have missed. */
+  onPeerUp(peer: NodeId): void;
+}
+
 /** Options of {@linkcode ButterflyNode.start}. */
 export interface NodeOptions {
-  /** The cluster. */
-  readonly cluster: ClusterFile;
+  /** The cluster (a checked cluster file, or what an in-process node is given). */
+  readonly cluster: NodeCluster;
+  /**
+   * Creates the network, once the node can take messages (default: a TCP `Transport` on the
+   * cluster's addresses).
+   */
+  readonly network?: (
+    handlers: NetworkHandlers,
+    membership: Membership,
+    clients?: Membership,
+  ) => NodeNetwork | Promise<NodeNetwork>;
   /** This node's signer (its id is a member's). */
   readonly signer: NodeSigner;
   /** The data directory. */
@@ -98,7 +148,7 @@ export class ButterflyNode {
   // Committed inferences, oldest first: beyond COMMITTED_KEPT the oldest is forgotten.
   readonly #committedOrder: number[] = [];
   readonly #log: Logger;
-  #transport: Transport | undefined;
+  #transport: NodeNetwork | undefined;
   readonly #sealer: Sealer;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #closed = false;
@@ -172,17 +222,22 @@ export class ButterflyNode {
         );
       }
     }
-    node.#transport = await Transport.start({
-      signer,
-      sealer: node.#sealer,
-      membership,
-      ...(clients === undefined ? {} : { clients }),
-      addresses: new Map(cluster.nodes.map((n) => [n.id, { host: n.host, port: n.port }])),
-      ...(options.listen === undefined ? {} : { listen: options.listen }),
-      log: options.log,
+    const handlers: NetworkHandlers = {
       onMessage: (opened, peer) => node.#onMessage(opened, peer),
       onPeerUp: (peer) => node.#onPeerUp(peer),
-    });
+    };
+    node.#transport = options.network === undefined
+      ? await Transport.start({
+        signer,
+        sealer: node.#sealer,
+        membership,
+        ...(clients === undefined ? {} : { clients }),
+        addresses: addressesOf(cluster),
+        ...(options.listen === undefined ? {} : { listen: options.listen }),
+        log: options.log,
+        ...handlers,
+      })
+      : await options.network(handlers, membership, clients);
     await node.#forgetOldest();
     node.#heartbeat = setInterval(() => void node.#tick(), node.#config.heartbeatIntervalMs);
     node.#log.info("node started", {
@@ -194,9 +249,19 @@ export class ButterflyNode {
     return node;
   }
 
-  /** The port the node listens on. */
+  /** The port the node listens on (0 where its network is not TCP). */
   get port(): number {
     return this.#transport!.port;
+  }
+
+  /**
+   * How this node's failure detector sees a member now.
+   *
+   * @param peer A member.
+   * @returns Its health.
+   */
+  health(peer: NodeId): NodeHealth {
+    return this.#detector.health(peer);
   }
 
   /**
@@ -228,7 +293,7 @@ export class ButterflyNode {
     }
     const transport = this.#transport!;
     transport.broadcast(
-      await transport.seal({
+      await this.#sealer.seal({
         type: "Heartbeat",
         inferenceId: 0,
         from: this.id,
@@ -499,4 +564,14 @@ export class ButterflyNode {
       }
     }
   }
+}
+
+// Every member's address, for the TCP transport.
+function addressesOf(cluster: NodeCluster): Map<NodeId, PeerAddress> {
+  return new Map(cluster.nodes.map((node) => {
+    if (node.host === undefined || node.port === undefined) {
+      throw new RangeError(`${node.id} has no address, and the node was given no network`);
+    }
+    return [node.id, { host: node.host, port: node.port }];
+  }));
 }

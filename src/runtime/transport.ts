@@ -14,11 +14,11 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import type { NodeId } from "../core/types.ts";
-import { type OpenedMessage, openFrame, sealMessage, signMessage } from "../wire/frame.ts";
-import { Membership, type NodeSigner } from "../wire/identity.ts";
+import { type OpenedMessage, sealMessage, signMessage } from "../wire/frame.ts";
+import type { Membership, NodeSigner } from "../wire/identity.ts";
 import type { CoordinationMessage, SignedMessage } from "../wire/message.ts";
-import { checkReplay, type ReplayMark } from "../wire/replay.ts";
 import type { WireErrorCode } from "../wire/wire_error.ts";
+import { FrameGate } from "./frame_gate.ts";
 import { FramedConnection } from "./framed.ts";
 import type { Logger } from "./log.ts";
 
@@ -201,10 +201,9 @@ export class Transport {
   readonly self: NodeId;
   readonly #options: TransportOptions;
   readonly #listener: Deno.TcpListener;
-  readonly #openWith: Membership;
+  readonly #gate: FrameGate;
   readonly #links = new Map<string, Link>();
   readonly #inbound = new Set<FramedConnection>();
-  readonly #marks = new Map<string, ReplayMark>();
   // The newest hello's sequence from each member and client (bounded by who may connect).
   readonly #helloMarks = new Map<string, number>();
   readonly #sealer: Sealer;
@@ -217,12 +216,12 @@ export class Transport {
   private constructor(
     options: TransportOptions,
     listener: Deno.TcpListener,
-    openWith: Membership,
+    gate: FrameGate,
   ) {
     this.self = options.signer.nodeId;
     this.#options = options;
     this.#listener = listener;
-    this.#openWith = openWith;
+    this.#gate = gate;
     this.#clock = options.clock ?? Date.now;
     this.#sealer = options.sealer ?? new Sealer(options.signer, this.#clock);
   }
@@ -240,21 +239,14 @@ export class Transport {
     if (!options.membership.has(self)) throw new RangeError(`${self} is not a member`);
     const own = options.listen ?? options.addresses.get(self);
     if (own === undefined) throw new RangeError(`${self} has no address`);
-    // One membership to open frames with: the members, and the clients for ClientRequests.
-    const members = options.membership.nodeIds.map((nodeId) => ({
-      nodeId,
-      publicKey: options.membership.publicKey(nodeId)!,
-    }));
-    const clients = (options.clients?.nodeIds ?? []).map((nodeId) => ({
-      nodeId,
-      publicKey: options.clients!.publicKey(nodeId)!,
-    }));
-    const openWith = clients.length === 0 ? options.membership : await Membership.create(
-      [...members, ...clients],
-      { signatureCache: options.membership.signatureCache },
-    );
+    const gate = await FrameGate.create({
+      self,
+      membership: options.membership,
+      ...(options.clients === undefined ? {} : { clients: options.clients }),
+      ...(options.replayMarksMax === undefined ? {} : { replayMarksMax: options.replayMarksMax }),
+    });
     const listener = Deno.listen({ hostname: own.host, port: own.port, transport: "tcp" });
-    const transport = new Transport(options, listener, openWith);
+    const transport = new Transport(options, listener, gate);
     transport.#track(transport.#acceptLoop());
     const order = options.membership.nodeIds;
     for (const peer of order.slice(order.indexOf(self) + 1)) {
@@ -426,26 +418,12 @@ export class Transport {
       conn,
       {
         onFrame: async (frame) => {
-          const opened = await openFrame(frame, this.#openWith);
+          const opened = await this.#gate.open(frame);
           if (!opened.ok) {
-            refuse(opened.error.code, opened.error.message);
+            refuse(opened.refusal.code, opened.refusal.message);
             return;
           }
           const { message } = opened.value;
-          const fromClient = this.#options.clients?.has(message.from) === true;
-          if (fromClient !== (message.type === "ClientRequest")) {
-            refuse(
-              "unknown_sender",
-              fromClient
-                ? `Client ${message.from} may send only ClientRequest, not ${message.type}`
-                : `${message.from} is not a known client`,
-            );
-            return;
-          }
-          if (message.from === this.self) {
-            refuse("unknown_sender", "A frame signed by this node came from the network");
-            return;
-          }
           // Only a hello binds a connection to its sender: a member's Heartbeat of inference 0
           // or a client's request, addressed to this node (`to`), which nobody else can make,
           // and newer than the sender's last hello (a replayed hello binds nothing). Other
@@ -464,13 +442,11 @@ export class Transport {
               this.#bind(peer, connection);
             }
           }
-          const key = `${message.from}\u0000${message.inferenceId}`;
-          const mark = checkReplay(this.#marks.get(key), message);
-          if (!mark.ok) {
-            refuse(mark.error.code, mark.error.message);
+          const fresh = this.#gate.admit(message);
+          if (!fresh.ok) {
+            refuse(fresh.refusal.code, fresh.refusal.message);
             return;
           }
-          this.#remember(key, mark.value);
           await this.#options.onMessage(opened.value, message.from);
         },
         onFramingError: (code, message) => refuse(code, message),
@@ -531,13 +507,6 @@ export class Transport {
   #track(task: Promise<void>): void {
     this.#tasks.add(task);
     void task.finally(() => this.#tasks.delete(task));
-  }
-
-  #remember(key: string, mark: ReplayMark): void {
-    this.#marks.delete(key);
-    this.#marks.set(key, mark);
-    const max = this.#options.replayMarksMax ?? 65_536;
-    if (this.#marks.size > max) this.#marks.delete(this.#marks.keys().next().value!);
   }
 }
 
