@@ -20,6 +20,7 @@ const ROOT_VALUES = [
   "BarrierCoordinator",
   "ButterflyClient",
   "ClusterFileError",
+  "InferenceRefusedError",
   "InferenceTimeoutError",
   "KeyFileError",
   "loadClusterFile",

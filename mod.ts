@@ -110,7 +110,9 @@ export {
   type ClientOptions,
   type CommittedInference,
   type InferenceOptions,
+  InferenceRefusedError,
   InferenceTimeoutError,
+  type StreamedToken,
 } from "./src/runtime/client.ts";
 export {
   type ClusterFile,

@@ -7,6 +7,7 @@
  */
 
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import type { Sampling } from "../model/sampling.ts";
 
 /** A command: its name, its usage line, what it does, and its options. */
 export interface CommandSpec<O extends ParseArgsOptionsConfig> {
@@ -153,6 +154,37 @@ export function integerValue(
     );
   }
   return value;
+}
+
+/**
+ * The sampling rule of `--temperature T [--top-k K] [--seed S]` (no `--temperature`: greedy).
+ *
+ * @param values The flags' text, as `parseArgs` read them.
+ * @returns The rule.
+ * @throws {UsageError} Naming the flag, if one is out of range.
+ */
+export function samplingFlags(
+  values: { temperature?: string | undefined; "top-k"?: string | undefined; seed?: string },
+): Sampling {
+  const seed = integerValue("--seed", values.seed, 0, 0, 2 ** 32 - 1);
+  if (values.temperature === undefined) {
+    if (values["top-k"] !== undefined) throw new UsageError("--top-k needs --temperature");
+    return { kind: "greedy" };
+  }
+  const temperature = Number(values.temperature);
+  if (!(temperature > 0 && Number.isFinite(temperature))) {
+    throw new UsageError(
+      `--temperature needs a positive number, got ${JSON.stringify(values.temperature)}`,
+    );
+  }
+  return {
+    kind: "sample",
+    temperature,
+    seed,
+    ...(values["top-k"] === undefined
+      ? {}
+      : { topK: integerValue("--top-k", values["top-k"], 1, 1) }),
+  };
 }
 
 /**

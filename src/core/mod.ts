@@ -28,6 +28,7 @@ export {
   type ClusterSize,
   ClusterSizeError,
   hasFastQuorum,
+  hasHonestMember,
   hasQuorum,
   minimumNodeCount,
   minimumReplicaCount,

@@ -162,6 +162,28 @@ export function hasFastQuorum(size: ClusterSize, signers: number): boolean {
 }
 
 /**
+ * Whether `members` distinct members include an honest one: more than f (the spec's F + 1, as in
+ * `AcceptToken` and the voted claims of a view change). What that many report, some honest
+ * member reported.
+ *
+ * @param size A cluster size (checked: n >= 3f + 1).
+ * @param members The distinct members.
+ * @returns `members >= f + 1`.
+ * @throws {ClusterSizeError} If the size is not a valid cluster.
+ *
+ * @example Usage
+ * ```ts
+ * import { hasHonestMember } from "@butterfly/bcp/core";
+ * import assert from "node:assert/strict";
+ * assert.ok(hasHonestMember({ nodeCount: 4, faultsMax: 1 }, 2));
+ * assert.ok(!hasHonestMember({ nodeCount: 4, faultsMax: 1 }, 1));
+ * ```
+ */
+export function hasHonestMember(size: ClusterSize, members: number): boolean {
+  return members >= validateClusterSize(size.nodeCount, size.faultsMax).faultsMax + 1;
+}
+
+/**
  * The fewest replicas per stage with which the protocol stays live: 2f + 1. A stage's output is
  * accepted once f + 1 replicas agree on it, so with fewer than 2f + 1 replicas, f silent ones
  * leave a stage that never completes (TLC's liveness counterexample, `tla/README.md`). It is

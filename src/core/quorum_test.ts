@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { minimumNodeCount, quorumSize, validateClusterSize } from "./quorum.ts";
+import { hasHonestMember, minimumNodeCount, quorumSize, validateClusterSize } from "./quorum.ts";
 
 Deno.test("validateClusterSize() refuses n = 2f + 1 and names the bound", () => {
   for (let f = 1; f <= 5; f++) {
@@ -32,4 +32,16 @@ Deno.test("quorumSize() is 2f + 1 at n = 3f + 1", () => {
   for (let f = 0; f <= 10; f++) {
     assert.equal(quorumSize({ nodeCount: 3 * f + 1, faultsMax: f }), 2 * f + 1);
   }
+});
+
+Deno.test("hasHonestMember holds from f + 1 members on, for every valid cluster", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 10 }), (f, extra) => {
+      const size = validateClusterSize(3 * f + 1 + extra, f);
+      for (let members = 0; members <= size.nodeCount; members++) {
+        assert.equal(hasHonestMember(size, members), members > f, `f = ${f}, ${members} members`);
+      }
+    }),
+  );
+  assert.throws(() => hasHonestMember({ nodeCount: 5, faultsMax: 2 }, 3), /n >= 3f \+ 1/);
 });

@@ -83,6 +83,7 @@ export {
   createSampler,
   type GreedySampling,
   type Sampler,
+  samplerAt,
   sampleToken,
   type Sampling,
   type SeededSampling,

@@ -68,6 +68,37 @@ export function createSampler(sampling: Sampling): Sampler {
 }
 
 /**
+ * A sampler positioned for token `token` (from 1) of a generation: the draws of the tokens before
+ * it already made, as a sampler that chose them one by one would be. A replica of the last stage
+ * that computes token `token` alone chooses it as a single process would.
+ *
+ * @param sampling The rule.
+ * @param token The token to choose next, from 1.
+ * @returns A sampler for `sampleToken`.
+ * @throws {RangeError} If the rule is out of range or `token` is not a positive integer.
+ *
+ * @example The third draw, with or without the first two tokens
+ * ```ts
+ * import { createSampler, sampleToken, samplerAt } from "@butterfly/bcp/model";
+ * import assert from "node:assert/strict";
+ * const sampling = { kind: "sample", temperature: 1, seed: 7 } as const;
+ * const logits = new Float32Array([0.5, 0.4, 0.3, 0.2]);
+ * const sequential = createSampler(sampling);
+ * const tokens = [1, 2, 3].map(() => sampleToken(sequential, logits));
+ * assert.equal(sampleToken(samplerAt(sampling, 3), logits), tokens[2]);
+ * ```
+ */
+export function samplerAt(sampling: Sampling, token: number): Sampler {
+  if (!Number.isSafeInteger(token) || token < 1) {
+    throw new RangeError(`token must be a positive integer, got ${token}`);
+  }
+  const sampler = createSampler(sampling);
+  // Each seeded draw advances the generator once (sampleToken); greedy draws nothing.
+  if (sampling.kind === "sample") { for (let k = 1; k < token; k++) nextUniform(sampler.prng); }
+  return sampler;
+}
+
+/**
  * Chooses the next token from one position's logits.
  *
  * @param sampler The sampler (a seeded one advances its state).

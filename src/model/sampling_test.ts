@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { createSampler, sampleToken } from "./sampling.ts";
+import { createSampler, samplerAt, sampleToken } from "./sampling.ts";
 
 Deno.test("sampleToken() greedy picks the largest logit and the lowest id among ties", () => {
   const greedy = createSampler({ kind: "greedy" });
@@ -63,4 +63,31 @@ Deno.test("createSampler() refuses non-positive temperature, bad top-k and bad s
   );
   assert.throws(() => createSampler({ kind: "sample", temperature: 1, topK: 0, seed: 1 }), /topK/);
   assert.throws(() => createSampler({ kind: "sample", temperature: 1, seed: -1 }), /seed/);
+});
+
+Deno.test("samplerAt(rule, t) chooses token t as a sampler that chose tokens 1..t-1 first", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 0xffff_ffff }),
+      fc.integer({ min: 1, max: 40 }),
+      fc.option(fc.integer({ min: 1, max: 8 }), { nil: undefined }),
+      fc.array(fc.float({ min: -8, max: 8, noNaN: true }), { minLength: 2, maxLength: 16 }),
+      (seed, count, topK, values) => {
+        const logits = Float32Array.from(values);
+        const rule = {
+          kind: "sample" as const,
+          temperature: 0.7,
+          seed,
+          ...(topK === undefined ? {} : { topK }),
+        };
+        const sequential = createSampler(rule);
+        for (let token = 1; token <= count; token++) {
+          const expected = sampleToken(sequential, logits);
+          assert.equal(sampleToken(samplerAt(rule, token), logits), expected, `token ${token}`);
+        }
+      },
+    ),
+    { numRuns: 100 },
+  );
+  assert.throws(() => samplerAt({ kind: "greedy" }, 0), /token must be a positive integer/);
 });

@@ -2,12 +2,16 @@
  * `ButterflyClient`: submits inferences to a cluster and accepts a result only with a commit
  * certificate that verifies against the members' public keys (`verifyClientReply`): a client
  * trusts no single node. It sends its signed request to every member (a member that missed it
- * learns it from the others) and takes the first reply that verifies.
+ * learns it from the others) and takes the first reply that verifies. Tokens stream as the
+ * members accept them, each once f + 1 members reported it; a request that f + 1 members refuse
+ * fails with their reasons (`spec/PROTOCOL.md` §8.2).
  *
  * @module
  */
 
+import { hasHonestMember } from "../core/quorum.ts";
 import type { NodeId } from "../core/types.ts";
+import type { Sampling } from "../model/sampling.ts";
 import { verifyClientReply } from "../wire/client_reply.ts";
 import { openFrame, sealMessage } from "../wire/frame.ts";
 import { Membership, type NodeSigner } from "../wire/identity.ts";
@@ -15,6 +19,8 @@ import { decodeMessage, type MessageOf, type SignedMessage } from "../wire/messa
 import type { ProofData } from "../wire/message.ts";
 import type { ClusterFile } from "./cluster_file.ts";
 import { FramedConnection } from "./framed.ts";
+import { samplingRequestOf } from "./sampling_wire.ts";
+import { decodeTokens } from "./spec_wire.ts";
 
 /** Options of {@linkcode ButterflyClient.connect}. */
 export interface ClientOptions {
@@ -34,6 +40,24 @@ export interface InferenceOptions {
   readonly inferenceId?: number;
   /** How long to wait for a verified reply, in ms (default 120,000). */
   readonly timeoutMs?: number;
+  /**
+   * Seeded sampling (default: greedy). The temperature travels in thousandths, so it must be a
+   * multiple of 0.001.
+   */
+  readonly sampling?: Sampling;
+  /**
+   * Called with each token, in order, once f + 1 members reported accepting it (so an honest
+   * member did). The result is still the committed, verified output, which these tokens begin.
+   */
+  readonly onToken?: (token: StreamedToken) => void;
+}
+
+/** A token as it streams. */
+export interface StreamedToken {
+  /** Its place in the output, from 1. */
+  readonly token: number;
+  /** Its id (a byte, for the byte-level models). */
+  readonly tokenId: number;
 }
 
 /** A committed inference, as its verified reply shows it. */
@@ -42,6 +66,8 @@ export interface CommittedInference {
   readonly inferenceId: number;
   /** The output bytes (the generated text, for byte-level models). */
   readonly output: Uint8Array;
+  /** The token ids the output holds. */
+  readonly tokens: readonly number[];
   /** SHA-256 of the output: the value the cluster committed. */
   readonly value: Uint8Array;
   /** The view the certificate was signed in. */
@@ -65,18 +91,50 @@ export class InferenceTimeoutError extends Error {
    *
    * @param inferenceId The inference.
    * @param timeoutMs How long the client waited.
+   * @param badReplies The replies that failed verification, as `member: code`.
    */
-  constructor(inferenceId: number, timeoutMs: number) {
-    super(`Inference ${inferenceId} got no verified reply within ${timeoutMs} ms`);
+  constructor(inferenceId: number, timeoutMs: number, badReplies: readonly string[] = []) {
+    super(
+      `Inference ${inferenceId} got no verified reply within ${timeoutMs} ms` +
+        (badReplies.length === 0 ? "" : ` (replies refused: ${badReplies.join(", ")})`),
+    );
     this.name = "InferenceTimeoutError";
     this.inferenceId = inferenceId;
   }
 }
 
+/** A request that f + 1 members refused (so an honest one did). */
+export class InferenceRefusedError extends Error {
+  /** The inference. */
+  readonly inferenceId: number;
+  /** Each refusing member's reason. */
+  readonly reasons: ReadonlyMap<NodeId, string>;
+  /**
+   * Creates the error.
+   *
+   * @param inferenceId The inference.
+   * @param reasons Each refusing member's reason.
+   */
+  constructor(inferenceId: number, reasons: ReadonlyMap<NodeId, string>) {
+    const listed = [...reasons].map(([member, reason]) => `${member}: ${reason}`).join("; ");
+    super(`Inference ${inferenceId} was refused (${listed})`);
+    this.name = "InferenceRefusedError";
+    this.inferenceId = inferenceId;
+    this.reasons = reasons;
+  }
+}
+
 interface Waiting {
   readonly input: Uint8Array;
+  readonly tokenCount: number;
   readonly resolve: (result: CommittedInference) => void;
-  readonly refusals: string[];
+  readonly reject: (error: Error) => void;
+  readonly onToken: ((token: StreamedToken) => void) | undefined;
+  readonly badReplies: string[];
+  // Each member's first report for each token, and the tokens streamed so far.
+  readonly reports: Map<number, Map<NodeId, number>>;
+  readonly streamed: number[];
+  readonly refusedBy: Map<NodeId, string>;
 }
 
 /** A client of a Butterfly cluster. */
@@ -111,9 +169,11 @@ export class ButterflyClient {
   /**
    * Runs an inference and resolves with its verified result.
    *
-   * @param options The prompt and token count.
+   * @param options The prompt, token count, sampling and where tokens stream.
    * @returns The committed result.
    * @throws {InferenceTimeoutError} If no verified reply arrives in time.
+   * @throws {InferenceRefusedError} If f + 1 members refuse the request.
+   * @throws {RangeError} If the sampling rule is out of range.
    */
   async infer(options: InferenceOptions): Promise<CommittedInference> {
     const input = typeof options.prompt === "string"
@@ -121,8 +181,21 @@ export class ButterflyClient {
       : options.prompt;
     const inferenceId = options.inferenceId ?? randomInferenceId();
     const timeoutMs = options.timeoutMs ?? 120_000;
+    const sampling = options.sampling === undefined
+      ? undefined
+      : samplingRequestOf(options.sampling);
     const done = Promise.withResolvers<CommittedInference>();
-    this.#waiting.set(inferenceId, { input, resolve: done.resolve, refusals: [] });
+    this.#waiting.set(inferenceId, {
+      input,
+      tokenCount: options.tokenCount,
+      resolve: done.resolve,
+      reject: done.reject,
+      onToken: options.onToken,
+      badReplies: [],
+      reports: new Map(),
+      streamed: [],
+      refusedBy: new Map(),
+    });
     // One copy per member, addressed to it: that copy binds this client's connection there.
     await Promise.all(this.#cluster.nodes.map(async (node) => {
       const frame = await sealMessage({
@@ -135,13 +208,21 @@ export class ButterflyClient {
         input,
         tokenCount: options.tokenCount,
         to: node.id,
+        ...(sampling === undefined ? {} : { sampling }),
       }, this.#signer);
       await this.#sendTo(node.id, frame);
     }));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new InferenceTimeoutError(inferenceId, timeoutMs)),
+        () =>
+          reject(
+            new InferenceTimeoutError(
+              inferenceId,
+              timeoutMs,
+              this.#waiting.get(inferenceId)?.badReplies,
+            ),
+          ),
         timeoutMs,
       );
     });
@@ -206,10 +287,14 @@ export class ButterflyClient {
   async #onFrame(bytes: Uint8Array): Promise<void> {
     if (this.#closed) return;
     const opened = await openFrame(bytes, this.#membership);
-    if (!opened.ok || opened.value.message.type !== "ClientReply") return;
-    const reply = opened.value.message;
-    const waiting = this.#waiting.get(reply.inferenceId);
+    if (!opened.ok) return;
+    const message = opened.value.message;
+    const waiting = this.#waiting.get(message.inferenceId);
     if (waiting === undefined) return;
+    if (message.type === "ClientProgress") return this.#onProgress(waiting, message);
+    if (message.type === "ClientRefusal") return this.#onRefusal(waiting, message);
+    if (message.type !== "ClientReply") return;
+    const reply = message;
     const verified = await verifyClientReply(reply, {
       membership: this.#membership,
       faultsMax: this.#cluster.faultsMax,
@@ -218,12 +303,70 @@ export class ButterflyClient {
     if (!verified.ok) {
       // One entry per member at most: a member cannot grow it by sending more bad replies.
       const entry = `${reply.from}: ${verified.error.code}`;
-      if (!waiting.refusals.some((r) => r.startsWith(`${reply.from}:`))) {
-        waiting.refusals.push(entry);
+      if (!waiting.badReplies.some((r) => r.startsWith(`${reply.from}:`))) {
+        waiting.badReplies.push(entry);
       }
       return;
     }
-    waiting.resolve(summary(reply));
+    const result = summary(reply, waiting.tokenCount);
+    const streamedDiffer = waiting.streamed.some((id, k) => result.tokens[k] !== id);
+    if (streamedDiffer) {
+      // f + 1 members reported a token the committed output does not hold: more than f lied.
+      waiting.reject(
+        new Error(
+          `Inference ${reply.inferenceId} committed tokens that differ from those f + 1 members ` +
+            "reported: more than f members are faulty",
+        ),
+      );
+      return;
+    }
+    for (let k = waiting.streamed.length; k < result.tokens.length; k++) {
+      this.#stream(waiting, result.tokens[k]!);
+    }
+    waiting.resolve(result);
+  }
+
+  #onProgress(waiting: Waiting, message: MessageOf<"ClientProgress">): void {
+    const { token, tokenId } = message;
+    if (token <= waiting.streamed.length || token > waiting.tokenCount) return;
+    let byMember = waiting.reports.get(token);
+    if (byMember === undefined) {
+      byMember = new Map();
+      waiting.reports.set(token, byMember);
+    }
+    // A member's first report for a token stands (a member cannot grow this by repeating).
+    if (byMember.has(message.from)) return;
+    byMember.set(message.from, tokenId);
+    const size = { nodeCount: this.#membership.size, faultsMax: this.#cluster.faultsMax };
+    // Stream every token, in order, that f + 1 members reported alike.
+    for (;;) {
+      const next = waiting.reports.get(waiting.streamed.length + 1);
+      if (next === undefined) return;
+      const counts = new Map<number, number>();
+      for (const id of next.values()) counts.set(id, (counts.get(id) ?? 0) + 1);
+      const vouched = [...counts].find(([, count]) => hasHonestMember(size, count));
+      if (vouched === undefined) return;
+      waiting.reports.delete(waiting.streamed.length + 1);
+      this.#stream(waiting, vouched[0]);
+    }
+  }
+
+  #stream(waiting: Waiting, tokenId: number): void {
+    waiting.streamed.push(tokenId);
+    try {
+      waiting.onToken?.({ token: waiting.streamed.length, tokenId });
+    } catch {
+      // The caller's callback failing is not the cluster's doing; the inference goes on.
+    }
+  }
+
+  #onRefusal(waiting: Waiting, message: MessageOf<"ClientRefusal">): void {
+    if (waiting.refusedBy.has(message.from)) return;
+    waiting.refusedBy.set(message.from, message.reason);
+    const size = { nodeCount: this.#membership.size, faultsMax: this.#cluster.faultsMax };
+    if (hasHonestMember(size, waiting.refusedBy.size)) {
+      waiting.reject(new InferenceRefusedError(message.inferenceId, new Map(waiting.refusedBy)));
+    }
   }
 }
 
@@ -255,11 +398,15 @@ export function summarizeCertificate(certificate: readonly SignedMessage[]): Cer
   };
 }
 
-function summary(reply: MessageOf<"ClientReply">): CommittedInference {
+function summary(reply: MessageOf<"ClientReply">, tokenCount: number): CommittedInference {
   const certificate = summarizeCertificate(reply.certificate);
+  // One byte per token for vocabularies of up to 256 ids, else four (`encodeTokens`): the
+  // token count tells which.
+  const tokens = decodeTokens(reply.output, reply.output.length === tokenCount ? 256 : 2 ** 32);
   return {
     inferenceId: reply.inferenceId,
     output: reply.output,
+    tokens,
     value: reply.value,
     view: certificate.view ?? reply.view,
     path: certificate.path,

@@ -57,8 +57,20 @@ async function withCluster(
 Deno.test("a 4-node cluster of processes commits, token for token, what one process generates", async () => {
   const want = await expected("Hello", 8);
   await withCluster(async (cluster, client) => {
-    const result = await client.infer({ prompt: "Hello", tokenCount: 8, timeoutMs: GUARD_MS });
+    const streamed: number[] = [];
+    const result = await client.infer({
+      prompt: "Hello",
+      tokenCount: 8,
+      timeoutMs: GUARD_MS,
+      onToken: ({ token, tokenId }) => {
+        assert.equal(token, streamed.length + 1);
+        streamed.push(tokenId);
+      },
+    });
     assert.deepEqual(Array.from(result.output), want);
+    assert.deepEqual(result.tokens, want);
+    // Every token streamed, in order, and the stream is the committed output.
+    assert.deepEqual(streamed, want);
     // Either path may answer first: every member's Prepare, or a quorum of Commits.
     assert.equal(result.signers.length, result.path === "fast" ? 4 : 3);
     await cluster.waitFor(() => cluster.find("inference committed").length === 4, "4 commits");

@@ -8,18 +8,18 @@
  * @module
  */
 
-import { integerValue, readArgs, UsageError, usageFailure } from "../cli/args.ts";
+import { integerValue, readArgs, samplingFlags, UsageError, usageFailure } from "../cli/args.ts";
 import type { LayerInfo } from "../core/types.ts";
 import { WorkAssigner } from "../assign/work_assigner.ts";
 import type { ModelConfig } from "../model/config.ts";
+import type { Sampling } from "../model/sampling.ts";
 import type { ButterflyClient } from "./client.ts";
 import type { LocalCluster } from "./local_cluster.ts";
-import type { LogRecord } from "./log.ts";
 import { MODEL_PRESETS, type ModelPreset } from "./cluster_file.ts";
 import { blockLayerInfo, decodeFlops } from "./profile.ts";
 
 const USAGE = "deno task demo [--tokens N] [--stages S] [--kill NODE [--at-token T]] " +
-  "[--model default|tiny] [--json] [PROMPT]";
+  "[--model default|tiny] [--temperature T [--top-k K] [--seed S]] [--json] [PROMPT]";
 
 const COMMAND = {
   name: "demo",
@@ -28,13 +28,18 @@ const COMMAND = {
     "tokens (default 32) for PROMPT on the embedded model split into S stages (default 2) by the\n" +
     "WorkAssigner, printing each token as the cluster accepts it, then a summary and whether the\n" +
     "tokens equal `deno task generate` with the same split. --kill NODE kills that node (kill -9)\n" +
-    "when token T (default 5) is accepted. --json prints one JSON object instead.",
+    "when token T (default 5) is accepted. --temperature T (a multiple of 0.001), --top-k K and\n" +
+    "--seed S sample as `deno task generate` does with the same flags (default: greedy).\n" +
+    "--json prints one JSON object instead.",
   options: {
     tokens: { type: "string", default: "32" },
     stages: { type: "string", default: "2" },
     kill: { type: "string" },
     "at-token": { type: "string" },
     model: { type: "string", default: "default" },
+    temperature: { type: "string" },
+    "top-k": { type: "string" },
+    seed: { type: "string", default: "0" },
     json: { type: "boolean", default: false },
   },
   positionals: true,
@@ -79,15 +84,19 @@ export function assignBoundaries(config: ModelConfig, stageCount: number): numbe
  * @param boundaries The split.
  * @param tokens The token count.
  * @param prompt The prompt.
+ * @param sampling The sampling rule (default greedy).
  * @returns The command line.
  */
 export function generateCommand(
   boundaries: readonly number[],
   tokens: number,
   prompt: string,
+  sampling: Sampling = { kind: "greedy" },
 ): string {
   const split = boundaries.length === 0 ? "" : ` --boundaries ${boundaries.join(",")}`;
-  return `deno task generate${split} --max-tokens ${tokens} ${JSON.stringify(prompt)}`;
+  const sample = sampling.kind === "greedy" ? "" : ` --temperature ${sampling.temperature}` +
+    (sampling.topK === undefined ? "" : ` --top-k ${sampling.topK}`) + ` --seed ${sampling.seed}`;
+  return `deno task generate${split}${sample} --max-tokens ${tokens} ${JSON.stringify(prompt)}`;
 }
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -100,6 +109,7 @@ async function main(args: string[]): Promise<number> {
   if ("exit" in read) return read.exit;
   const { values, positionals } = read;
   let tokens: number, stages: number, atToken: number | undefined, preset: ModelPreset;
+  let sampling: Sampling;
   const nodeIds = Array.from({ length: NODE_COUNT }, (_, k) => `node-${k + 1}`);
   try {
     if (positionals.length > 1) throw new UsageError("give at most one PROMPT (quote it)");
@@ -120,6 +130,15 @@ async function main(args: string[]): Promise<number> {
     atToken = values.kill === undefined
       ? undefined
       : integerValue("--at-token", values["at-token"], 5, 1, tokens);
+    sampling = samplingFlags(values);
+    if (
+      sampling.kind === "sample" &&
+      Math.round(sampling.temperature * 1000) / 1000 !== sampling.temperature
+    ) {
+      throw new UsageError(
+        `--temperature must be a multiple of 0.001 (it travels in thousandths), got ${values.temperature}`,
+      );
+    }
   } catch (error) {
     if (error instanceof UsageError) return usageFailure(COMMAND, error);
     throw error;
@@ -163,23 +182,19 @@ async function main(args: string[]): Promise<number> {
         2 * FAULTS_MAX + 1
       } of the ${NODE_COUNT} nodes\n`,
   );
-  const accepted = new Map<number, number>();
-  let inferenceId: number | undefined;
+  // Each token as the client streams it: once f + 1 nodes reported accepting it.
+  const accepted: number[] = [];
   let killed: Promise<unknown> | undefined;
-  const onLog = (_node: string, record: LogRecord) => {
-    if (record.msg !== "token accepted" || record.inference !== inferenceId) return;
-    const token = record.token as number;
-    if (accepted.has(token)) return;
-    accepted.set(token, performance.now());
-    out(renderByte(record.tokenId as number));
-    // Log lines arrive only once the nodes run, after `cluster` below is set.
+  const onToken = ({ token, tokenId }: { token: number; tokenId: number }) => {
+    accepted.push(performance.now());
+    out(renderByte(tokenId));
     if (atToken !== undefined && token === atToken && killed === undefined) {
       killed = cluster.stop(values.kill!, "SIGKILL").then(() => {
         out(`\n[demo] killed ${values.kill} (kill -9) at token ${token}\n`);
       });
     }
   };
-  const cluster: LocalCluster = await Cluster.create({ preset, boundaries, onLog });
+  const cluster: LocalCluster = await Cluster.create({ preset, boundaries });
   let client: ButterflyClient | undefined;
   // Ctrl-C or SIGTERM stops every node and removes the directory (its keys with it).
   const interrupt = () => {
@@ -195,10 +210,16 @@ async function main(args: string[]): Promise<number> {
     out(`[demo] starting ${NODE_COUNT} node processes in ${cluster.dir}\n`);
     await cluster.startAll();
     client = await Client.connect({ cluster: cluster.cluster, signer: cluster.client });
-    inferenceId = 1 + Math.floor(Math.random() * 2 ** 40);
+    const inferenceId = 1 + Math.floor(Math.random() * 2 ** 40);
     out(`[demo] generating ${tokens} tokens for ${JSON.stringify(prompt)}\n${prompt}`);
     const started = performance.now();
-    const result = await client.infer({ prompt, tokenCount: tokens, inferenceId });
+    const result = await client.infer({
+      prompt,
+      tokenCount: tokens,
+      inferenceId,
+      sampling,
+      onToken,
+    });
     const finished = performance.now();
     await killed;
     // Every live node commits; their counts of frames and bytes sent make the traffic figures.
@@ -212,7 +233,7 @@ async function main(args: string[]): Promise<number> {
     const commits = cluster.find("inference committed").filter((r) => r.inference === inferenceId);
     const frames = commits.reduce((sum, r) => sum + (r.framesSent as number), 0);
     const bytes = commits.reduce((sum, r) => sum + (r.bytesSent as number), 0);
-    const times = [...accepted.entries()].sort((a, b) => a[0] - b[0]).map(([, t]) => t);
+    const times = accepted;
     const gaps = times.map((t, k) => t - (k === 0 ? started : times[k - 1]!)).slice(1)
       .sort((a, b) => a - b);
     const commitLatency = finished - (times.at(-1) ?? started);
@@ -226,7 +247,7 @@ async function main(args: string[]): Promise<number> {
     const singleTimes: number[] = [];
     try {
       let last = performance.now();
-      for await (const { token } of generate(prompt, { maxTokens: tokens, pipeline })) {
+      for await (const { token } of generate(prompt, { maxTokens: tokens, pipeline, sampling })) {
         const now = performance.now();
         single.push(token);
         singleTimes.push(now - last);
@@ -244,6 +265,7 @@ async function main(args: string[]): Promise<number> {
       tokens: committed,
       text: new TextDecoder().decode(result.output),
       boundaries,
+      sampling,
       model: preset,
       identicalToGenerate: identical,
       path: result.path,
@@ -277,7 +299,7 @@ async function main(args: string[]): Promise<number> {
             Math.round(summary.bytesPerToken)
           } bytes sent per token (all nodes, protocol traffic)\n` +
           `[demo] ${identical ? "identical to" : "DIFFERENT from"} ${
-            generateCommand(boundaries, tokens, prompt)
+            generateCommand(boundaries, tokens, prompt, sampling)
           }\n`,
       );
     }

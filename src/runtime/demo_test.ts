@@ -29,12 +29,19 @@ Deno.test("the work assigner splits the default model's 8 equal blocks evenly", 
     generateCommand([4], 8, "Hi"),
     'deno task generate --boundaries 4 --max-tokens 8 "Hi"',
   );
+  assert.equal(
+    generateCommand([4], 8, "Hi", { kind: "sample", temperature: 0.8, topK: 5, seed: 7 }),
+    'deno task generate --boundaries 4 --temperature 0.8 --top-k 5 --seed 7 --max-tokens 8 "Hi"',
+  );
 });
 
-for (const kill of [[], ["--kill", "node-3", "--at-token", "3"]]) {
-  Deno.test(`deno task demo --json ${kill.join(" ")} commits what deno task generate --json prints`, async () => {
+// The kill run also samples (seeded), so both decoding rules are compared with generate's.
+const SAMPLED = ["--temperature", "0.8", "--seed", "7"];
+const RUNS: [string[], string[]][] = [[[], []], [["--kill", "node-3", "--at-token", "3"], SAMPLED]];
+for (const [kill, sampling] of RUNS) {
+  Deno.test(`deno task demo --json ${[...kill, ...sampling].join(" ")} commits what deno task generate --json prints`, async () => {
     const before = await leftovers();
-    const demo = await task("demo", "--json", "--tokens", "24", ...kill, "Hello");
+    const demo = await task("demo", "--json", "--tokens", "24", ...kill, ...sampling, "Hello");
     assert.equal(demo.code, 0, demo.stderr);
     const cluster = JSON.parse(demo.stdout);
     assert.deepEqual(cluster.boundaries, [4]);
@@ -45,6 +52,7 @@ for (const kill of [[], ["--kill", "node-3", "--at-token", "3"]]) {
       cluster.boundaries.join(","),
       "--max-tokens",
       "24",
+      ...sampling,
       "Hello",
     );
     assert.equal(single.code, 0, single.stderr);
@@ -68,6 +76,8 @@ Deno.test("deno task demo refuses bad flags in one line, before starting anythin
       [["--tokens", "0"], /^demo: --tokens needs a whole number from 1 to 200/],
       [["--model", "huge"], /^demo: --model must be one of default, tiny/],
       [["--tokens", "200", "x".repeat(100)], /exceed the model's 256 positions/],
+      [["--temperature", "0.0005"], /^demo: --temperature must be a multiple of 0.001/],
+      [["--top-k", "3"], /^demo: --top-k needs --temperature/],
     ] as const
   ) {
     const result = await task("demo", ...args);

@@ -8,10 +8,17 @@ import { FOUR_LAYER_TINY_CONFIG } from "../model/_test_util.ts";
 import { verifyClientReply } from "../wire/client_reply.ts";
 import { encodeFrame, openFrame, sealMessage } from "../wire/frame.ts";
 import { Membership } from "../wire/identity.ts";
+import type {
+  CoordinationMessage,
+  MessageOf,
+  MessageType,
+  SamplingRequest,
+} from "../wire/message.ts";
 import { testSecretKey, testSigners } from "../wire/_test_keys.ts";
 import { createNodeSigner } from "../wire/identity.ts";
 import { DistributedCoordinator } from "./distributed_coordinator.ts";
 import { Logger, type LogRecord } from "./log.ts";
+import { samplingOfRequest } from "./sampling_wire.ts";
 import { decodeTokens } from "./spec_wire.ts";
 import { Sealer } from "./transport.ts";
 
@@ -98,48 +105,122 @@ Deno.test("DistributedCoordinator refuses the seed's 5 nodes with f = 2, naming 
   );
 });
 
-Deno.test("four DistributedCoordinators carried in memory commit what one process generates", async () => {
-  await withCoordinators(async (coordinators, replies, pipelines) => {
-    const expected: number[] = [];
-    for await (
-      const { token } of generate(PROMPT, { maxTokens: TOKENS, pipeline: pipelines[0]! })
-    ) {
-      expected.push(token);
-    }
-    const [client] = await testSigners(["client-0"]);
-    const sealer = new Sealer(client!);
-    for (const coordinator of coordinators) {
-      const frame = await sealer.seal({
-        type: "ClientRequest",
-        inferenceId: 9,
-        from: "client-0",
-        view: 0,
-        epoch: 0,
-        sequence: 0,
-        input: PROMPT,
-        tokenCount: TOKENS,
-        to: coordinator.nodeId,
-      });
-      const handled = await coordinator.handleMessage(frame);
-      assert.ok(handled.ok, handled.ok ? "" : handled.error.message);
-    }
-    const deadline = Date.now() + 60_000; // a guard against a hang, not a timing assertion
-    while (replies.length < 4 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    assert.equal(replies.length, 4, "every node replied to the client");
-    const membership = await Membership.create(await testSigners());
-    for (const frame of replies) {
+async function submit(
+  coordinators: readonly DistributedCoordinator[],
+  inferenceId: number,
+  input: Uint8Array,
+  tokenCount: number,
+  sampling?: SamplingRequest,
+): Promise<void> {
+  const [client] = await testSigners(["client-0"]);
+  const sealer = new Sealer(client!);
+  for (const coordinator of coordinators) {
+    const frame = await sealer.seal({
+      type: "ClientRequest",
+      inferenceId,
+      from: "client-0",
+      view: 0,
+      epoch: 0,
+      sequence: 0,
+      input,
+      tokenCount,
+      to: coordinator.nodeId,
+      ...(sampling === undefined ? {} : { sampling }),
+    });
+    const handled = await coordinator.handleMessage(frame);
+    assert.ok(handled.ok, handled.ok ? "" : handled.error.message);
+  }
+}
+
+// The messages the nodes sent the client for `inferenceId`, once `count` of type `type` came
+// (the deadline guards against a hang; it is not a timing assertion).
+async function toClient(
+  frames: readonly Uint8Array[],
+  inferenceId: number,
+  type: MessageType,
+  count: number,
+): Promise<CoordinationMessage[]> {
+  const membership = await Membership.create(await testSigners());
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const messages: CoordinationMessage[] = [];
+    for (const frame of frames) {
       const opened = await openFrame(frame, membership);
-      assert.ok(opened.ok && opened.value.message.type === "ClientReply");
-      const reply = opened.value.message;
-      assert.deepEqual(decodeTokens(reply.output, 256), expected);
-      const verified = await verifyClientReply(reply, { membership, faultsMax: 1, input: PROMPT });
-      assert.ok(verified.ok, verified.ok ? "" : verified.error.message);
+      assert.ok(opened.ok, opened.ok ? "" : opened.error.message);
+      if (opened.value.message.inferenceId === inferenceId) messages.push(opened.value.message);
+    }
+    if (messages.filter((m) => m.type === type).length >= count || Date.now() > deadline) {
+      return messages;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+for (
+  const [name, sampling] of [
+    ["greedy", undefined],
+    ["seeded sampling", { temperatureMilli: 900, topK: 20, seed: 77 }],
+  ] as const
+) {
+  Deno.test(`four DistributedCoordinators carried in memory commit what one process generates (${name})`, async () => {
+    await withCoordinators(async (coordinators, frames, pipelines) => {
+      const rule = samplingOfRequest(sampling);
+      const expected: number[] = [];
+      const generated = generate(PROMPT, {
+        maxTokens: TOKENS,
+        pipeline: pipelines[0]!,
+        sampling: rule,
+      });
+      for await (const { token } of generated) expected.push(token);
+      if (sampling !== undefined) {
+        // The draws choose other tokens than greedy decoding would, so the test tells them apart.
+        const greedy: number[] = [];
+        for await (
+          const { token } of generate(PROMPT, { maxTokens: TOKENS, pipeline: pipelines[0]! })
+        ) {
+          greedy.push(token);
+        }
+        assert.notDeepEqual(expected, greedy);
+      }
+      await submit(coordinators, 9, PROMPT, TOKENS, sampling);
+      const messages = await toClient(frames, 9, "ClientReply", 4);
+      const membership = await Membership.create(await testSigners());
+      const replies = messages.filter((m) => m.type === "ClientReply");
+      assert.equal(replies.length, 4, "every node replied to the client");
+      for (const reply of replies) {
+        assert.deepEqual(decodeTokens(reply.output, 256), expected);
+        const verified = await verifyClientReply(reply, {
+          membership,
+          faultsMax: 1,
+          input: PROMPT,
+        });
+        assert.ok(verified.ok, verified.ok ? "" : verified.error.message);
+      }
+      // Each node told the client each token it accepted, in order.
+      for (const coordinator of coordinators) {
+        const reported = messages.filter((m) =>
+          m.type === "ClientProgress" && m.from === coordinator.nodeId
+        ) as MessageOf<"ClientProgress">[];
+        assert.deepEqual(reported.map((m) => m.token), expected.map((_, k) => k + 1));
+        assert.deepEqual(reported.map((m) => m.tokenId), expected);
+        assert.deepEqual((await coordinator.instance(9))?.tokenIds, expected);
+      }
+    });
+  });
+}
+
+Deno.test("a request the model cannot hold is refused to the client by every node, and starts nothing", async () => {
+  await withCoordinators(async (coordinators, frames) => {
+    const positions = FOUR_LAYER_TINY_CONFIG.sequenceLengthMax;
+    await submit(coordinators, 11, new Uint8Array(positions).fill(65), 2);
+    const messages = await toClient(frames, 11, "ClientRefusal", 4);
+    const refusals = messages.filter((m) => m.type === "ClientRefusal");
+    assert.deepEqual(refusals.map((m) => m.from).sort(), coordinators.map((c) => c.nodeId));
+    for (const refusal of refusals) {
+      assert.match(refusal.reason, new RegExp(`exceed the model's ${positions} positions`));
     }
     for (const coordinator of coordinators) {
-      const instance = await coordinator.instance(9);
-      assert.deepEqual(instance?.tokenIds, expected);
+      assert.equal(await coordinator.instance(11), undefined);
     }
   });
 });

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { integerValue, readArgs, UsageError, usageFailure } from "../cli/args.ts";
+import { integerValue, readArgs, samplingFlags, UsageError, usageFailure } from "../cli/args.ts";
 import type { ModelPipeline } from "../model/generate.ts";
 import { DEFAULT_MODEL_CONFIG, parameterCount } from "../model/config.ts";
 import type { Sampling } from "../model/sampling.ts";
@@ -75,30 +75,11 @@ async function main(args: string[]): Promise<number> {
   let intraOpThreadCount: number;
   try {
     maxTokens = integerValue("--max-tokens", values["max-tokens"], 64, 1);
-    const seed = integerValue("--seed", values.seed, 0, 0, 2 ** 32 - 1);
     intraOpThreadCount = integerValue("--threads", values.threads, 1, 1, 256);
     boundaries = values.boundaries === undefined
       ? []
       : values.boundaries.split(",").map((part) => integerValue("--boundaries", part, 0, 1));
-    if (values.temperature === undefined) {
-      if (values["top-k"] !== undefined) throw new UsageError("--top-k needs --temperature");
-      sampling = { kind: "greedy" };
-    } else {
-      const temperature = Number(values.temperature);
-      if (!(temperature > 0 && Number.isFinite(temperature))) {
-        throw new UsageError(
-          `--temperature needs a positive number, got ${JSON.stringify(values.temperature)}`,
-        );
-      }
-      sampling = {
-        kind: "sample",
-        temperature,
-        seed,
-        ...(values["top-k"] === undefined
-          ? {}
-          : { topK: integerValue("--top-k", values["top-k"], 1, 1) }),
-      };
-    }
+    sampling = samplingFlags(values);
   } catch (error) {
     if (error instanceof UsageError) return usageFailure(COMMAND, error);
     throw error;

@@ -40,6 +40,7 @@ import {
   type CoordinationMessage,
   decodeMessage,
   type MessageOf,
+  type SamplingRequest,
   type SignedMessage,
 } from "../wire/message.ts";
 import { verifySignedMessage } from "../wire/frame.ts";
@@ -62,6 +63,7 @@ import {
   toWire,
   valueOf,
 } from "./spec_wire.ts";
+import { samplingOfRequest } from "./sampling_wire.ts";
 import type { StageRunner } from "./stage_runner.ts";
 
 /** What a client asked for. */
@@ -76,6 +78,8 @@ export interface InferenceRequest {
   readonly tokenCount: number;
   /** The client's signed request, relayed to peers that lack it. */
   readonly signed: SignedMessage;
+  /** Seeded sampling, as the request carries it (absent: greedy). */
+  readonly sampling?: SamplingRequest;
 }
 
 /** The cluster an inference runs on. */
@@ -795,7 +799,14 @@ export class Instance {
     }
     this.#computing.add(key);
     const tokens = this.tokenIds.slice(0, effect.token - 1);
-    void this.#runner.compute(this.id, { prompt, tokens }, effect.token, effect.stage, input)
+    const sampling = samplingOfRequest(this.request.sampling);
+    void this.#runner.compute(
+      this.id,
+      { prompt, tokens, sampling },
+      effect.token,
+      effect.stage,
+      input,
+    )
       .then((outcome) => {
         if (outcome.activation !== undefined) {
           this.#activations.set(outcome.value, outcome.activation);

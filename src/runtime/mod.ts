@@ -54,7 +54,9 @@ export {
   type ClientOptions,
   type CommittedInference,
   type InferenceOptions,
+  InferenceRefusedError,
   InferenceTimeoutError,
+  type StreamedToken,
   summarizeCertificate,
 } from "./client.ts";
 export {
@@ -87,6 +89,7 @@ export {
   type StageOutcome,
   StageRunner,
 } from "./stage_runner.ts";
+export { samplingOfRequest, samplingRequestOf } from "./sampling_wire.ts";
 export { NodeStore, NodeStoreError, type StoredInference } from "./node_store.ts";
 export {
   checkpointDigest,

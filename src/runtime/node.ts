@@ -20,6 +20,7 @@ import {
   bytesEqual,
   type CoordinationMessage,
   type MessageOf,
+  type SamplingRequest,
   type SignedMessage,
 } from "../wire/message.ts";
 import { summarizeCertificate } from "./client.ts";
@@ -369,12 +370,19 @@ export class ButterflyNode {
     if (existing !== undefined) {
       const same = existing.request.client === message.from &&
         existing.request.tokenCount === message.tokenCount &&
-        bytesEqual(existing.request.prompt, message.input);
+        bytesEqual(existing.request.prompt, message.input) &&
+        sameSampling(existing.request.sampling, message.sampling);
       if (!same) {
         this.#log.warn("request refused: its inference id is taken", {
           inference: message.inferenceId,
           peer,
         });
+        if (peer === message.from) {
+          await this.#tellClient(peer, message.inferenceId, {
+            type: "ClientRefusal",
+            reason: `inference id ${message.inferenceId} is taken by another request`,
+          });
+        }
         return;
       }
       // The client asks again (it reconnected): the committed reply, if there is one.
@@ -385,6 +393,13 @@ export class ButterflyNode {
     const refusal = this.#refusal(message);
     if (refusal !== undefined) {
       this.#log.warn("request refused", { inference: message.inferenceId, peer, reason: refusal });
+      // The client hears it from each node it asked; a relayed copy's refusal is this node's.
+      if (peer === message.from) {
+        await this.#tellClient(peer, message.inferenceId, {
+          type: "ClientRefusal",
+          reason: refusal,
+        });
+      }
       return;
     }
     const request: InferenceRequest = {
@@ -393,6 +408,7 @@ export class ButterflyNode {
       prompt: message.input,
       tokenCount: message.tokenCount,
       signed,
+      ...(message.sampling === undefined ? {} : { sampling: message.sampling }),
     };
     this.#starting.add(request.inferenceId);
     let instance: Instance;
@@ -499,9 +515,34 @@ export class ButterflyNode {
             reason: (error as Error).message,
           });
         }),
-      accepted: (id, token, tokenId) =>
-        this.#log.info("token accepted", { inference: id, token, tokenId }),
+      accepted: (id, token, tokenId) => {
+        this.#log.info("token accepted", { inference: id, token, tokenId });
+        const client = this.#instances.get(id)?.request.client;
+        if (client !== undefined) {
+          void this.#tellClient(client, id, { type: "ClientProgress", token, tokenId });
+        }
+      },
     };
+  }
+
+  // Signs and sends a progress report or a refusal to a client, if it is connected.
+  async #tellClient(
+    client: string,
+    inferenceId: number,
+    body:
+      | Pick<MessageOf<"ClientProgress">, "type" | "token" | "tokenId">
+      | Pick<MessageOf<"ClientRefusal">, "type" | "reason">,
+  ): Promise<void> {
+    if (this.#closed) return;
+    const frame = await this.#sealer.seal({
+      ...body,
+      inferenceId,
+      from: this.id,
+      view: 0,
+      epoch: 0,
+      sequence: 0,
+    } as CoordinationMessage);
+    this.#transport?.send(client, frame);
   }
 
   #count(inferenceId: number, frames: number, frameBytes: number): void {
@@ -574,4 +615,10 @@ function addressesOf(cluster: NodeCluster): Map<NodeId, PeerAddress> {
     }
     return [node.id, { host: node.host, port: node.port }];
   }));
+}
+
+// Whether two requests ask for the same sampling (absent: greedy).
+function sameSampling(a: SamplingRequest | undefined, b: SamplingRequest | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.temperatureMilli === b.temperatureMilli && a.topK === b.topK && a.seed === b.seed;
 }

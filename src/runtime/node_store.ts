@@ -18,7 +18,7 @@
 
 import { join } from "node:path";
 import type { DurableState, SpecMessage } from "../core/spec_state.ts";
-import type { SignedMessage } from "../wire/message.ts";
+import { decodeMessage, type SignedMessage } from "../wire/message.ts";
 import type { InferenceRequest } from "./instance.ts";
 import { fromHex, toHex } from "./keys.ts";
 import type { DigestValue } from "./spec_wire.ts";
@@ -259,13 +259,21 @@ export class NodeStore {
       }
     }
     const reply = await readJson(join(dir, "reply.json"));
+    const signedRequest = signedFromJson(r.signed, requestPath);
+    // The sampling rule is the signed request's own: decoded from it, never kept beside it.
+    const decoded = decodeMessage(signedRequest.body);
+    if (!decoded.ok || decoded.value.type !== "ClientRequest") {
+      throw new NodeStoreError(requestPath, "holds a signed request that does not decode");
+    }
+    const sampling = decoded.value.sampling;
     return {
       request: {
         inferenceId: id,
         client: r.client,
         prompt,
         tokenCount: r.tokenCount,
-        signed: signedFromJson(r.signed, requestPath),
+        signed: signedRequest,
+        ...(sampling === undefined ? {} : { sampling }),
       },
       durable,
       preparedCertificate: prepared.map((p) => signedFromJson(p, durablePath)),

@@ -6,7 +6,7 @@ import { closePipeline, createPipeline, generate } from "../model/generate.ts";
 import { FOUR_LAYER_TINY_CONFIG } from "../model/_test_util.ts";
 import { createNodeSigner } from "../wire/identity.ts";
 import { TEST_CLIENT_ID, testSecretKey, testSigners } from "../wire/_test_keys.ts";
-import { ButterflyClient, InferenceTimeoutError } from "./client.ts";
+import { ButterflyClient, InferenceRefusedError } from "./client.ts";
 import type { ClusterFile } from "./cluster_file.ts";
 import { Logger, type LogRecord } from "./log.ts";
 import { ButterflyNode } from "./node.ts";
@@ -82,7 +82,13 @@ Deno.test("four nodes over TCP commit a client's inference as generate() produce
     ]);
     assert.equal(first.status, "fulfilled");
     assert.equal(second.status, "rejected");
-    assert.ok((second as PromiseRejectedResult).reason instanceof InferenceTimeoutError);
+    // The nodes told the client why (f + 1 refusals), rather than leaving it to time out.
+    const reason = (second as PromiseRejectedResult).reason;
+    assert.ok(reason instanceof InferenceRefusedError, String(reason));
+    assert.ok(reason.reasons.size >= 2);
+    for (const why of reason.reasons.values()) {
+      assert.match(why, /1 inferences are running, the most this node runs/);
+    }
     assert.ok(refused().length >= 1);
     assert.match(
       refused()[0]!.reason as string,

@@ -11,7 +11,7 @@
 
 import type { ModelPipeline } from "../model/generate.ts";
 import type { KvCache } from "../model/kv_cache.ts";
-import { createSampler, sampleToken } from "../model/sampling.ts";
+import { samplerAt, sampleToken, type Sampling } from "../model/sampling.ts";
 import {
   type Float32Tensor,
   type StageTensor,
@@ -41,10 +41,11 @@ export interface ModelInference {
   readonly prompt: readonly number[];
   /** The ids of the tokens accepted so far, in order. */
   readonly tokens: readonly number[];
+  /** How the last stage chooses tokens (default: greedy, as `deno task generate` does). */
+  readonly sampling?: Sampling;
 }
 
-// Greedy decoding, as `deno task generate` does by default.
-const GREEDY = createSampler({ kind: "greedy" });
+const GREEDY: Sampling = { kind: "greedy" };
 
 interface Caches {
   readonly byStage: Map<number, KvCache>;
@@ -148,8 +149,9 @@ export class StageRunner {
       return { value: tensorDigest(result.output), activation: result.output };
     }
     const width = this.pipeline.config.vocabSize;
+    // Token `token` takes draw `token` of the request's seed, as one process drawing in order.
     const chosen = sampleToken(
-      GREEDY,
+      samplerAt(inference.sampling ?? GREEDY, token),
       result.output.data.subarray(result.output.data.length - width),
     );
     const prefix = inference.tokens.slice(0, token - 1);

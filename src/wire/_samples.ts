@@ -169,6 +169,25 @@ export async function sampleMessages(
       input,
       tokenCount: 16,
     }],
+    ["ClientRequest.sampling", {
+      ...header("client-0", 2, 0),
+      type: "ClientRequest",
+      input,
+      tokenCount: 16,
+      to: "node-2",
+      sampling: { temperatureMilli: 800, topK: 40, seed: 4_294_967_295 },
+    }],
+    ["ClientProgress", {
+      ...header("node-2", 31),
+      type: "ClientProgress",
+      token: 3,
+      tokenId: 101,
+    }],
+    ["ClientRefusal", {
+      ...header("node-3", 32),
+      type: "ClientRefusal",
+      reason: "16 inferences are running, the most this node runs",
+    }],
     ["ClientReply", {
       ...header("node-1", 30),
       type: "ClientReply",
@@ -179,6 +198,6 @@ export async function sampleMessages(
     }],
   ];
   const covered = new Set<MessageType>(samples.map(([, message]) => message.type));
-  if (covered.size !== 17) throw new Error(`Samples cover ${covered.size} message types, not 17`);
+  if (covered.size !== 19) throw new Error(`Samples cover ${covered.size} message types, not 19`);
   return new Map(samples);
 }

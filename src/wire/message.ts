@@ -182,7 +182,13 @@ export interface MessageBodies {
     readonly tokenCount: number;
     /** The member this copy of the request was sent to (it binds the client's connection). */
     readonly to?: NodeId;
+    /** Seeded sampling; absent: greedy decoding. */
+    readonly sampling?: SamplingRequest;
   };
+  /** A member accepted token `token` (from 1) of the inference: its id (a progress report). */
+  ClientProgress: { readonly token: number; readonly tokenId: number };
+  /** A member refuses the client's request of the header's inference, and says why. */
+  ClientRefusal: { readonly reason: string };
   /**
    * The committed result: digest, output bytes, the proof, and the commit certificate (a quorum
    * of signed Commits, or Prepares from every member on the fast path) so that a client can
@@ -198,6 +204,19 @@ export interface MessageBodies {
 
 /** The name of a message type. */
 export type MessageType = keyof MessageBodies;
+
+/** How a client asks the replicas of the last stage to choose tokens (see `Sampling`). */
+export interface SamplingRequest {
+  /** The temperature in thousandths (800 is 0.8). */
+  readonly temperatureMilli: number;
+  /** Keep only the k most likely tokens (absent: all). */
+  readonly topK?: number;
+  /** The seed of the draws, an unsigned 32-bit integer. */
+  readonly seed: number;
+}
+
+/** The most UTF-8 bytes of a `ClientRefusal`'s reason. */
+export const REASON_BYTES_MAX = 256;
 
 /** A message of type `T`: header, type tag and payload. */
 export type MessageOf<T extends MessageType> =
@@ -232,6 +251,12 @@ function integerAtLeast(minimum: number): Check {
 const uint = integerAtLeast(0);
 const positive = integerAtLeast(1);
 
+function uint32(value: unknown, path: string): WireError | undefined {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
+    return invalid(path, "an integer from 0 to 2^32 - 1");
+  }
+}
+
 function byteString(lengthMin: number, lengthMax: number): Check {
   return function checkBytes(value, path) {
     if (!(value instanceof Uint8Array) || value.length < lengthMin || value.length > lengthMax) {
@@ -252,6 +277,15 @@ function nodeId(value: unknown, path: string): WireError | undefined {
   }
   if (utf8.encode(value).length > NODE_ID_BYTES_MAX) {
     return invalid(path, `a node id of at most ${NODE_ID_BYTES_MAX} UTF-8 bytes`);
+  }
+}
+
+function reason(value: unknown, path: string): WireError | undefined {
+  if (typeof value !== "string" || value.length === 0 || !value.isWellFormed()) {
+    return invalid(path, "a non-empty text");
+  }
+  if (utf8.encode(value).length > REASON_BYTES_MAX) {
+    return invalid(path, `a text of at most ${REASON_BYTES_MAX} UTF-8 bytes`);
   }
 }
 
@@ -411,7 +445,17 @@ const BODY_FIELDS: { readonly [T in MessageType]: Readonly<Record<string, Field>
     input: { check: anyBytes },
     tokenCount: { check: positive },
     to: { check: nodeId, optional: true },
+    sampling: {
+      check: record({
+        temperatureMilli: { check: positive },
+        topK: { check: positive, optional: true },
+        seed: { check: uint32 },
+      }),
+      optional: true,
+    },
   },
+  ClientProgress: { token: { check: positive }, tokenId: { check: uint } },
+  ClientRefusal: { reason: { check: reason } },
   ClientReply: {
     value: { check: digest },
     output: { check: anyBytes },

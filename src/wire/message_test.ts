@@ -7,6 +7,7 @@ import {
   encodeCanonical,
   encodeMessage,
   MESSAGE_TYPES,
+  validateMessage,
 } from "./message.ts";
 import { sampleMessages } from "./_samples.ts";
 import { testSigners } from "./_test_keys.ts";
@@ -20,7 +21,7 @@ function codeOf(bytes: Uint8Array): string {
 }
 
 Deno.test("decodeMessage() round-trips a sample of every message type", () => {
-  // Each of the 17 types encodes and decodes back to an equal value.
+  // Each of the 19 types encodes and decodes back to an equal value.
   const types = new Set<string>();
   for (const [name, message] of samples) {
     const decoded = decodeMessage(encodeMessage(message));
@@ -114,5 +115,24 @@ Deno.test("decodeMessage() rejects tags, undefined and indefinite lengths", () =
   // 0xc1 0x00: tag 1 (epoch time) around 0; 0xf7: undefined; 0x9f 0xff: indefinite empty array.
   for (const bytes of [[0xc1, 0x00], [0xf7], [0x9f, 0xff]]) {
     assert.equal(codeOf(new Uint8Array(bytes)), "malformed_cbor", `bytes ${bytes}`);
+  }
+});
+
+Deno.test("a ClientRefusal's reason is a non-empty text of at most 256 UTF-8 bytes", () => {
+  const refusal = (reason: string) =>
+    validateMessage({
+      type: "ClientRefusal",
+      inferenceId: 1,
+      from: "node-0",
+      view: 0,
+      epoch: 0,
+      sequence: 1,
+      reason,
+    });
+  assert.ok(refusal("too many inferences").ok);
+  assert.ok(refusal("é".repeat(128)).ok);
+  for (const reason of ["", "é".repeat(129), "\ud800"]) {
+    const checked = refusal(reason);
+    assert.ok(!checked.ok && checked.error.code === "invalid_field", JSON.stringify(reason));
   }
 });

@@ -47,6 +47,8 @@ export {
   type PreparedClaim,
   type ProofData,
   type ProofLinkData,
+  REASON_BYTES_MAX,
+  type SamplingRequest,
   SIGNATURE_BYTES,
   type SignedMessage,
   validateMessage,
