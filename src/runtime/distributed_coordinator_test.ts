@@ -2,6 +2,8 @@
 // caller carries every frame) commit what one process generates, and each refuses hostile
 // frames with the documented code without changing anything.
 import assert from "node:assert/strict";
+import type { ButterflyConfig } from "../config/config.ts";
+import { DEFAULT_CONFIG } from "../config/config.ts";
 import { ClusterSizeError } from "../core/quorum.ts";
 import { closePipeline, createPipeline, generate, type ModelPipeline } from "../model/generate.ts";
 import { FOUR_LAYER_TINY_CONFIG } from "../model/_test_util.ts";
@@ -25,13 +27,28 @@ import { Sealer } from "./transport.ts";
 const PROMPT = new TextEncoder().encode("Hello");
 const TOKENS = 4;
 
+interface Harness {
+  readonly coordinators: DistributedCoordinator[];
+  readonly pipelines: ModelPipeline[];
+  readonly logs: LogRecord[];
+  /** Holds every frame between nodes until `resume`. */
+  pause(): void;
+  resume(): void;
+  /** Closes node k and starts a new coordinator on its data directory (a restart). */
+  restart(k: number): Promise<void>;
+  /** Called with each frame a node sends the client (after it is recorded). */
+  onClientFrame?: ((from: number, frame: Uint8Array) => void) | undefined;
+}
+
 async function withCoordinators(
   body: (
     coordinators: DistributedCoordinator[],
     replies: Uint8Array[],
     pipelines: ModelPipeline[],
     logs: LogRecord[],
+    harness: Harness,
   ) => Promise<void>,
+  config?: ButterflyConfig,
 ): Promise<void> {
   const signers = await testSigners();
   const [client] = await testSigners(["client-0"]);
@@ -41,36 +58,66 @@ async function withCoordinators(
   const coordinators: DistributedCoordinator[] = [];
   const replies: Uint8Array[] = [];
   const logs: LogRecord[] = [];
+  const held: (() => void)[] = [];
+  let paused = false;
   let closed = false;
+  const create = (k: number) =>
+    new DistributedCoordinator(signers[k]!.nodeId, 4, 1, {
+      signer: signers[k]!,
+      members,
+      clients: [{ nodeId: client!.nodeId, publicKey: client!.publicKey }],
+      pipeline: pipelines[k]!,
+      dataDir: dirs[k]!,
+      ...(config === undefined ? {} : { config }),
+      log: new Logger(signers[k]!.nodeId, "info", (_line, record) => logs.push(record)),
+      send: (peer, frame) => {
+        if (peer === client!.nodeId) {
+          replies.push(frame);
+          harness.onClientFrame?.(k, frame);
+          return true;
+        }
+        const to = members.findIndex((member) => member.nodeId === peer);
+        if (to < 0) return false;
+        const deliver = () =>
+          setTimeout(() => {
+            if (!closed) void coordinators[to]!.handleMessage(frame).catch(() => {});
+          }, 0);
+        if (paused) held.push(deliver);
+        else deliver();
+        return true;
+      },
+    });
+  const harness: Harness = {
+    coordinators,
+    pipelines,
+    logs,
+    pause: () => {
+      paused = true;
+    },
+    resume: () => {
+      paused = false;
+      for (const deliver of held.splice(0)) deliver();
+    },
+    restart: async (k) => {
+      await coordinators[k]!.close();
+      coordinators[k] = create(k);
+      await coordinators[k]!.start();
+      // The links are back: each side resends what the other may have missed.
+      for (const [j, other] of coordinators.entries()) {
+        if (j === k) continue;
+        await other.peerConnected(signers[k]!.nodeId);
+        await coordinators[k]!.peerConnected(signers[j]!.nodeId);
+      }
+    },
+  };
   try {
-    for (const signer of signers) {
+    for (const [k] of signers.entries()) {
       pipelines.push(await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] }));
       dirs.push(await Deno.makeTempDir({ prefix: "butterfly-coordinator-" }));
-      coordinators.push(
-        new DistributedCoordinator(signer.nodeId, 4, 1, {
-          signer,
-          members,
-          clients: [{ nodeId: client!.nodeId, publicKey: client!.publicKey }],
-          pipeline: pipelines.at(-1)!,
-          dataDir: dirs.at(-1)!,
-          log: new Logger(signer.nodeId, "warn", (_line, record) => logs.push(record)),
-          send: (peer, frame) => {
-            if (peer === client!.nodeId) {
-              replies.push(frame);
-              return true;
-            }
-            const to = coordinators[members.findIndex((member) => member.nodeId === peer)];
-            if (to === undefined) return false;
-            setTimeout(() => {
-              if (!closed) void to.handleMessage(frame).catch(() => {});
-            }, 0);
-            return true;
-          },
-        }),
-      );
+      coordinators.push(create(k));
     }
     await Promise.all(coordinators.map((coordinator) => coordinator.start()));
-    await body(coordinators, replies, pipelines, logs);
+    await body(coordinators, replies, pipelines, logs, harness);
   } finally {
     closed = true;
     await Promise.all(coordinators.map((coordinator) => coordinator.close()));
@@ -282,4 +329,50 @@ Deno.test("DistributedCoordinator.handleMessage takes a member's heartbeat and r
       logs.some((record) => record.msg === "frame refused" && record.code === "bad_signature"),
     );
   });
+});
+
+Deno.test("a node restarted mid-inference restores its stage caches from its latest checkpoint, not from token 0", async () => {
+  const tokens = 24;
+  const config = { ...DEFAULT_CONFIG, checkpointFrequencyTokens: 5 };
+  await withCoordinators(async (coordinators, frames, pipelines, logs, harness) => {
+    const expected: number[] = [];
+    for await (
+      const { token } of generate(PROMPT, { maxTokens: tokens, pipeline: pipelines[0]! })
+    ) {
+      expected.push(token);
+    }
+    // node-1 computes in view 0. When it reports token 12, everything
+    // between the nodes stops; node-1 restarts from its data directory; then the frames flow.
+    const k = 1;
+    const reached = Promise.withResolvers<void>();
+    const membership = await Membership.create(await testSigners());
+    harness.onClientFrame = (from, frame) => {
+      if (from !== k) return;
+      void openFrame(frame, membership).then((opened) => {
+        if (!opened.ok) return;
+        const message = opened.value.message;
+        if (message.type === "ClientProgress" && message.token === 12) {
+          harness.pause();
+          reached.resolve();
+        }
+      });
+    };
+    await submit(coordinators, 9, PROMPT, tokens);
+    await reached.promise;
+    harness.onClientFrame = undefined;
+    const before = logs.length;
+    await harness.restart(k);
+    harness.resume();
+    await toClient(frames, 9, "ClientReply", 4);
+    assert.deepEqual((await coordinators[k]!.instance(9))?.tokenIds, expected);
+    const rebuilt = logs.slice(before).filter((record) =>
+      record.node === "node-1" && record.msg === "stage caches rebuilt"
+    );
+    assert.ok(rebuilt.length >= 1, "node-1 computed after its restart");
+    for (const record of rebuilt) {
+      // Checkpoints every 5 passes: it restored at least pass 10 and recomputed under 5.
+      assert.ok((record.restoredPasses as number) >= 10, JSON.stringify(record));
+      assert.ok((record.recomputedPasses as number) < 5, JSON.stringify(record));
+    }
+  }, config);
 });

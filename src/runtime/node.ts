@@ -28,6 +28,7 @@ import { type InferenceRequest, Instance, type InstanceHost } from "./instance.t
 import type { Logger } from "./log.ts";
 import { NodeStore } from "./node_store.ts";
 import { StageRunner } from "./stage_runner.ts";
+import { CacheCheckpoints } from "./cache_checkpoints.ts";
 import { type PeerAddress, Sealer, Transport } from "./transport.ts";
 
 /** The default bound on inferences a node runs at once. */
@@ -136,6 +137,7 @@ export class ButterflyNode {
   readonly #membership: Membership;
   readonly #store: NodeStore;
   readonly #runner: StageRunner;
+  readonly #cacheCheckpoints: CacheCheckpoints;
   readonly #detector: PhiAccrualFailureDetector;
   readonly #instances = new Map<number, Instance>();
   readonly #pending = new Map<number, { since: number; held: Pending[] }>();
@@ -164,7 +166,23 @@ export class ButterflyNode {
     this.#config = options.config ?? DEFAULT_CONFIG;
     this.#membership = membership;
     this.#store = store;
-    this.#runner = new StageRunner(options.pipeline);
+    this.#cacheCheckpoints = new CacheCheckpoints({
+      directoryOf: (id) => store.cachesDirectory(id),
+      everyPasses: this.#config.checkpointFrequencyTokens,
+      keep: this.#config.checkpointsMax,
+      onProblem: (reason) => this.#log.warn("stage cache checkpoint problem", { reason }),
+    });
+    this.#runner = new StageRunner(options.pipeline, {
+      checkpoints: this.#cacheCheckpoints,
+      onRebuild: (rebuild) =>
+        this.#log.info("stage caches rebuilt", {
+          inference: rebuild.inferenceId,
+          token: rebuild.token,
+          stages: rebuild.stage,
+          restoredPasses: rebuild.restoredPasses,
+          recomputedPasses: rebuild.recomputedPasses,
+        }),
+    });
     this.#log = options.log;
     this.#sealer = new Sealer(options.signer);
     this.#detector = new PhiAccrualFailureDetector(
@@ -283,6 +301,7 @@ export class ButterflyNode {
     for (const timer of this.#viewTimers.values()) clearTimeout(timer);
     this.#viewTimers.clear();
     await this.#transport?.close();
+    await this.#cacheCheckpoints.close();
     this.#log.info("node stopped");
   }
 
@@ -596,6 +615,8 @@ export class ButterflyNode {
       this.#viewTimers.delete(id);
       this.#runner.release(id);
       try {
+        // A checkpoint still being written would put the directory back.
+        await this.#cacheCheckpoints.flush(id);
         await this.#store.remove(id);
       } catch (error) {
         this.#log.warn("could not remove a committed inference's files", {

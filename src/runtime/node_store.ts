@@ -7,6 +7,7 @@
  *
  * ```
  * DATA/inferences/<id>/request.json     the request (prompt, tokens, client, its signed frame)
+ * DATA/inferences/<id>/caches/           each stage's cache, checkpointed (`CacheCheckpoints`)
  * DATA/inferences/<id>/durable.json     view, seed, vote, prepared, committed, checkpoint, excluded,
  *                                       and the signed Prepares that prove `prepared`
  * DATA/inferences/<id>/signed.ndjson    every message the node signed, one per line
@@ -93,6 +94,16 @@ export class NodeStore {
 
   #dir(inferenceId: number): string {
     return join(this.directory, "inferences", String(inferenceId));
+  }
+
+  /**
+   * Where an inference's stage caches are checkpointed (removed with the inference).
+   *
+   * @param inferenceId The inference.
+   * @returns The directory.
+   */
+  cachesDirectory(inferenceId: number): string {
+    return join(this.#dir(inferenceId), "caches");
   }
 
   /**

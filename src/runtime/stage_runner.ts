@@ -18,6 +18,7 @@ import {
   tensorDigest,
   tokenTensor,
 } from "../model/tensor.ts";
+import type { CacheCheckpoints } from "./cache_checkpoints.ts";
 import { type DigestValue, tokensValue } from "./spec_wire.ts";
 
 /** What a stage computation takes as input. */
@@ -51,6 +52,28 @@ interface Caches {
   readonly byStage: Map<number, KvCache>;
 }
 
+/** Options of {@linkcode StageRunner}. */
+export interface StageRunnerOptions {
+  /** Where each stage's cache is checkpointed, and restored from after a restart. */
+  readonly checkpoints?: CacheCheckpoints;
+  /** Told of each rebuild of caches (for the node's log). */
+  readonly onRebuild?: (rebuild: Rebuild) => void;
+}
+
+/** A rebuild of an inference's caches, as a node logs it. */
+export interface Rebuild {
+  /** The inference. */
+  readonly inferenceId: number;
+  /** The token the caches were rebuilt for. */
+  readonly token: number;
+  /** The stages rebuilt (1 to `stage`). */
+  readonly stage: number;
+  /** The passes restored from a checkpoint (0: none, every pass recomputed). */
+  readonly restoredPasses: number;
+  /** The passes recomputed. */
+  readonly recomputedPasses: number;
+}
+
 /**
  * Runs stages for many inferences on one pipeline, sequentially (one computation at a time).
  *
@@ -72,15 +95,20 @@ export class StageRunner {
   /** The pipeline. */
   readonly pipeline: ModelPipeline;
   readonly #caches = new Map<number, Caches>();
+  readonly #checkpoints: CacheCheckpoints | undefined;
+  readonly #onRebuild: ((rebuild: Rebuild) => void) | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
   /**
    * Wraps a pipeline (the caller closes it).
    *
    * @param pipeline The split model.
+   * @param options Where stage caches are checkpointed, and who hears of a rebuild.
    */
-  constructor(pipeline: ModelPipeline) {
+  constructor(pipeline: ModelPipeline, options: StageRunnerOptions = {}) {
     this.pipeline = pipeline;
+    this.#checkpoints = options.checkpoints;
+    this.#onRebuild = options.onRebuild;
   }
 
   /** The number of stages. */
@@ -117,6 +145,7 @@ export class StageRunner {
    */
   release(inferenceId: number): void {
     this.#caches.delete(inferenceId);
+    this.#checkpoints?.release(inferenceId);
   }
 
   /** The inferences with caches held. */
@@ -139,12 +168,16 @@ export class StageRunner {
     const caches = this.#cachesOf(inferenceId);
     const position = token === 1 ? 0 : inference.prompt.length + token - 2;
     if ((caches.byStage.get(stage)?.position ?? -1) !== position) {
-      await this.#rebuild(caches, inference, token, stage);
+      await this.#rebuild(inferenceId, caches, inference, token, stage);
     }
     const cache = caches.byStage.get(stage)!;
     const tensor: StageTensor = input.kind === "tokens" ? tokenTensor(input.tokens) : input.tensor;
     const result = await executor.run(tensor, cache);
     caches.byStage.set(stage, result.cache);
+    // Token `token` is pass `token`: every so many, the stage's state goes to disk.
+    if (this.#checkpoints?.due(token)) {
+      this.#checkpoints.save(inferenceId, stage, token, inference, result.cache);
+    }
     if (stage < this.stageCount) {
       return { value: tensorDigest(result.output), activation: result.output };
     }
@@ -162,27 +195,64 @@ export class StageRunner {
   }
 
   // Runs stages 1..stage over the prompt and tokens 1..token-1, in the passes every replica
-  // uses, leaving each of those stages' caches where token `token` needs them.
+  // uses, leaving stage `stage`'s cache where token `token` needs it. It starts from the newest
+  // checkpoint that every one of those stages has on disk, if any. A lower stage's cache is
+  // replaced only if it was behind: one already further on is what its next token needs.
   async #rebuild(
+    inferenceId: number,
     caches: Caches,
     inference: ModelInference,
     token: number,
     stage: number,
   ): Promise<void> {
-    for (let s = 1; s <= stage; s++) {
-      caches.byStage.set(s, this.pipeline.stages[s - 1]!.emptyCache());
+    const stages = Array.from({ length: stage }, (_, k) => k + 1);
+    const scratch = new Map<number, KvCache>();
+    let restored = 0;
+    if (this.#checkpoints !== undefined && token > 1) {
+      const checkpoints = this.#checkpoints;
+      const onDisk = await Promise.all(stages.map((s) => checkpoints.passesOnDisk(inferenceId, s)));
+      const common = onDisk[0]!.filter((passes) =>
+        passes < token && onDisk.every((list) => list.includes(passes))
+      ).sort((a, b) => b - a);
+      for (const passes of common) {
+        const restoredCaches = await Promise.all(
+          stages.map((s) => checkpoints.restore(inferenceId, s, passes, inference)),
+        );
+        if (restoredCaches.some((cache) => cache === undefined)) continue;
+        restoredCaches.forEach((cache, k) => scratch.set(k + 1, cache!));
+        restored = passes;
+        break;
+      }
     }
-    const passes: number[][] = token === 1
-      ? []
-      : [[...inference.prompt], ...inference.tokens.slice(0, token - 2).map((id) => [id])];
+    if (restored === 0) {
+      for (const s of stages) scratch.set(s, this.pipeline.stages[s - 1]!.emptyCache());
+    }
+    // Pass 1 is the prompt, pass k token k - 1; token `token` needs passes 1..token-1.
+    const passes: number[][] = [];
+    for (let pass = restored + 1; pass < token; pass++) {
+      passes.push(pass === 1 ? [...inference.prompt] : [inference.tokens[pass - 2]!]);
+    }
     for (const pass of passes) {
       let activation: StageTensor = tokenTensor(pass);
       for (let s = 1; s <= stage; s++) {
-        const result = await this.pipeline.stages[s - 1]!.run(activation, caches.byStage.get(s)!);
-        caches.byStage.set(s, result.cache);
+        const result = await this.pipeline.stages[s - 1]!.run(activation, scratch.get(s)!);
+        scratch.set(s, result.cache);
         activation = result.output;
       }
     }
+    for (const [s, cache] of scratch) {
+      const current = caches.byStage.get(s);
+      if (s === stage || current === undefined || current.position < cache.position) {
+        caches.byStage.set(s, cache);
+      }
+    }
+    this.#onRebuild?.({
+      inferenceId,
+      token,
+      stage,
+      restoredPasses: restored,
+      recomputedPasses: passes.length,
+    });
   }
 
   #cachesOf(inferenceId: number): Caches {

@@ -1,16 +1,21 @@
 import assert from "node:assert/strict";
 import { closePipeline, createPipeline, generate } from "../model/generate.ts";
 import { FOUR_LAYER_TINY_CONFIG } from "../model/_test_util.ts";
-import { type ModelInference, StageRunner } from "./stage_runner.ts";
+import { CacheCheckpoints } from "./cache_checkpoints.ts";
+import { type ModelInference, type Rebuild, StageRunner } from "./stage_runner.ts";
 import { tokensValue } from "./spec_wire.ts";
 
 const PROMPT = Array.from(new TextEncoder().encode("Hello"));
 const TOKENS = 6;
 
 /** Runs a whole inference stage by stage on the runner, as the replicas would. */
-async function runAll(runner: StageRunner, inferenceId: number): Promise<number[]> {
-  const tokens: number[] = [];
-  for (let token = 1; token <= TOKENS; token++) {
+async function runAll(
+  runner: StageRunner,
+  inferenceId: number,
+  count = TOKENS,
+  tokens: number[] = [],
+): Promise<number[]> {
+  for (let token = tokens.length + 1; token <= count; token++) {
     const inference: ModelInference = { prompt: PROMPT, tokens };
     let outcome = await runner.compute(inferenceId, inference, token, 1, {
       kind: "tokens",
@@ -87,5 +92,57 @@ Deno.test("a replica that joins late rebuilds its cache and computes the same bi
     );
   } finally {
     await closePipeline(pipeline);
+  }
+});
+
+Deno.test("a restarted replica restores its stage caches from the newest checkpoint and computes the same bits", async () => {
+  const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [1, 3] });
+  const dir = await Deno.makeTempDir({ prefix: "butterfly-caches-" });
+  try {
+    const options = { directoryOf: (id: number) => `${dir}/${id}`, everyPasses: 3, keep: 2 };
+    const checkpoints = new CacheCheckpoints(options);
+    const straight = await runAll(new StageRunner(pipeline), 1, 11);
+    // The first run stops after token 8 (passes 3 and 6 checkpointed; 8 is not one).
+    const first = await runAll(new StageRunner(pipeline, { checkpoints }), 7, 8);
+    assert.deepEqual(first, straight.slice(0, 8));
+    await checkpoints.close();
+    // Only the newest two checkpoints of each stage are kept.
+    for (const stage of [1, 2, 3]) {
+      assert.deepEqual(await new CacheCheckpoints(options).passesOnDisk(7, stage), [3, 6]);
+    }
+    // A new process: its caches come from pass 6, so tokens 7 and 8 are recomputed, not 1..8.
+    const rebuilds: Rebuild[] = [];
+    const restarted = new StageRunner(pipeline, {
+      checkpoints: new CacheCheckpoints(options),
+      onRebuild: (rebuild) => rebuilds.push(rebuild),
+    });
+    const resumed = await runAll(restarted, 7, 11, first.slice());
+    assert.deepEqual(resumed, straight);
+    // One rebuild per stage, at token 9 (each runs its lower stages too), none after.
+    assert.deepEqual(
+      rebuilds.map(({ token, stage, restoredPasses, recomputedPasses }) => ({
+        token,
+        stage,
+        restoredPasses,
+        recomputedPasses,
+      })),
+      [1, 2, 3].map((stage) => ({ token: 9, stage, restoredPasses: 6, recomputedPasses: 2 })),
+    );
+    // A checkpoint written for other tokens is not this inference's state: recompute it all.
+    const other = new StageRunner(pipeline, {
+      checkpoints: new CacheCheckpoints(options),
+      onRebuild: (rebuild) => rebuilds.push(rebuild),
+    });
+    const tampered = first.slice();
+    tampered[1] = (tampered[1]! + 1) % 256;
+    await other.compute(7, { prompt: PROMPT, tokens: tampered }, 9, 1, {
+      kind: "tokens",
+      tokens: [tampered[7]!],
+    });
+    assert.equal(rebuilds.at(-1)!.restoredPasses, 0);
+    assert.equal(rebuilds.at(-1)!.recomputedPasses, 8);
+  } finally {
+    await closePipeline(pipeline);
+    await Deno.remove(dir, { recursive: true });
   }
 });
