@@ -3,7 +3,7 @@
  * certificate that verifies against the members' public keys (`verifyClientReply`): a client
  * trusts no single node. It sends its signed request to every member (a member that missed it
  * learns it from the others) and takes the first reply that verifies. Tokens stream as the
- * members accept them, each once f + 1 members reported it; a request that f + 1 members refuse
+ * members accept them, each once more than f members reported it; a request that more than f members refuse
  * fails with their reasons (`spec/PROTOCOL.md` §8.2).
  *
  * @module
@@ -46,7 +46,7 @@ export interface InferenceOptions {
    */
   readonly sampling?: Sampling;
   /**
-   * Called with each token, in order, once f + 1 members reported accepting it (so an honest
+   * Called with each token, in order, once more than f members reported accepting it (so an honest
    * member did). The result is still the committed, verified output, which these tokens begin.
    */
   readonly onToken?: (token: StreamedToken) => void;
@@ -103,7 +103,7 @@ export class InferenceTimeoutError extends Error {
   }
 }
 
-/** A request that f + 1 members refused (so an honest one did). */
+/** A request that more than f members refused (so an honest one did). */
 export class InferenceRefusedError extends Error {
   /** The inference. */
   readonly inferenceId: number;
@@ -172,7 +172,7 @@ export class ButterflyClient {
    * @param options The prompt, token count, sampling and where tokens stream.
    * @returns The committed result.
    * @throws {InferenceTimeoutError} If no verified reply arrives in time.
-   * @throws {InferenceRefusedError} If f + 1 members refuse the request.
+   * @throws {InferenceRefusedError} If more than f members refuse the request.
    * @throws {RangeError} If the sampling rule is out of range.
    */
   async infer(options: InferenceOptions): Promise<CommittedInference> {
@@ -311,10 +311,10 @@ export class ButterflyClient {
     const result = summary(reply, waiting.tokenCount);
     const streamedDiffer = waiting.streamed.some((id, k) => result.tokens[k] !== id);
     if (streamedDiffer) {
-      // f + 1 members reported a token the committed output does not hold: more than f lied.
+      // More than f members reported a token the committed output does not hold: they lied.
       waiting.reject(
         new Error(
-          `Inference ${reply.inferenceId} committed tokens that differ from those f + 1 members ` +
+          `Inference ${reply.inferenceId} committed tokens that differ from those more than f members ` +
             "reported: more than f members are faulty",
         ),
       );
@@ -338,7 +338,7 @@ export class ButterflyClient {
     if (byMember.has(message.from)) return;
     byMember.set(message.from, tokenId);
     const size = { nodeCount: this.#membership.size, faultsMax: this.#cluster.faultsMax };
-    // Stream every token, in order, that f + 1 members reported alike.
+    // Stream every token, in order, that more than f members reported alike.
     for (;;) {
       const next = waiting.reports.get(waiting.streamed.length + 1);
       if (next === undefined) return;

@@ -182,7 +182,7 @@ async function main(args: string[]): Promise<number> {
         2 * FAULTS_MAX + 1
       } of the ${NODE_COUNT} nodes\n`,
   );
-  // Each token as the client streams it: once f + 1 nodes reported accepting it.
+  // Each token as the client streams it: once more than f nodes reported accepting it.
   const accepted: number[] = [];
   let killed: Promise<unknown> | undefined;
   const onToken = ({ token, tokenId }: { token: number; tokenId: number }) => {
