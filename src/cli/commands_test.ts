@@ -23,6 +23,7 @@ const COMMANDS = [
   "cluster",
   "demo",
   "tlc",
+  "validate-trace",
 ];
 
 const task = runTask;
@@ -98,6 +99,39 @@ Deno.test("a node refuses an unknown BUTTERFLY_ variable by name, before anythin
   assert.equal(output.code, 2, stderr);
   assert.match(stderr, /^node: BUTTERFLY_HEARTBEAT_MS is not a Butterfly setting/);
   assert.equal(stderr.trim().split("\n").length, 1);
+});
+
+Deno.test("a node takes BUTTERFLY_TRACE, the runtime's own variable, as known", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "node", "--cluster", "none.json", "--id", "node-1", "--data", "x"],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", BUTTERFLY_TRACE: "traces" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 2, stderr);
+  assert.doesNotMatch(stderr, /not a Butterfly setting/);
+  assert.match(stderr, /^node: .*none\.json/);
+});
+
+Deno.test("validate-trace names the first line that does not check, and exits 1", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "butterfly-trace-" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/node-0.ndjson`,
+      `${JSON.stringify({ kind: "step", node: "node-0", inference: 3 })}\n`,
+    );
+    const result = await task("validate-trace", dir);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stdout, /node-0\.ndjson:1: a step of inference 3 before its instance line/);
+    await Deno.remove(`${dir}/node-0.ndjson`);
+    const empty = await task("validate-trace", dir);
+    assert.equal(empty.code, 0, empty.stderr);
+    assert.match(empty.stdout, /0 node trace\(s\)/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("every task of deno.json says what it does", async () => {

@@ -72,6 +72,8 @@ export interface ParseConfigOptions {
    * ignored). Default `false`, for callers that pass a record holding other variables' names.
    */
   readonly refuseUnknown?: boolean;
+  /** Other `BUTTERFLY_` variables that are known though not settings (the runtime's own). */
+  readonly alsoKnown?: readonly string[];
 }
 
 /**
@@ -108,10 +110,12 @@ export function parseConfig(
   requireKind("env", env, "object");
   if (options.refuseUnknown === true) {
     for (const name of Object.keys(env).sort()) {
-      if (name.startsWith("BUTTERFLY_") && !CONFIG_VARIABLES.includes(name)) {
+      const known = CONFIG_VARIABLES.includes(name) || options.alsoKnown?.includes(name);
+      if (name.startsWith("BUTTERFLY_") && !known) {
+        const all = [...CONFIG_VARIABLES, ...options.alsoKnown ?? []];
         throw new ConfigError(
           name,
-          `${name} is not a Butterfly setting (the settings: ${CONFIG_VARIABLES.join(", ")})`,
+          `${name} is not a Butterfly setting (the settings: ${all.join(", ")})`,
         );
       }
     }

@@ -16,55 +16,116 @@ import {
   resultOf,
   type SpecMessage,
   stageValue,
+  type Value,
 } from "./spec_state.ts";
 
 /** What the invariants read: every node's state, the network and who is Byzantine. */
-export interface InvariantInput {
+export interface InvariantInput<V extends Value = number> {
   /** The cluster. */
-  readonly cluster: ClusterConfig;
+  readonly cluster: ClusterConfig<V>;
   /** Every node's state (entry `i - 1` is node `i`; Byzantine entries are ignored). */
-  readonly nodes: readonly NodeState[];
+  readonly nodes: readonly NodeState<V>[];
   /** Every message sent (the spec's `msgs`). */
-  readonly messages: readonly SpecMessage[];
+  readonly messages: readonly SpecMessage<V>[];
   /** The Byzantine nodes. */
   readonly byzantine: readonly NodeIndex[];
 }
 
-function signersOf(
-  messages: readonly SpecMessage[],
+// The signers of each (view, value) of one vote type.
+function signersOf<V extends Value>(
+  messages: readonly SpecMessage<V>[],
   type: "Prepare" | "Commit",
-): Map<string, Set<NodeIndex>> {
-  const out = new Map<string, Set<NodeIndex>>();
+): Map<number, Map<V, Set<NodeIndex>>> {
+  const out = new Map<number, Map<V, Set<NodeIndex>>>();
   for (const m of messages) {
     if (m.type !== type) continue;
-    const key = `${m.view}/${m.value}`;
-    const set = out.get(key) ?? new Set<NodeIndex>();
+    const byValue = out.get(m.view) ?? new Map<V, Set<NodeIndex>>();
+    const set = byValue.get(m.value as V) ?? new Set<NodeIndex>();
     set.add(m.from);
-    out.set(key, set);
+    byValue.set(m.value as V, set);
+    out.set(m.view, byValue);
   }
   return out;
 }
 
 // The spec's Agreement: at most one value has a commit certificate an honest node signed part of.
-function agreement(input: InvariantInput, honest: (i: NodeIndex) => boolean): string[] {
+function agreement<V extends Value>(
+  input: InvariantInput<V>,
+  honest: (i: NodeIndex) => boolean,
+): string[] {
   const { cluster, messages } = input;
   const commits = signersOf(messages, "Commit");
   const prepares = signersOf(messages, "Prepare");
-  const certified = new Set<number>();
-  const check = (signers: Map<string, Set<NodeIndex>>, needed: number): void => {
-    for (const [key, set] of signers) {
-      if (set.size < needed) continue;
-      const [view, value] = key.split("/").map(Number) as [number, number];
-      const honestPart = messages.some((m) =>
-        honest(m.from) && (m.type === "Commit" || m.type === "Prepare") && m.view === view &&
-        m.value === value
-      );
-      if (honestPart) certified.add(value);
+  const certified = new Set<V>();
+  const check = (signers: Map<number, Map<V, Set<NodeIndex>>>, needed: number): void => {
+    for (const [view, byValue] of signers) {
+      for (const [value, set] of byValue) {
+        if (set.size < needed) continue;
+        const honestPart = messages.some((m) =>
+          honest(m.from) && (m.type === "Commit" || m.type === "Prepare") && m.view === view &&
+          m.value === value
+        );
+        if (honestPart) certified.add(value);
+      }
     }
   };
   check(commits, cluster.quorum);
   check(prepares, cluster.fastQuorum);
   return certified.size <= 1 ? [] : [`Agreement: values ${[...certified]} have certificates`];
+}
+
+// The spec's Consistency: honest nodes commit at most one value.
+function consistency<V extends Value>(
+  honestNodes: readonly NodeState<V>[],
+): { readonly lines: string[]; readonly committed: Set<V> } {
+  const committed = new Set(
+    honestNodes.map((n) => n.committed).filter((x): x is V => x !== NO_VALUE),
+  );
+  const lines = committed.size > 1 ? [`Consistency: honest nodes committed ${[...committed]}`] : [];
+  return { lines, committed };
+}
+
+// The spec's ExclusionAccuracy for one node: it excludes no honest node.
+function exclusionAccuracy<V extends Value>(
+  node: NodeState<V>,
+  honest: (i: NodeIndex) => boolean,
+): string[] {
+  const wrong = node.excluded.filter(honest);
+  return wrong.length > 0 ? [`ExclusionAccuracy: node ${node.id} excluded ${wrong}`] : [];
+}
+
+/**
+ * The safety invariants that need no knowledge of what the values mean (`Agreement`,
+ * `Consistency`, `ExclusionAccuracy`), for any values: a runtime trace's digests as well as the
+ * spec's numbers. {@linkcode invariantViolations} checks these and the rest.
+ *
+ * @param input The nodes, the network and the Byzantine nodes.
+ * @returns The violated invariants with what violates them; empty when all hold.
+ *
+ * @example Two honest nodes committing different digests break Consistency
+ * ```ts
+ * import { clusterConfigWith, initialNodeState, valueFreeViolations } from "@butterfly/bcp/core";
+ * import assert from "node:assert/strict";
+ * const cluster = clusterConfigWith<string>({
+ *   nodeCount: 4, faultsMax: 1, stageCount: 1, tokenCount: 1, checkpointIntervalTokens: 1,
+ *   replicaCount: 3, seeds: [1], viewMax: 1,
+ * }, { firstInput: () => "prompt", resultOf: () => undefined });
+ * const nodes = ["aa", "bb"].map((committed, k) => ({
+ *   ...initialNodeState(k + 1, cluster),
+ *   committed,
+ * }));
+ * const found = valueFreeViolations({ cluster, nodes, messages: [], byzantine: [] });
+ * assert.ok(found[0]?.startsWith("Consistency"));
+ * ```
+ */
+export function valueFreeViolations<V extends Value>(input: InvariantInput<V>): string[] {
+  const honest = (i: NodeIndex): boolean => !input.byzantine.includes(i);
+  const honestNodes = input.nodes.filter((n) => honest(n.id));
+  return [
+    ...agreement(input, honest),
+    ...consistency(honestNodes).lines,
+    ...honestNodes.flatMap((node) => exclusionAccuracy(node, honest)),
+  ];
 }
 
 /**
@@ -91,8 +152,8 @@ export function invariantViolations(input: InvariantInput): string[] {
   const honest = (i: NodeIndex): boolean => !byzantine.includes(i);
   const out: string[] = agreement(input, honest);
   const honestNodes = nodes.filter((n) => honest(n.id));
-  const committed = new Set(honestNodes.map((n) => n.committed).filter((x) => x !== NO_VALUE));
-  if (committed.size > 1) out.push(`Consistency: honest nodes committed ${[...committed]}`);
+  const { lines, committed } = consistency(honestNodes);
+  out.push(...lines);
   for (const value of committed) {
     const assigned = messages.some((m) =>
       (m.type === "Assign" || m.type === "NewView") && resultOf(m.seed, cluster) === value
@@ -118,8 +179,7 @@ export function invariantViolations(input: InvariantInput): string[] {
     if (node.tokens.some((x, t) => x !== stageValue(node.seed, t + 1, cluster.stageCount))) {
       out.push(`CheckpointIntegrity: node ${node.id} holds tokens ${node.tokens}`);
     }
-    const wrong = node.excluded.filter(honest);
-    if (wrong.length > 0) out.push(`ExclusionAccuracy: node ${node.id} excluded ${wrong}`);
+    out.push(...exclusionAccuracy(node, honest));
   }
   return out;
 }

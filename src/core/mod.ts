@@ -97,6 +97,7 @@ export {
   step,
   type StepEffect,
   type StepNode,
+  type TakenAction,
   type TimerEffect,
 } from "./step.ts";
 export {
@@ -116,7 +117,12 @@ export {
   ByzantineAgreement,
   type HandlePrePrepareOptions,
 } from "./byzantine_agreement.ts";
-export { commitStableViolations, type InvariantInput, invariantViolations } from "./invariants.ts";
+export {
+  commitStableViolations,
+  type InvariantInput,
+  invariantViolations,
+  valueFreeViolations,
+} from "./invariants.ts";
 export { handleAssign, sendAssign, type SendAssignInput } from "./assignment.ts";
 export {
   acceptToken,

@@ -185,6 +185,16 @@ export interface Ready<V extends Value = number> {
   readonly effects: readonly StepEffect<V>[];
   /** The actions taken, in order (their TLA+ names), for traces. */
   readonly actions: readonly string[];
+  /** The same actions with their parameters (what a runtime trace records). */
+  readonly taken: readonly TakenAction<V>[];
+}
+
+/** An action a step took: its TLA+ name and its parameters besides `i`. */
+export interface TakenAction<V extends Value = number> {
+  /** The TLA+ action, for example `HandlePrePrepare`. */
+  readonly name: string;
+  /** Its parameters (`ActionParams`), as `nodeAction(name).apply` takes them. */
+  readonly params: ActionParams<V>;
 }
 
 /** The most actions one step takes: a policy that does not stop is a bug. */
@@ -253,6 +263,7 @@ export function step<V extends Value>(node: StepNode<V>, event: NodeEvent<V>): R
   let state = before;
   const sent: SpecMessage<V>[] = [];
   const actions: string[] = [];
+  const taken: TakenAction<V>[] = [];
   // The view of the certificate the node committed on, when it commits in this step.
   let commitView = -1;
   const take = (action: NodeAction, params: ActionParams<V>, transition: Transition<V>): void => {
@@ -267,11 +278,12 @@ export function step<V extends Value>(node: StepNode<V>, event: NodeEvent<V>): R
       received.add(effect.message);
     }
     actions.push(action.name);
+    taken.push({ name: action.name, params });
   };
   const first = eventAction(event, state);
   if (first !== undefined) take(first[0], first[1], first[0].apply(state, input, first[1]));
-  for (let taken = 0;; taken++) {
-    if (taken > STEP_ACTIONS_MAX) {
+  for (let count = 0;; count++) {
+    if (count > STEP_ACTIONS_MAX) {
       throw new Error(`node ${state.id} took over ${STEP_ACTIONS_MAX} actions in one step`);
     }
     if (!takeFirstEnabled(state, input, take)) break;
@@ -284,6 +296,7 @@ export function step<V extends Value>(node: StepNode<V>, event: NodeEvent<V>): R
     state,
     effects: effectsOf(before, state, sent, input, { commitView, timerStarts }),
     actions,
+    taken,
   };
 }
 

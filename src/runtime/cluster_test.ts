@@ -1,12 +1,14 @@
 // Scenario tests with real node processes on loopback (`deno task node`): the cluster commits
 // what one process generates, through a replica's kill -9, the coordinator's kill -9, and two
-// inferences at once. Timeouts only guard against hangs; every process and directory is
-// removed, also when a test fails.
+// inferences at once; every node's runtime trace is checked against the core's actions after
+// each test. Timeouts only guard against hangs; every process and directory is removed, also
+// when a test fails.
 import assert from "node:assert/strict";
 import { closePipeline, createPipeline, generate } from "../model/generate.ts";
 import { DEFAULT_MODEL_CONFIG, TINY_MODEL_CONFIG } from "../model/config.ts";
 import { ButterflyClient } from "./client.ts";
 import { LocalCluster } from "./local_cluster.ts";
+import { validateTraceDir } from "./trace.ts";
 
 const GUARD_MS = 60_000;
 
@@ -38,19 +40,33 @@ async function expected(
   }
 }
 
+// Runs `body` on a fresh cluster whose nodes trace their steps; once every node stopped, the
+// traces must check (`validate-trace`): each action enabled, each state matched, restarts
+// restoring what was on disk, the invariants held.
 async function withCluster(
   body: (cluster: LocalCluster, client: ButterflyClient) => Promise<void>,
   model: TestModel = TINY,
 ): Promise<void> {
-  const cluster = await LocalCluster.create({ preset: model.preset, boundaries: model.boundaries });
+  const traceDir = await Deno.makeTempDir({ prefix: "butterfly-trace-" });
+  const cluster = await LocalCluster.create({
+    preset: model.preset,
+    boundaries: model.boundaries,
+    traceDir,
+  });
   let client: ButterflyClient | undefined;
   try {
     await cluster.startAll();
     client = await ButterflyClient.connect({ cluster: cluster.cluster, signer: cluster.client });
     await body(cluster, client);
+    await client.close();
+    await cluster.close();
+    const report = await validateTraceDir(traceDir);
+    assert.deepEqual(report.problems, [], `the trace in ${traceDir} does not check`);
+    assert.ok(report.actions > 0 && report.files === cluster.nodeIds.length);
   } finally {
     await client?.close();
     await cluster.close();
+    await Deno.remove(traceDir, { recursive: true });
   }
 }
 

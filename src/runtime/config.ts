@@ -47,5 +47,22 @@ export function loadConfigFromEnv(): ButterflyConfig {
  * ```
  */
 export function loadNodeConfig(): ButterflyConfig {
-  return parseConfig(Deno.env.toObject(), { refuseUnknown: true });
+  return parseConfig(Deno.env.toObject(), {
+    refuseUnknown: true,
+    alsoKnown: RUNTIME_VARIABLES,
+  });
+}
+
+/** The `BUTTERFLY_` variables of the runtime that are not settings of the protocol. */
+export const RUNTIME_VARIABLES: readonly string[] = ["BUTTERFLY_TRACE"];
+
+/**
+ * The trace directory `BUTTERFLY_TRACE` names, if it is set and not empty (needs
+ * `--allow-env`).
+ *
+ * @returns The directory, or `undefined`.
+ */
+export function traceDirFromEnv(): string | undefined {
+  const dir = Deno.env.get("BUTTERFLY_TRACE");
+  return dir === undefined || dir === "" ? undefined : dir;
 }

@@ -52,6 +52,8 @@ export interface DistributedCoordinatorOptions {
   readonly viewTimeoutMs?: number;
   /** Inferences run at once (default 16). */
   readonly instancesMax?: number;
+  /** Where to write the node's runtime trace (see `NodeOptions.traceDir`). */
+  readonly traceDir?: string;
 }
 
 /**
@@ -249,6 +251,7 @@ export class DistributedCoordinator {
       ...(options.config === undefined ? {} : { config: options.config }),
       ...(options.viewTimeoutMs === undefined ? {} : { viewTimeoutMs: options.viewTimeoutMs }),
       ...(options.instancesMax === undefined ? {} : { instancesMax: options.instancesMax }),
+      ...(options.traceDir === undefined ? {} : { traceDir: options.traceDir }),
       network: async (handlers, membership, clientMembership) => {
         wired = {
           handlers,

@@ -2,129 +2,23 @@
 // caller carries every frame) commit what one process generates, and each refuses hostile
 // frames with the documented code without changing anything.
 import assert from "node:assert/strict";
-import type { ButterflyConfig } from "../config/config.ts";
 import { DEFAULT_CONFIG } from "../config/config.ts";
 import { ClusterSizeError } from "../core/quorum.ts";
-import { closePipeline, createPipeline, generate, type ModelPipeline } from "../model/generate.ts";
+import { generate } from "../model/generate.ts";
 import { FOUR_LAYER_TINY_CONFIG } from "../model/_test_util.ts";
 import { verifyClientReply } from "../wire/client_reply.ts";
 import { encodeFrame, openFrame, sealMessage } from "../wire/frame.ts";
 import { Membership } from "../wire/identity.ts";
-import type {
-  CoordinationMessage,
-  MessageOf,
-  MessageType,
-  SamplingRequest,
-} from "../wire/message.ts";
+import type { MessageOf } from "../wire/message.ts";
 import { testSecretKey, testSigners } from "../wire/_test_keys.ts";
 import { createNodeSigner } from "../wire/identity.ts";
 import { DistributedCoordinator } from "./distributed_coordinator.ts";
-import { Logger, type LogRecord } from "./log.ts";
 import { samplingOfRequest } from "./sampling_wire.ts";
 import { decodeTokens } from "./spec_wire.ts";
-import { Sealer } from "./transport.ts";
+import { submit, toClient, withCoordinators } from "./_test_coordinators.ts";
 
 const PROMPT = new TextEncoder().encode("Hello");
 const TOKENS = 4;
-
-interface Harness {
-  readonly coordinators: DistributedCoordinator[];
-  readonly pipelines: ModelPipeline[];
-  readonly logs: LogRecord[];
-  /** Holds every frame between nodes until `resume`. */
-  pause(): void;
-  resume(): void;
-  /** Closes node k and starts a new coordinator on its data directory (a restart). */
-  restart(k: number): Promise<void>;
-  /** Called with each frame a node sends the client (after it is recorded). */
-  onClientFrame?: ((from: number, frame: Uint8Array) => void) | undefined;
-}
-
-async function withCoordinators(
-  body: (
-    coordinators: DistributedCoordinator[],
-    replies: Uint8Array[],
-    pipelines: ModelPipeline[],
-    logs: LogRecord[],
-    harness: Harness,
-  ) => Promise<void>,
-  config?: ButterflyConfig,
-): Promise<void> {
-  const signers = await testSigners();
-  const [client] = await testSigners(["client-0"]);
-  const members = signers.map(({ nodeId, publicKey }) => ({ nodeId, publicKey }));
-  const pipelines: ModelPipeline[] = [];
-  const dirs: string[] = [];
-  const coordinators: DistributedCoordinator[] = [];
-  const replies: Uint8Array[] = [];
-  const logs: LogRecord[] = [];
-  const held: (() => void)[] = [];
-  let paused = false;
-  let closed = false;
-  const create = (k: number) =>
-    new DistributedCoordinator(signers[k]!.nodeId, 4, 1, {
-      signer: signers[k]!,
-      members,
-      clients: [{ nodeId: client!.nodeId, publicKey: client!.publicKey }],
-      pipeline: pipelines[k]!,
-      dataDir: dirs[k]!,
-      ...(config === undefined ? {} : { config }),
-      log: new Logger(signers[k]!.nodeId, "info", (_line, record) => logs.push(record)),
-      send: (peer, frame) => {
-        if (peer === client!.nodeId) {
-          replies.push(frame);
-          harness.onClientFrame?.(k, frame);
-          return true;
-        }
-        const to = members.findIndex((member) => member.nodeId === peer);
-        if (to < 0) return false;
-        const deliver = () =>
-          setTimeout(() => {
-            if (!closed) void coordinators[to]!.handleMessage(frame).catch(() => {});
-          }, 0);
-        if (paused) held.push(deliver);
-        else deliver();
-        return true;
-      },
-    });
-  const harness: Harness = {
-    coordinators,
-    pipelines,
-    logs,
-    pause: () => {
-      paused = true;
-    },
-    resume: () => {
-      paused = false;
-      for (const deliver of held.splice(0)) deliver();
-    },
-    restart: async (k) => {
-      await coordinators[k]!.close();
-      coordinators[k] = create(k);
-      await coordinators[k]!.start();
-      // The links are back: each side resends what the other may have missed.
-      for (const [j, other] of coordinators.entries()) {
-        if (j === k) continue;
-        await other.peerConnected(signers[k]!.nodeId);
-        await coordinators[k]!.peerConnected(signers[j]!.nodeId);
-      }
-    },
-  };
-  try {
-    for (const [k] of signers.entries()) {
-      pipelines.push(await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] }));
-      dirs.push(await Deno.makeTempDir({ prefix: "butterfly-coordinator-" }));
-      coordinators.push(create(k));
-    }
-    await Promise.all(coordinators.map((coordinator) => coordinator.start()));
-    await body(coordinators, replies, pipelines, logs, harness);
-  } finally {
-    closed = true;
-    await Promise.all(coordinators.map((coordinator) => coordinator.close()));
-    await Promise.all(pipelines.map((pipeline) => closePipeline(pipeline)));
-    await Promise.all(dirs.map((dir) => Deno.remove(dir, { recursive: true })));
-  }
-}
 
 Deno.test("DistributedCoordinator refuses the seed's 5 nodes with f = 2, naming the bound", async () => {
   const [signer] = await testSigners(["node-0"]);
@@ -151,57 +45,6 @@ Deno.test("DistributedCoordinator refuses the seed's 5 nodes with f = 2, naming 
     /needs 4 distinct members, got 1/,
   );
 });
-
-async function submit(
-  coordinators: readonly DistributedCoordinator[],
-  inferenceId: number,
-  input: Uint8Array,
-  tokenCount: number,
-  sampling?: SamplingRequest,
-): Promise<void> {
-  const [client] = await testSigners(["client-0"]);
-  const sealer = new Sealer(client!);
-  for (const coordinator of coordinators) {
-    const frame = await sealer.seal({
-      type: "ClientRequest",
-      inferenceId,
-      from: "client-0",
-      view: 0,
-      epoch: 0,
-      sequence: 0,
-      input,
-      tokenCount,
-      to: coordinator.nodeId,
-      ...(sampling === undefined ? {} : { sampling }),
-    });
-    const handled = await coordinator.handleMessage(frame);
-    assert.ok(handled.ok, handled.ok ? "" : handled.error.message);
-  }
-}
-
-// The messages the nodes sent the client for `inferenceId`, once `count` of type `type` came
-// (the deadline guards against a hang; it is not a timing assertion).
-async function toClient(
-  frames: readonly Uint8Array[],
-  inferenceId: number,
-  type: MessageType,
-  count: number,
-): Promise<CoordinationMessage[]> {
-  const membership = await Membership.create(await testSigners());
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const messages: CoordinationMessage[] = [];
-    for (const frame of frames) {
-      const opened = await openFrame(frame, membership);
-      assert.ok(opened.ok, opened.ok ? "" : opened.error.message);
-      if (opened.value.message.inferenceId === inferenceId) messages.push(opened.value.message);
-    }
-    if (messages.filter((m) => m.type === type).length >= count || Date.now() > deadline) {
-      return messages;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 for (
   const [name, sampling] of [

@@ -65,6 +65,7 @@ import {
 } from "./spec_wire.ts";
 import { samplingOfRequest } from "./sampling_wire.ts";
 import type { StageRunner } from "./stage_runner.ts";
+import { TRACE_FORMAT, type TraceLine } from "./trace.ts";
 
 /** What a client asked for. */
 export interface InferenceRequest {
@@ -124,6 +125,8 @@ export interface InstanceHost {
   committed(inferenceId: number, reply: MessageOf<"ClientReply">, view: number): void;
   /** A token was accepted (for progress reports). */
   accepted?(inferenceId: number, token: number, tokenId: number): void;
+  /** Writes a line of the node's runtime trace (with `--trace`). */
+  trace?(line: TraceLine): void;
 }
 
 /** The sampling seed every inference uses (the spec's `Seeds` = {1}); decoding is greedy. */
@@ -200,6 +203,25 @@ export class Instance {
     this.self = cluster.membership.nodeIds.indexOf(host.signer.nodeId) + 1;
     if (this.self < 1) throw new RangeError(`${host.signer.nodeId} is not a member`);
     this.state = initialNodeState(this.self, this.cluster);
+    host.trace?.({
+      kind: "instance",
+      format: TRACE_FORMAT,
+      node: host.signer.nodeId,
+      index: this.self,
+      members: cluster.membership.nodeIds,
+      inference: request.inferenceId,
+      constants: {
+        nodeCount: this.cluster.nodeCount,
+        faultsMax: this.cluster.faultsMax,
+        stageCount: this.cluster.stageCount,
+        tokenCount: this.cluster.tokenCount,
+        checkpointIntervalTokens: this.cluster.checkpointIntervalTokens,
+        replicaCount: this.cluster.replicaCount,
+        seeds: this.cluster.seeds,
+        viewMax: this.cluster.viewMax,
+      },
+      firstInput: first,
+    });
   }
 
   // The spec's Result(seed) as far as this node knows it. Computation is deterministic, so a
@@ -588,12 +610,33 @@ export class Instance {
   }
 
   async #step(event: NodeEvent<DigestValue>): Promise<void> {
+    const result = this.#host.trace === undefined ? undefined : this.#knownResult(INFERENCE_SEED);
     const ready = step(
       { cluster: this.cluster, state: this.state, received: this.#received },
       event,
     );
+    if (this.#host.trace !== undefined) {
+      // The trace's single point: what entered the received set since the last line, the
+      // actions with their parameters, the state after them and what they signed.
+      const all = this.#received.all();
+      this.#host.trace({
+        kind: "step",
+        node: this.#host.signer.nodeId,
+        inference: this.id,
+        event,
+        result: result ?? null,
+        received: all.slice(this.#traced),
+        actions: ready.taken,
+        state: ready.state,
+        sent: ready.effects.flatMap((effect) => effect.kind === "send" ? [effect.message] : []),
+      });
+      this.#traced = all.length;
+    }
     await this.#carryOut(ready);
   }
+
+  // Messages of the received set already in the trace.
+  #traced = 0;
 
   async #carryOut(ready: Ready<DigestValue>): Promise<void> {
     const before = this.state;

@@ -42,6 +42,8 @@ export interface LocalClusterOptions {
   readonly logLevel?: LogLevel;
   /** Each log line of each node, as it arrives. */
   readonly onLog?: (node: NodeId, record: LogRecord) => void;
+  /** Where the nodes write their runtime traces (`--trace`; default: none). */
+  readonly traceDir?: string;
 }
 
 interface Running {
@@ -180,6 +182,7 @@ export class LocalCluster {
         join(this.dir, id),
         "--log-level",
         this.#options.logLevel ?? "info",
+        ...(this.#options.traceDir === undefined ? [] : ["--trace", this.#options.traceDir]),
       ],
       cwd: ROOT,
       env: { NO_COLOR: "1", ...this.#options.env },

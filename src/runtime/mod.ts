@@ -17,7 +17,7 @@
  * @module
  */
 
-export { loadConfigFromEnv, loadNodeConfig } from "./config.ts";
+export { loadConfigFromEnv, loadNodeConfig, RUNTIME_VARIABLES, traceDirFromEnv } from "./config.ts";
 export {
   CHECKPOINT_FILE_BYTES_MAX,
   CheckpointLoadError,
@@ -90,6 +90,18 @@ export {
   StageRunner,
 } from "./stage_runner.ts";
 export { samplingOfRequest, samplingRequestOf } from "./sampling_wire.ts";
+export {
+  TRACE_FORMAT,
+  type TraceInstanceLine,
+  type TraceLine,
+  type TraceProblem,
+  type TraceReport,
+  type TraceStepLine,
+  TraceWriter,
+  validateTrace,
+  validateTraceDir,
+  type ValidateTraceOptions,
+} from "./trace.ts";
 export { NodeStore, NodeStoreError, type StoredInference } from "./node_store.ts";
 export {
   checkpointDigest,

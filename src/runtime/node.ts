@@ -29,6 +29,7 @@ import type { Logger } from "./log.ts";
 import { NodeStore } from "./node_store.ts";
 import { StageRunner } from "./stage_runner.ts";
 import { CacheCheckpoints } from "./cache_checkpoints.ts";
+import { type TraceLine, TraceWriter } from "./trace.ts";
 import { type PeerAddress, Sealer, Transport } from "./transport.ts";
 
 /** The default bound on inferences a node runs at once. */
@@ -109,6 +110,8 @@ export interface NodeOptions {
   readonly viewMax?: number;
   /** Committed inferences kept to answer late peers and clients (default 64). */
   readonly committedKept?: number;
+  /** Where to write the node's runtime trace, `DIR/<node id>.ndjson` (default: none). */
+  readonly traceDir?: string;
 }
 
 interface Pending {
@@ -138,6 +141,7 @@ export class ButterflyNode {
   readonly #store: NodeStore;
   readonly #runner: StageRunner;
   readonly #cacheCheckpoints: CacheCheckpoints;
+  readonly #trace: TraceWriter | undefined;
   readonly #detector: PhiAccrualFailureDetector;
   readonly #instances = new Map<number, Instance>();
   readonly #pending = new Map<number, { since: number; held: Pending[] }>();
@@ -160,8 +164,10 @@ export class ButterflyNode {
     options: NodeOptions,
     membership: Membership,
     store: NodeStore,
+    trace: TraceWriter | undefined,
   ) {
     this.id = options.signer.nodeId;
+    this.#trace = trace;
     this.#options = options;
     this.#config = options.config ?? DEFAULT_CONFIG;
     this.#membership = membership;
@@ -215,7 +221,10 @@ export class ButterflyNode {
       cluster.clients.map((client) => ({ nodeId: client.id, publicKey: client.publicKey })),
     );
     const store = await NodeStore.open(options.dataDir);
-    const node = new ButterflyNode(options, membership, store);
+    const trace = options.traceDir === undefined
+      ? undefined
+      : await TraceWriter.open(options.traceDir, signer.nodeId);
+    const node = new ButterflyNode(options, membership, store, trace);
     const stored = await store.load();
     // Every inference on disk resumes before the node listens: a message or a relayed request
     // for it then finds its instance, never a second one on the same files. What the restart
@@ -302,6 +311,7 @@ export class ButterflyNode {
     this.#viewTimers.clear();
     await this.#transport?.close();
     await this.#cacheCheckpoints.close();
+    this.#trace?.close();
     this.#log.info("node stopped");
   }
 
@@ -491,9 +501,11 @@ export class ButterflyNode {
       if (!parts.ok) throw new Error(parts.error.message);
       return { body: parts.value.body.slice(), signature: parts.value.signature.slice() };
     };
+    const trace = this.#trace;
     return {
       signer: this.#options.signer,
       log: this.#log,
+      ...(trace === undefined ? {} : { trace: (line: TraceLine) => trace.write(line) }),
       persist: (id, durable, certificate) => this.#store.writeDurable(id, durable, certificate),
       logSigned: (id, messages) => this.#store.appendSigned(id, messages),
       sign: (message) => this.#sealer.sign(message),

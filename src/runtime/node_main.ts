@@ -8,20 +8,21 @@
 import { readArgs, UsageError, usageFailure } from "../cli/args.ts";
 import { ConfigError } from "../config/config.ts";
 import { ClusterFileError, loadClusterFile } from "./cluster_file.ts";
-import { loadNodeConfig } from "./config.ts";
+import { loadNodeConfig, traceDirFromEnv } from "./config.ts";
 import { KeyFileError, readKeyFile } from "./keys.ts";
 import { Logger, parseLogLevel } from "./log.ts";
 
 const COMMAND = {
   name: "node",
   usage: "deno task node --cluster FILE --id ID --data DIR [--key FILE] [--log-level LEVEL] " +
-    "[--device cpu|cuda]",
+    "[--device cpu|cuda] [--trace DIR]",
   description:
     "Runs one reference node of the cluster FILE describes, as member ID, keeping its\n" +
     "state in DIR (its key is DIR/node.key unless --key says otherwise). Logs are JSON lines on\n" +
     "stderr at LEVEL (debug, info, warn, error; default info). SIGINT or SIGTERM stops it\n" +
-    "cleanly; a node killed outright resumes from DIR. BUTTERFLY_* variables tune it; an unknown\n" +
-    "one is an error.",
+    "cleanly; a node killed outright resumes from DIR. --trace DIR (or BUTTERFLY_TRACE=DIR)\n" +
+    "appends one line per protocol step to DIR/ID.ndjson, for deno task validate-trace.\n" +
+    "BUTTERFLY_* variables tune it; an unknown one is an error.",
   options: {
     cluster: { type: "string" },
     id: { type: "string" },
@@ -29,6 +30,7 @@ const COMMAND = {
     key: { type: "string" },
     "log-level": { type: "string", default: "info" },
     device: { type: "string", default: "cpu" },
+    trace: { type: "string" },
   },
 } as const;
 
@@ -43,6 +45,7 @@ async function main(args: string[]): Promise<number> {
         throw new UsageError(`--${flag} is required`);
       }
     }
+    if (values.trace === "") throw new UsageError("--trace needs a directory");
     if (values.device !== "cpu" && values.device !== "cuda") {
       throw new UsageError(`--device must be cpu or cuda, got ${JSON.stringify(values.device)}`);
     }
@@ -93,7 +96,16 @@ async function main(args: string[]): Promise<number> {
       device: values.device as "cpu" | "cuda",
       onFallback: (message) => log.warn(message),
     });
-    node = await ButterflyNode.start({ cluster, signer, dataDir, pipeline, config, log });
+    const traceDir = values.trace ?? traceDirFromEnv();
+    node = await ButterflyNode.start({
+      cluster,
+      signer,
+      dataDir,
+      pipeline,
+      config,
+      log,
+      ...(traceDir === undefined ? {} : { traceDir }),
+    });
   } catch (error) {
     // A port in use, a data directory that is not this node's, a model that does not load:
     // one line, not a stack trace.

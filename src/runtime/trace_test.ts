@@ -1,0 +1,158 @@
+// A real trace (four nodes in memory commit an inference) checks; each way of making it lie,
+// a step left out, a state changed, an action that was not enabled, a restart that lost what
+// was on disk, a changed commit, is named with its file and line.
+import assert from "node:assert/strict";
+import { clusterConfigWith, durableOf, initialNodeState } from "../core/spec_state.ts";
+import {
+  type TraceInstanceLine,
+  type TraceLine,
+  type TraceStepLine,
+  validateTrace,
+  validateTraceDir,
+} from "./trace.ts";
+import { submit, toClient, withCoordinators } from "./_test_coordinators.ts";
+
+const PROMPT = new TextEncoder().encode("Hi");
+
+// Every node's trace of one committed inference, as file name and lines.
+async function recordTrace(): Promise<Map<string, TraceLine[]>> {
+  const files = new Map<string, TraceLine[]>();
+  await withCoordinators(async (coordinators, frames, _pipelines, _logs, harness) => {
+    await submit(coordinators, 5, PROMPT, 3);
+    await toClient(frames, 5, "ClientReply", 4);
+    for (const coordinator of coordinators) await coordinator.close();
+    for await (const entry of Deno.readDir(harness.traceDir)) {
+      const text = await Deno.readTextFile(`${harness.traceDir}/${entry.name}`);
+      files.set(entry.name, text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l)));
+    }
+  });
+  return files;
+}
+
+const asText = (files: ReadonlyMap<string, TraceLine[]>) =>
+  new Map(
+    [...files].map(([name, lines]) => [name, lines.map((l) => JSON.stringify(l)).join("\n")]),
+  );
+
+function withLines(
+  files: ReadonlyMap<string, TraceLine[]>,
+  name: string,
+  change: (lines: TraceLine[]) => TraceLine[],
+): Map<string, TraceLine[]> {
+  return new Map([...files].map(([file, lines]) => [file, file === name ? change(lines) : lines]));
+}
+
+// The index of the first step line of `lines` that took an action named `name`.
+function stepWith(lines: readonly TraceLine[], name: string): number {
+  return lines.findIndex((l) => l.kind === "step" && l.actions.some((a) => a.name === name));
+}
+
+Deno.test("validateTrace() passes a real trace and names each way of making it lie", async () => {
+  const files = await recordTrace();
+  const name = "node-1.ndjson";
+  const lines = files.get(name)!;
+  const clean = validateTrace(asText(files));
+  assert.deepEqual(clean.problems, []);
+  assert.equal(clean.files, 4);
+  assert.ok(clean.actions > 20, `${clean.actions} actions`);
+
+  const firstProblem = (changed: Map<string, TraceLine[]>) => {
+    const problems = validateTrace(asText(changed)).problems;
+    assert.ok(problems.length > 0, "the changed trace was taken as valid");
+    return problems[0]!;
+  };
+
+  // A step left out: the next one starts from a state the node never reached.
+  const prepare = stepWith(lines, "HandlePrePrepare");
+  assert.ok(prepare > 0);
+  const dropped = firstProblem(withLines(files, name, (ls) => ls.filter((_, k) => k !== prepare)));
+  assert.equal(dropped.file, name);
+  assert.ok(dropped.line >= prepare + 1, JSON.stringify(dropped));
+
+  // A state the actions do not reach.
+  const lied = firstProblem(
+    withLines(
+      files,
+      name,
+      (ls) =>
+        ls.map((l, k) =>
+          k === prepare && l.kind === "step" ? { ...l, state: { ...l.state, view: 7 } } : l
+        ),
+    ),
+  );
+  assert.equal(lied.line, prepare + 1);
+  assert.match(lied.message, /not the one the actions reach: view 7/);
+
+  // An action that was not enabled: the node votes for a value nobody proposed.
+  const bogus = firstProblem(withLines(files, name, (ls) =>
+    ls.map((l, k) => {
+      if (k !== prepare || l.kind !== "step") return l;
+      const actions = l.actions.map((a) =>
+        a.name === "HandlePrePrepare"
+          ? { ...a, params: { ...a.params, m: { ...(a.params["m"] as object), value: "ff" } } }
+          : a
+      );
+      return { ...l, actions } as TraceLine;
+    })));
+  assert.equal(bogus.line, prepare + 1);
+  assert.match(bogus.message, /HandlePrePrepare\(.*\) is not enabled for node 2/);
+
+  // A restart that comes back with less than the node had on disk (its vote, its commit).
+  const last = lines.findLast((l): l is TraceStepLine => l.kind === "step")!;
+  const header = lines.find((l): l is TraceInstanceLine => l.kind === "instance")!;
+  const cluster = clusterConfigWith<string>(header.constants, {
+    firstInput: () => header.firstInput,
+    resultOf: () => undefined,
+  });
+  const lost = durableOf(initialNodeState(2, cluster));
+  const restarted = firstProblem(withLines(files, name, (ls) => [
+    ...ls,
+    header,
+    { ...last, event: { kind: "restart", durable: lost }, received: [], actions: [], sent: [] },
+  ]));
+  assert.equal(restarted.line, lines.length + 2);
+  assert.match(restarted.message, /never had on disk/);
+
+  // A committed result replaced later on: no action of the core reaches that state.
+  const committedAt = lines.findIndex((l) => l.kind === "step" && l.state.committed !== -1);
+  assert.ok(lines.slice(committedAt + 1).some((l) => l.kind === "step"), "steps after the commit");
+  const replaced = firstProblem(
+    withLines(
+      files,
+      name,
+      (ls) =>
+        ls.map((l, k) =>
+          k > committedAt && l.kind === "step"
+            ? { ...l, state: { ...l.state, committed: "ab" } }
+            : l
+        ),
+    ),
+  );
+  assert.match(replaced.message, /committed "ab"/);
+
+  // Garbage in the middle of a file, and a step before any instance line.
+  const garbage = new Map(asText(files));
+  garbage.set(name, `{"kind":"step"\n${garbage.get(name)}`);
+  assert.deepEqual(validateTrace(garbage).problems[0], {
+    file: name,
+    line: 1,
+    message: "not JSON",
+  });
+  const orphan = firstProblem(
+    withLines(files, name, (ls) => ls.filter((l) => l.kind !== "instance")),
+  );
+  assert.match(orphan.message, /before its instance line/);
+});
+
+Deno.test("validateTraceDir() reads every node's file of a directory", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "butterfly-trace-" });
+  try {
+    const report = await validateTraceDir(dir);
+    assert.equal(report.files, 0);
+    await Deno.writeTextFile(`${dir}/node-0.ndjson`, "not json\n{}\n");
+    const bad = await validateTraceDir(dir);
+    assert.deepEqual(bad.problems.map((p) => p.line), [1, 2]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
