@@ -62,7 +62,7 @@ Deno.test("every message vector encodes, decodes, hashes and verifies as publish
       frame: HexValue;
     }[];
   };
-  assert.equal(new Set(vectors.map((vector) => (vector.fields as { type: string }).type)).size, 19);
+  assert.equal(new Set(vectors.map((vector) => (vector.fields as { type: string }).type)).size, 20);
   const tag = fromHex(keys.messageSignatureTag.$hex);
   for (const vector of vectors) {
     const fields = fromJson(vector.fields) as CoordinationMessage;

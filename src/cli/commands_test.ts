@@ -24,6 +24,7 @@ const COMMANDS = [
   "demo",
   "tlc",
   "validate-trace",
+  "chaos",
 ];
 
 const task = runTask;

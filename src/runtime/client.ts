@@ -127,6 +127,8 @@ export class InferenceRefusedError extends Error {
 interface Waiting {
   readonly input: Uint8Array;
   readonly tokenCount: number;
+  // A fresh copy of the request for one member (a hello for its connection there).
+  readonly requestFor: (nodeId: NodeId) => Promise<Uint8Array>;
   readonly resolve: (result: CommittedInference) => void;
   readonly reject: (error: Error) => void;
   readonly onToken: ((token: StreamedToken) => void) | undefined;
@@ -188,6 +190,19 @@ export class ButterflyClient {
     this.#waiting.set(inferenceId, {
       input,
       tokenCount: options.tokenCount,
+      requestFor: (nodeId) =>
+        sealMessage({
+          type: "ClientRequest",
+          inferenceId,
+          from: this.#signer.nodeId,
+          view: 0,
+          epoch: 0,
+          sequence: this.#nextSequence(),
+          input,
+          tokenCount: options.tokenCount,
+          to: nodeId,
+          ...(sampling === undefined ? {} : { sampling }),
+        }, this.#signer),
       resolve: done.resolve,
       reject: done.reject,
       onToken: options.onToken,
@@ -198,19 +213,7 @@ export class ButterflyClient {
     });
     // One copy per member, addressed to it: that copy binds this client's connection there.
     await Promise.all(this.#cluster.nodes.map(async (node) => {
-      const frame = await sealMessage({
-        type: "ClientRequest",
-        inferenceId,
-        from: this.#signer.nodeId,
-        view: 0,
-        epoch: 0,
-        sequence: this.#nextSequence(),
-        input,
-        tokenCount: options.tokenCount,
-        to: node.id,
-        ...(sampling === undefined ? {} : { sampling }),
-      }, this.#signer);
-      await this.#sendTo(node.id, frame);
+      await this.#sendTo(node.id, await this.#waiting.get(inferenceId)!.requestFor(node.id));
     }));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -237,6 +240,8 @@ export class ButterflyClient {
   /** Closes every connection. */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const timer of this.#redialing.values()) clearTimeout(timer);
+    this.#redialing.clear();
     const connections = (await Promise.all(this.#connections.values())).filter((c) =>
       c !== undefined
     );
@@ -273,16 +278,43 @@ export class ButterflyClient {
         const connection: FramedConnection = new FramedConnection(conn, {
           onFrame: (bytes) => this.#onFrame(bytes),
           onFramingError: () => {},
-          onClose: () => {},
+          onClose: () => this.#reconnectLater(nodeId, 100),
         });
         if (this.#closed) connection.close("client closed");
         return connection;
       },
-      () => undefined,
+      () => {
+        // Down now: try again while inferences wait.
+        this.#reconnectLater(nodeId, 200);
+        return undefined;
+      },
     );
     this.#connections.set(nodeId, connecting);
     return connecting;
   }
+
+  // A member's connection dropped (it restarted, or it is down) while inferences wait: connect
+  // again, with backoff, and send it a fresh copy of each waiting request, so that the member
+  // binds the new connection and can reply (a committed member answers a request it already ran
+  // with its reply).
+  #reconnectLater(nodeId: NodeId, delayMs: number): void {
+    if (this.#closed || this.#waiting.size === 0 || this.#redialing.has(nodeId)) return;
+    const timer = setTimeout(async () => {
+      this.#redialing.delete(nodeId);
+      if (this.#closed || this.#waiting.size === 0) return;
+      const connection = await this.#connectionTo(nodeId);
+      if (connection === undefined || connection.closed) {
+        this.#reconnectLater(nodeId, Math.min(2000, delayMs * 2));
+        return;
+      }
+      for (const waiting of this.#waiting.values()) {
+        connection.send(await waiting.requestFor(nodeId));
+      }
+    }, delayMs);
+    this.#redialing.set(nodeId, timer);
+  }
+
+  readonly #redialing = new Map<NodeId, ReturnType<typeof setTimeout>>();
 
   async #onFrame(bytes: Uint8Array): Promise<void> {
     if (this.#closed) return;

@@ -40,12 +40,14 @@ import {
   type CoordinationMessage,
   decodeMessage,
   type MessageOf,
+  type ProofData,
   type SamplingRequest,
   type SignedMessage,
 } from "../wire/message.ts";
 import { verifySignedMessage } from "../wire/frame.ts";
 import type { Membership } from "../wire/identity.ts";
 import { verifyNewView } from "../wire/new_view.ts";
+import { verifyClientReply } from "../wire/client_reply.ts";
 import { Proof } from "../wire/proof.ts";
 import type { NodeSigner } from "../wire/identity.ts";
 import type { Logger } from "./log.ts";
@@ -53,6 +55,7 @@ import {
   checkpointDigest,
   checkpointState,
   checkpointTokens,
+  decodeTokens,
   digestOf,
   type DigestValue,
   encodeTokens,
@@ -127,6 +130,8 @@ export interface InstanceHost {
   accepted?(inferenceId: number, token: number, tokenId: number): void;
   /** Writes a line of the node's runtime trace (with `--trace`). */
   trace?(line: TraceLine): void;
+  /** Runs `run` after `ms` milliseconds, unless the node stops first. */
+  later(ms: number, run: () => void): void;
 }
 
 /** The sampling seed every inference uses (the spec's `Seeds` = {1}); decoding is greedy. */
@@ -404,6 +409,8 @@ export class Instance {
       case "ViewChange":
         for (const prepare of message.prepared?.certificate ?? []) await this.#addSigned(prepare);
         break;
+      case "ClientReply":
+        return await this.#learnFromReply(message);
     }
     if (await this.#add(message, signed)) {
       if (message.type === "StageOutput") {
@@ -885,11 +892,92 @@ export class Instance {
 
   #pendingCommit: CommitEffect<DigestValue> | undefined;
 
+  // A peer's committed reply, the answer to this node's ReplyRequest: a node that committed
+  // without the tokens (it learned the commit from a certificate after a view change reset
+  // them, and nobody computes any more) takes the output from it. The reply must verify as a client's
+  // would (its commit certificate, its proof); its votes go into the received set, so that the
+  // core learns the commit itself if it had not (`LearnCommit`), and the output is used only if
+  // it gives the value the core committed.
+  async #learnFromReply(reply: MessageOf<"ClientReply">): Promise<void> {
+    if (this.done) return;
+    const verified = await verifyClientReply(reply, {
+      membership: this.#membership,
+      faultsMax: this.#faultsMax,
+      input: this.request.prompt,
+    });
+    if (!verified.ok) {
+      this.#host.log.warn("a peer's reply refused", {
+        inference: this.id,
+        peer: reply.from,
+        code: verified.error.code,
+      });
+      return;
+    }
+    const vocab = this.#runner.pipeline.config.vocabSize;
+    const tokens = decodeTokens(reply.output, vocab);
+    if (tokens.length !== this.cluster.tokenCount) return;
+    this.#peerOutput = { value: tokensValue(tokens, vocab), tokens, proof: reply.proof };
+    let changed = false;
+    for (const vote of reply.certificate) {
+      const before = this.#received.all().length;
+      await this.#addSigned(vote);
+      if (this.#received.all().length > before) changed = true;
+    }
+    if (changed) await this.#step({ kind: "messages" });
+    else if (this.#pendingCommit !== undefined) await this.#commit(this.#pendingCommit);
+  }
+
+  #peerOutput:
+    | {
+      readonly value: DigestValue;
+      readonly tokens: readonly number[];
+      readonly proof: ProofData;
+    }
+    | undefined;
+  #asking = false;
+
+  // Sends the peers a ReplyRequest, and again each second until the output is here.
+  #askForReply(): void {
+    if (this.#asking || this.done) return;
+    this.#asking = true;
+    this.#host.log.debug("committed without the output; asking the peers for their reply", {
+      inference: this.id,
+      view: this.state.view,
+    });
+    void this.#host.broadcast({
+      type: "ReplyRequest",
+      inferenceId: this.id,
+      from: this.#host.signer.nodeId,
+      view: this.state.view,
+      epoch: 0,
+      sequence: 0,
+    }).catch(() => {});
+    this.#host.later(1000, () => {
+      this.#asking = false;
+      if (!this.done && this.#pendingCommit !== undefined) {
+        void this.#enqueue(() => this.#commit(this.#pendingCommit!));
+      }
+    });
+  }
+
   async #commit(commit: CommitEffect<DigestValue>): Promise<void> {
     const { value, view, certificate } = commit;
     if (this.done) return;
     const vocab = this.#runner.pipeline.config.vocabSize;
-    if (this.tokenIds.length !== this.cluster.tokenCount) return;
+    let peerProof: ProofData | undefined;
+    if (this.tokenIds.length !== this.cluster.tokenCount && this.#peerOutput?.value === value) {
+      this.tokenIds.splice(0, this.tokenIds.length, ...this.#peerOutput.tokens);
+      peerProof = this.#peerOutput.proof;
+      this.#host.log.info("output taken from a peer's verified reply", {
+        inference: this.id,
+        view,
+      });
+    }
+    if (this.tokenIds.length !== this.cluster.tokenCount) {
+      // Committed without the tokens (a view change reset them): ask the peers for the reply.
+      this.#askForReply();
+      return;
+    }
     if (tokensValue(this.tokenIds, vocab) !== value) {
       this.#host.log.error("the tokens accepted do not give the committed value", {
         inference: this.id,
@@ -905,19 +993,22 @@ export class Instance {
       if (signed !== undefined) signedVotes.push(signed);
     }
     // The proof: this node's attestation of the chain of stage values it accepted for the last
-    // token, then the output. The commit certificate is what a client trusts.
+    // token, then the output; or, with an output taken from a peer's reply, that reply's proof
+    // (signed by the peer, and verified with it). The commit certificate is what a client trusts.
     let proof = Proof.start(this.id, this.request.prompt);
-    for (let stage = 1; stage <= this.cluster.stageCount; stage++) {
-      const [accepted] = certifiedOutputs(this.state, {
-        cluster: this.cluster,
-        received: this.#received,
-        token: this.cluster.tokenCount,
-        stage,
-      });
-      if (accepted === undefined) break;
-      proof = await proof.extend(digestOf(accepted), this.#host.signer, { stage });
+    if (peerProof === undefined) {
+      for (let stage = 1; stage <= this.cluster.stageCount; stage++) {
+        const [accepted] = certifiedOutputs(this.state, {
+          cluster: this.cluster,
+          received: this.#received,
+          token: this.cluster.tokenCount,
+          stage,
+        });
+        if (accepted === undefined) break;
+        proof = await proof.extend(digestOf(accepted), this.#host.signer, { stage });
+      }
+      proof = await proof.extend(sha256(output), this.#host.signer);
     }
-    proof = await proof.extend(sha256(output), this.#host.signer);
     this.done = true;
     this.#host.committed(this.id, {
       type: "ClientReply",
@@ -928,7 +1019,7 @@ export class Instance {
       sequence: 0,
       value: digestOf(value),
       output,
-      proof: proof.toData(),
+      proof: peerProof ?? proof.toData(),
       certificate: signedVotes,
     }, view);
   }

@@ -96,6 +96,7 @@ async function withCluster(
       committed: (_inference, reply) => {
         replies[k] = reply;
       },
+      later: () => {},
     };
     instances.push(
       new Instance(

@@ -66,6 +66,7 @@ export class LocalCluster {
   readonly #options: LocalClusterOptions;
   readonly #ownsDir: boolean;
   readonly #running = new Map<NodeId, Running>();
+  readonly #paused = new Set<NodeId>();
   #closed = false;
 
   private constructor(
@@ -110,11 +111,14 @@ export class LocalCluster {
     try {
       const count = options.nodeCount ?? 4;
       const nodes = [];
+      const ports = options.basePort === undefined
+        ? freePorts(count)
+        : Array.from({ length: count }, (_, k) => options.basePort! + k);
       for (let k = 1; k <= count; k++) {
         const id = `node-${k}`;
         await Deno.mkdir(join(dir, id), { recursive: true });
         const publicKey = await writeNewKeyFile(join(dir, id, "node.key"));
-        const port = options.basePort === undefined ? freePort() : options.basePort + k - 1;
+        const port = ports[k - 1]!;
         nodes.push({ id, address: `127.0.0.1:${port}`, publicKey: toHex(publicKey) });
       }
       await writeNewKeyFile(join(dir, "client.key"));
@@ -231,7 +235,47 @@ export class LocalCluster {
     const status = await running.child.status;
     await running.stderrDone;
     this.#running.delete(id);
+    this.#paused.delete(id);
     return status;
+  }
+
+  /**
+   * Pauses a node's process (SIGSTOP): it holds its sockets and state but answers nothing, as
+   * a process stalled by the machine would.
+   *
+   * @param id The member.
+   */
+  pause(id: NodeId): void {
+    const running = this.#running.get(id);
+    if (running === undefined) throw new Error(`${id} is not running`);
+    running.child.kill("SIGSTOP");
+    this.#paused.add(id);
+  }
+
+  /**
+   * Lets a paused node's process go on (SIGCONT).
+   *
+   * @param id The member.
+   */
+  resume(id: NodeId): void {
+    const running = this.#running.get(id);
+    this.#paused.delete(id);
+    if (running === undefined) return;
+    try {
+      running.child.kill("SIGCONT");
+    } catch {
+      // Gone.
+    }
+  }
+
+  /**
+   * Whether a node's process is paused.
+   *
+   * @param id The member.
+   * @returns `true` between `pause` and `resume`.
+   */
+  isPaused(id: NodeId): boolean {
+    return this.#paused.has(id);
   }
 
   /**
@@ -279,6 +323,8 @@ export class LocalCluster {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // A stopped process would not see the SIGTERM.
+    for (const id of [...this.#paused]) this.resume(id);
     await Promise.all([...this.#running.keys()].map(async (id) => {
       const running = this.#running.get(id)!;
       const timer = setTimeout(() => {
@@ -321,9 +367,14 @@ export class LocalCluster {
   }
 }
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  return port;
+// Ports free now, distinct: each listener stays open until all are chosen (a port closed and
+// asked for again can come back).
+function freePorts(count: number): number[] {
+  const listeners = Array.from(
+    { length: count },
+    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
+  );
+  const ports = listeners.map((listener) => listener.addr.port);
+  for (const listener of listeners) listener.close();
+  return ports;
 }

@@ -19,6 +19,7 @@ import { Membership, type NodeSigner } from "../wire/identity.ts";
 import {
   bytesEqual,
   type CoordinationMessage,
+  decodeMessage,
   type MessageOf,
   type SamplingRequest,
   type SignedMessage,
@@ -309,6 +310,8 @@ export class ButterflyNode {
     clearInterval(this.#heartbeat);
     for (const timer of this.#viewTimers.values()) clearTimeout(timer);
     this.#viewTimers.clear();
+    for (const timer of this.#later) clearTimeout(timer);
+    this.#later.clear();
     await this.#transport?.close();
     await this.#cacheCheckpoints.close();
     this.#trace?.close();
@@ -318,6 +321,15 @@ export class ButterflyNode {
   async #tick(): Promise<void> {
     if (this.#closed) return;
     const now = Date.now();
+    // A tick this late means this process itself stalled (paused, swapped out): the silence it
+    // sees is its own, and the heartbeats waiting in its sockets are not read yet. It raises no
+    // suspicion until a few intervals after it runs again.
+    const interval = this.#config.heartbeatIntervalMs;
+    if (this.#lastTick !== undefined && now - this.#lastTick > 5 * interval) {
+      this.#quietUntil = now + 3 * interval;
+      this.#log.info("this node stalled; suspicions wait", { stalledMs: now - this.#lastTick });
+    }
+    this.#lastTick = now;
     for (const [id, pending] of this.#pending) {
       if (now - pending.since > PENDING_MS) this.#pending.delete(id);
     }
@@ -333,6 +345,7 @@ export class ButterflyNode {
         sentAtMs: Date.now(),
       }),
     );
+    if (now < this.#quietUntil) return;
     for (const peer of this.#membership.nodeIds) {
       if (peer === this.id) continue;
       const health = this.#detector.health(peer);
@@ -368,6 +381,7 @@ export class ButterflyNode {
       return;
     }
     if (message.type === "ClientRequest") return await this.#onRequest(message, signed, peer);
+    if (message.type === "ReplyRequest") return await this.#onReplyRequest(message);
     const instance = this.#instances.get(message.inferenceId);
     if (instance !== undefined) {
       // A failure in this node's step is this node's to log, not a reason to drop the peer.
@@ -386,6 +400,35 @@ export class ButterflyNode {
       pending.held.push({ message, signed, peer });
     }
   }
+
+  // A peer committed without the output: it gets our reply (at most twice a second each).
+  async #onReplyRequest(message: MessageOf<"ReplyRequest">): Promise<void> {
+    const frame = this.#replies.get(message.inferenceId);
+    if (frame === undefined) return;
+    const key = `${message.from}\u0000${message.inferenceId}`;
+    const now = Date.now();
+    if (now - (this.#repliedAt.get(key) ?? 0) < 500) return;
+    this.#repliedAt.set(key, now);
+    if (this.#repliedAt.size > 4096) this.#repliedAt.delete(this.#repliedAt.keys().next().value!);
+    // Signed again: the stored frame's sequence is below what the peer has since seen from
+    // this node for the inference, so the peer would drop it as stale (§3.2).
+    const parts = decodeFrame(frame);
+    if (!parts.ok) return;
+    const decoded = decodeMessage(parts.value.body);
+    if (!decoded.ok) return;
+    const sent = this.#transport?.send(message.from, await this.#sealer.seal(decoded.value)) ??
+      false;
+    this.#log.debug("reply sent to a peer that asked", {
+      inference: message.inferenceId,
+      peer: message.from,
+      sent,
+    });
+  }
+
+  readonly #repliedAt = new Map<string, number>();
+  #lastTick: number | undefined;
+  #quietUntil = 0;
+  readonly #later = new Set<ReturnType<typeof setTimeout>>();
 
   async #onRequest(
     message: MessageOf<"ClientRequest">,
@@ -506,6 +549,14 @@ export class ButterflyNode {
       signer: this.#options.signer,
       log: this.#log,
       ...(trace === undefined ? {} : { trace: (line: TraceLine) => trace.write(line) }),
+      later: (ms, run) => {
+        if (this.#closed) return;
+        const timer = setTimeout(() => {
+          this.#later.delete(timer);
+          if (!this.#closed) run();
+        }, ms);
+        this.#later.add(timer);
+      },
       persist: (id, durable, certificate) => this.#store.writeDurable(id, durable, certificate),
       logSigned: (id, messages) => this.#store.appendSigned(id, messages),
       sign: (message) => this.#sealer.sign(message),

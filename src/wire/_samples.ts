@@ -188,6 +188,7 @@ export async function sampleMessages(
       type: "ClientRefusal",
       reason: "16 inferences are running, the most this node runs",
     }],
+    ["ReplyRequest", { ...header("node-0", 33), type: "ReplyRequest" }],
     ["ClientReply", {
       ...header("node-1", 30),
       type: "ClientReply",
@@ -198,6 +199,6 @@ export async function sampleMessages(
     }],
   ];
   const covered = new Set<MessageType>(samples.map(([, message]) => message.type));
-  if (covered.size !== 19) throw new Error(`Samples cover ${covered.size} message types, not 19`);
+  if (covered.size !== 20) throw new Error(`Samples cover ${covered.size} message types, not 20`);
   return new Map(samples);
 }

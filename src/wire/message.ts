@@ -189,6 +189,8 @@ export interface MessageBodies {
   ClientProgress: { readonly token: number; readonly tokenId: number };
   /** A member refuses the client's request of the header's inference, and says why. */
   ClientRefusal: { readonly reason: string };
+  /** A member that committed without the output asks its peers for their `ClientReply`. */
+  ReplyRequest: Record<never, never>;
   /**
    * The committed result: digest, output bytes, the proof, and the commit certificate (a quorum
    * of signed Commits, or Prepares from every member on the fast path) so that a client can
@@ -456,6 +458,7 @@ const BODY_FIELDS: { readonly [T in MessageType]: Readonly<Record<string, Field>
   },
   ClientProgress: { token: { check: positive }, tokenId: { check: uint } },
   ClientRefusal: { reason: { check: reason } },
+  ReplyRequest: {},
   ClientReply: {
     value: { check: digest },
     output: { check: anyBytes },

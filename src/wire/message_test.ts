@@ -21,7 +21,7 @@ function codeOf(bytes: Uint8Array): string {
 }
 
 Deno.test("decodeMessage() round-trips a sample of every message type", () => {
-  // Each of the 19 types encodes and decodes back to an equal value.
+  // Each of the 20 types encodes and decodes back to an equal value.
   const types = new Set<string>();
   for (const [name, message] of samples) {
     const decoded = decodeMessage(encodeMessage(message));

@@ -1,0 +1,317 @@
+/**
+ * Chaos with real processes: a run starts a local cluster of node processes (n = 4, f = 1 or
+ * n = 7, f = 2), submits several inferences at once, and meanwhile injects faults drawn from
+ * its seed: kill -9 of any node (the coordinator included) and its restart from disk, and pauses
+ * (SIGSTOP, then SIGCONT) longer than the failure detector's threshold, one at a time or
+ * overlapping, never more than f nodes at once. Then the faults heal and the run checks:
+ *
+ * - every committed result equals the single-process output for its input;
+ * - every node commits every inference once the faults heal (within a bound);
+ * - every node's runtime trace checks (`validateTrace`): each action enabled, each state
+ *   matched, restarts restoring what was on disk, a commit never changing, and Agreement,
+ *   Consistency and ExclusionAccuracy across the nodes (no honest node excluded).
+ *
+ * A failing run keeps its directory (cluster file, data, traces, logs) and says how to rerun it.
+ * Network faults and Byzantine nodes are not injected yet.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { nextUniform, prngFromSeed, type PrngState } from "../model/_prng.ts";
+import type { NodeId } from "../core/types.ts";
+import { ButterflyClient, type CommittedInference } from "./client.ts";
+import { LocalCluster } from "./local_cluster.ts";
+import type { ModelPreset } from "./cluster_file.ts";
+import { type TraceReport, validateTraceDir } from "./trace.ts";
+
+/** Options of {@linkcode chaosRun}. */
+export interface ChaosOptions {
+  /** The run's seed: it draws every fault and its timing. */
+  readonly seed: number;
+  /** Members: 4 (f = 1) or 7 (f = 2). */
+  readonly nodeCount: 4 | 7;
+  /** Inferences submitted at once (default 3). */
+  readonly inferences?: number;
+  /** Tokens per inference (default 48). */
+  readonly tokens?: number;
+  /** The embedded model (default `default`, split in two stages). */
+  readonly preset?: ModelPreset;
+  /** How long faults are injected, in ms (default 6000; they stop sooner once all committed). */
+  readonly faultMs?: number;
+  /** The bound on committing everything once the faults heal, in ms (default 60,000). */
+  readonly livenessMs?: number;
+  /** Where the run's directory goes (default: the system's temporary directory). */
+  readonly root?: string;
+  /** Keep the run's directory even when it passes. */
+  readonly keep?: boolean;
+}
+
+/** A fault the run injected. */
+export interface ChaosFault {
+  /** When, in ms from the first submission. */
+  readonly atMs: number;
+  /** What. */
+  readonly kind: "kill" | "restart" | "pause" | "resume";
+  /** Which node. */
+  readonly node: NodeId;
+}
+
+/** What a run did and found. */
+export interface ChaosReport {
+  /** The seed. */
+  readonly seed: number;
+  /** Members. */
+  readonly nodeCount: number;
+  /** The faults, in order. */
+  readonly faults: readonly ChaosFault[];
+  /** Inferences committed and equal to the single-process output, of those submitted. */
+  readonly committed: number;
+  /** Inferences submitted. */
+  readonly submitted: number;
+  /** What the trace check saw. */
+  readonly trace: Omit<TraceReport, "problems"> | undefined;
+  /** Every violation found; empty when the run passes. */
+  readonly violations: readonly string[];
+  /** How long the run took, in ms. */
+  readonly durationMs: number;
+  /** The run's directory, where it was kept. */
+  readonly dir: string | undefined;
+  /** The command that reruns it. */
+  readonly command: string;
+}
+
+const PROMPTS = ["Hello", "The quick brown fox", "Byzantine", "agreement", "pipeline", "cheap"];
+
+/**
+ * One chaos run.
+ *
+ * @param options The seed, the cluster's size and the load.
+ * @returns What it did and found.
+ */
+export async function chaosRun(options: ChaosOptions): Promise<ChaosReport> {
+  const started = performance.now();
+  const nodeCount = options.nodeCount;
+  const faultsMax = nodeCount === 7 ? 2 : 1;
+  const inferences = options.inferences ?? 3;
+  const tokens = options.tokens ?? 48;
+  const preset = options.preset ?? "default";
+  const boundaries = preset === "default" ? [4] : [1];
+  const command = `deno task chaos --runs 1 --seed ${options.seed} --nodes ${nodeCount} --keep`;
+  const dir = await Deno.makeTempDir({
+    prefix: `butterfly-chaos-${nodeCount}-${options.seed}-`,
+    ...(options.root === undefined ? {} : { dir: options.root }),
+  });
+  const traceDir = join(dir, "traces");
+  const violations: string[] = [];
+  const faults: ChaosFault[] = [];
+  const cluster = await LocalCluster.create({
+    nodeCount,
+    faultsMax,
+    preset,
+    boundaries,
+    dir: join(dir, "cluster"),
+    traceDir,
+  });
+  const prng = prngFromSeed(options.seed);
+  let client: ButterflyClient | undefined;
+  let trace: Omit<TraceReport, "problems"> | undefined;
+  let committed = 0;
+  try {
+    await cluster.startAll();
+    client = await ButterflyClient.connect({ cluster: cluster.cluster, signer: cluster.client });
+    const t0 = performance.now();
+    const requests = Array.from({ length: inferences }, (_, k) => ({
+      inferenceId: options.seed * 1000 + k + 1,
+      prompt: PROMPTS[k % PROMPTS.length]!,
+    }));
+    const results = requests.map(({ inferenceId, prompt }) =>
+      client!.infer({
+        prompt,
+        tokenCount: tokens,
+        inferenceId,
+        timeoutMs: (options.faultMs ?? 6000) + (options.livenessMs ?? 60_000),
+      }).then(
+        (result) => ({ ok: true as const, result }),
+        (error: Error) => ({ ok: false as const, error }),
+      )
+    );
+    let settled = 0;
+    for (const result of results) void result.then(() => settled++);
+    await injectFaults(cluster, prng, {
+      faultsMax,
+      untilMs: options.faultMs ?? 6000,
+      done: () => settled === results.length,
+      record: (kind, node) => faults.push({ atMs: Math.round(performance.now() - t0), kind, node }),
+    });
+    // Heal: every node runs again.
+    for (const id of cluster.nodeIds) {
+      if (cluster.isPaused(id)) {
+        cluster.resume(id);
+        faults.push({ atMs: Math.round(performance.now() - t0), kind: "resume", node: id });
+      }
+    }
+    await Promise.all(
+      cluster.nodeIds.filter((id) => !cluster.isRunning(id)).map(async (id) => {
+        faults.push({ atMs: Math.round(performance.now() - t0), kind: "restart", node: id });
+        await cluster.start(id);
+      }),
+    );
+    const outcomes = await Promise.all(results);
+    const expected = await expectedOutputs(preset, boundaries, requests, tokens);
+    outcomes.forEach((outcome, k) => {
+      const { inferenceId, prompt } = requests[k]!;
+      if (!outcome.ok) {
+        violations.push(
+          `inference ${inferenceId} (${prompt}) did not commit: ${outcome.error.message}`,
+        );
+        return;
+      }
+      if (!sameTokens(outcome.result, expected[k]!)) {
+        violations.push(`inference ${inferenceId} committed tokens other than one process's`);
+        return;
+      }
+      committed++;
+    });
+    // Liveness once healed: every node commits every inference.
+    const livenessMs = options.livenessMs ?? 60_000;
+    const missing = () =>
+      cluster.nodeIds.flatMap((id) =>
+        requests.filter(({ inferenceId }) =>
+          !cluster.logs.get(id)!.some((r) =>
+            r.msg === "inference committed" && r.inference === inferenceId
+          )
+        ).map(({ inferenceId }) => `${id}/${inferenceId}`)
+      );
+    try {
+      await cluster.waitFor(() => missing().length === 0, "every node to commit", livenessMs);
+    } catch {
+      violations.push(
+        `${missing().join(", ")} not committed ${livenessMs} ms after the faults healed`,
+      );
+    }
+    await client.close();
+    client = undefined;
+    await cluster.close();
+    const report = await validateTraceDir(traceDir);
+    const { problems, ...counts } = report;
+    trace = counts;
+    for (const problem of problems.slice(0, 20)) {
+      violations.push(`trace ${problem.file}:${problem.line}: ${problem.message}`);
+    }
+  } catch (error) {
+    violations.push(`the run failed: ${(error as Error).message.split("\n")[0]}`);
+  } finally {
+    await client?.close();
+    await cluster.close();
+  }
+  const keep = violations.length > 0 || options.keep === true;
+  if (keep) {
+    await Deno.mkdir(join(dir, "logs"), { recursive: true });
+    for (const [id, records] of cluster.logs) {
+      await Deno.writeTextFile(
+        join(dir, "logs", `${id}.ndjson`),
+        records.map((r) => JSON.stringify(r)).join("\n") + "\n",
+      );
+    }
+    await Deno.writeTextFile(join(dir, "faults.json"), JSON.stringify(faults, null, 2) + "\n");
+    await Deno.writeTextFile(
+      join(dir, "violations.json"),
+      JSON.stringify(violations, null, 2) + "\n",
+    );
+  } else {
+    await Deno.remove(dir, { recursive: true });
+  }
+  return {
+    seed: options.seed,
+    nodeCount,
+    faults,
+    committed,
+    submitted: inferences,
+    trace,
+    violations,
+    durationMs: Math.round(performance.now() - started),
+    dir: keep ? dir : undefined,
+    command,
+  };
+}
+
+// Injects faults until `untilMs` has passed or `done` holds: at each tick (100 to 400 ms apart)
+// a node that is not disturbed is killed or paused, at most f at once, and a disturbed one whose
+// time is up comes back (a killed node restarts from its data directory, a paused one goes on).
+async function injectFaults(
+  cluster: LocalCluster,
+  prng: PrngState,
+  how: {
+    readonly faultsMax: number;
+    readonly untilMs: number;
+    readonly done: () => boolean;
+    readonly record: (kind: ChaosFault["kind"], node: NodeId) => void;
+  },
+): Promise<void> {
+  const start = performance.now();
+  const back = new Map<NodeId, number>(); // when each disturbed node comes back
+  const starting = new Set<Promise<void>>();
+  const draw = (min: number, max: number) => min + Math.floor(nextUniform(prng) * (max - min));
+  while (performance.now() - start < how.untilMs && !how.done()) {
+    await new Promise((resolve) => setTimeout(resolve, draw(100, 400)));
+    const now = performance.now();
+    for (const [id, at] of [...back]) {
+      if (now < at) continue;
+      back.delete(id);
+      if (cluster.isPaused(id)) {
+        cluster.resume(id);
+        how.record("resume", id);
+      } else if (!cluster.isRunning(id)) {
+        how.record("restart", id);
+        const restart = cluster.start(id).catch(() => {});
+        starting.add(restart);
+        void restart.finally(() => starting.delete(restart));
+      }
+    }
+    if (back.size >= how.faultsMax || starting.size > 0) continue;
+    const calm = cluster.nodeIds.filter((id) => cluster.isRunning(id) && !back.has(id));
+    const roll = nextUniform(prng);
+    if (roll < 0.3 || calm.length === 0) continue;
+    const node = calm[draw(0, calm.length)]!;
+    if (roll < 0.65) {
+      await cluster.stop(node, "SIGKILL");
+      how.record("kill", node);
+    } else {
+      cluster.pause(node);
+      how.record("pause", node);
+    }
+    // Longer than the detector's threshold at the default 100 ms heartbeats.
+    back.set(node, performance.now() + draw(300, 1500));
+  }
+  await Promise.all(starting);
+}
+
+async function expectedOutputs(
+  preset: ModelPreset,
+  boundaries: readonly number[],
+  requests: readonly { readonly prompt: string }[],
+  tokens: number,
+): Promise<number[][]> {
+  const { createPipeline, closePipeline, generate } = await import("../model/generate.ts");
+  const { PRESET_CONFIGS } = await import("./model_source.ts");
+  const pipeline = await createPipeline(PRESET_CONFIGS[preset], { boundaries });
+  try {
+    const out: number[][] = [];
+    for (const { prompt } of requests) {
+      const ids: number[] = [];
+      for await (const { token } of generate(prompt, { maxTokens: tokens, pipeline })) {
+        ids.push(token);
+      }
+      out.push(ids);
+    }
+    return out;
+  } finally {
+    await closePipeline(pipeline);
+  }
+}
+
+function sameTokens(result: CommittedInference, expected: readonly number[]): boolean {
+  return result.tokens.length === expected.length &&
+    result.tokens.every((token, k) => token === expected[k]);
+}
