@@ -21,12 +21,10 @@ Deno.test("four nodes over TCP commit a client's inference as generate() produce
   try {
     const signers = await testSigners();
     const clientSigner = await createNodeSigner(TEST_CLIENT_ID, testSecretKey(TEST_CLIENT_ID));
-    const ports = signers.map(() => {
-      const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-      const port = probe.addr.port;
-      probe.close();
-      return port;
-    });
+    // Distinct free ports: every probe stays open until all are chosen.
+    const probes = signers.map(() => Deno.listen({ hostname: "127.0.0.1", port: 0 }));
+    const ports = probes.map((probe) => probe.addr.port);
+    for (const probe of probes) probe.close();
     const cluster: ClusterFile = {
       nodes: signers.map((signer, k) => ({
         id: signer.nodeId,
@@ -76,8 +74,17 @@ Deno.test("four nodes over TCP commit a client's inference as generate() produce
     assert.deepEqual(logs.filter((r) => r.level === "error"), []);
     // Beyond its bound on inferences at once, a node refuses a request and says why.
     const refused = () => logs.filter((r) => r.msg === "request refused");
+    // The second request comes once every node runs the first (else which one a node takes
+    // first is a race, and two requests each taken by two nodes both fail).
+    const started = () => logs.filter((r) => r.msg === "inference started").length;
+    const startedBefore = started();
+    const firstRun = client.infer({ prompt, tokenCount: 24, inferenceId: 77, timeoutMs: 30_000 });
+    const deadline2 = Date.now() + 10_000;
+    while (started() < startedBefore + 4 && Date.now() < deadline2) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     const [first, second] = await Promise.allSettled([
-      client.infer({ prompt, tokenCount: 24, timeoutMs: 30_000 }),
+      firstRun,
       client.infer({ prompt: "Other", tokenCount: 24, timeoutMs: 3_000 }),
     ]);
     assert.equal(first.status, "fulfilled");
