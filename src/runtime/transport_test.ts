@@ -50,12 +50,13 @@ async function withMesh(
   const client = await createNodeSigner(TEST_CLIENT_ID, testSecretKey(TEST_CLIENT_ID));
   const clients = await Membership.create([client]);
   // Reserve a port per node first, so every node knows every address before any starts.
+  // Every probe stays open until all are chosen, so no two nodes get the same port.
   const addresses = new Map<string, PeerAddress>();
-  for (const signer of signers) {
-    const probe = Deno.listen({ hostname: HOST, port: 0 });
-    addresses.set(signer.nodeId, { host: HOST, port: probe.addr.port });
-    probe.close();
-  }
+  const probes = signers.map(() => Deno.listen({ hostname: HOST, port: 0 }));
+  signers.forEach((signer, k) => {
+    addresses.set(signer.nodeId, { host: HOST, port: probes[k]!.addr.port });
+  });
+  for (const probe of probes) probe.close();
   const nodes: TestNode[] = [];
   const running: Transport[] = [];
   const start = async (k: number, more: Partial<TransportOptions> = {}) => {
