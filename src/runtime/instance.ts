@@ -297,6 +297,11 @@ export class Instance {
         }
       }
       await this.#step({ kind: "restart", durable });
+      // Committed before the crash, with no reply on disk (the node set `done` if there was
+      // one): the commit is durable, so no step will commit again; a peer's reply is the way.
+      if (!this.done && this.state.committed !== NO_VALUE && this.#pendingCommit === undefined) {
+        this.#askForReply();
+      }
     });
   }
 
@@ -685,6 +690,7 @@ export class Instance {
       this.#signed.set(messageKey(message), await this.#host.broadcast(wire));
     }
     this.#learnTokens();
+    this.#rememberOutput();
     this.#knownResult(INFERENCE_SEED);
     // The view-change timer measures a view that makes no progress, not a long inference: each
     // token accepted starts it again (a shell's timer policy; the core decides what a timeout
@@ -916,7 +922,13 @@ export class Instance {
     const vocab = this.#runner.pipeline.config.vocabSize;
     const tokens = decodeTokens(reply.output, vocab);
     if (tokens.length !== this.cluster.tokenCount) return;
-    this.#peerOutput = { value: tokensValue(tokens, vocab), tokens, proof: reply.proof };
+    this.#peerOutput = {
+      value: tokensValue(tokens, vocab),
+      tokens,
+      proof: reply.proof,
+      certificate: reply.certificate,
+      view: reply.view,
+    };
     let changed = false;
     for (const vote of reply.certificate) {
       const before = this.#received.all().length;
@@ -924,7 +936,13 @@ export class Instance {
       if (this.#received.all().length > before) changed = true;
     }
     if (changed) await this.#step({ kind: "messages" });
-    else if (this.#pendingCommit !== undefined) await this.#commit(this.#pendingCommit);
+    if (this.done) return;
+    if (this.#pendingCommit !== undefined) await this.#commit(this.#pendingCommit);
+    else if (this.state.committed === this.#peerOutput.value) {
+      // Committed before a restart whose reply never reached the disk: the core has nothing
+      // more to say (its commit is durable), and the peer's reply is the reply.
+      this.#finishFromPeer(this.#peerOutput.view);
+    }
   }
 
   #peerOutput:
@@ -932,6 +950,8 @@ export class Instance {
       readonly value: DigestValue;
       readonly tokens: readonly number[];
       readonly proof: ProofData;
+      readonly certificate: readonly SignedMessage[];
+      readonly view: number;
     }
     | undefined;
   #asking = false;
@@ -954,8 +974,11 @@ export class Instance {
     }).catch(() => {});
     this.#host.later(1000, () => {
       this.#asking = false;
-      if (!this.done && this.#pendingCommit !== undefined) {
+      if (this.done) return;
+      if (this.#pendingCommit !== undefined) {
         void this.#enqueue(() => this.#commit(this.#pendingCommit!));
+      } else if (this.state.committed !== NO_VALUE) {
+        this.#askForReply();
       }
     });
   }
@@ -964,51 +987,99 @@ export class Instance {
     const { value, view, certificate } = commit;
     if (this.done) return;
     const vocab = this.#runner.pipeline.config.vocabSize;
-    let peerProof: ProofData | undefined;
-    if (this.tokenIds.length !== this.cluster.tokenCount && this.#peerOutput?.value === value) {
-      this.tokenIds.splice(0, this.tokenIds.length, ...this.#peerOutput.tokens);
-      peerProof = this.#peerOutput.proof;
-      this.#host.log.info("output taken from a peer's verified reply", {
-        inference: this.id,
-        view,
-      });
-    }
-    if (this.tokenIds.length !== this.cluster.tokenCount) {
-      // Committed without the tokens (a view change reset them): ask the peers for the reply.
+    // The output of the committed value: the tokens accepted now, or those this node had when
+    // it last had every token of that value (a view change resets them, and a commit learned
+    // in the next view still names the value).
+    const own = this.tokenIds.length === this.cluster.tokenCount &&
+        tokensValue(this.tokenIds, vocab) === value
+      ? { tokens: [...this.tokenIds], stageValues: this.#lastStageValues() }
+      : this.#completeOutputs.get(value);
+    if (own === undefined) {
+      // Committed without the output: a peer's verified reply gives it, with its proof and
+      // certificate; until one comes, ask.
+      if (this.#peerOutput?.value === value) return this.#finishFromPeer(view);
       this.#askForReply();
       return;
     }
-    if (tokensValue(this.tokenIds, vocab) !== value) {
-      this.#host.log.error("the tokens accepted do not give the committed value", {
-        inference: this.id,
-        view,
-      });
-      return;
-    }
     this.#pendingCommit = undefined;
-    const output = encodeTokens(this.tokenIds, vocab);
+    this.tokenIds.splice(0, this.tokenIds.length, ...own.tokens);
+    const output = encodeTokens(own.tokens, vocab);
     const signedVotes: SignedMessage[] = [];
     for (const vote of certificate) {
       const signed = this.#signed.get(messageKey(vote));
       if (signed !== undefined) signedVotes.push(signed);
     }
     // The proof: this node's attestation of the chain of stage values it accepted for the last
-    // token, then the output; or, with an output taken from a peer's reply, that reply's proof
-    // (signed by the peer, and verified with it). The commit certificate is what a client trusts.
+    // token, then the output. The commit certificate is what a client trusts.
     let proof = Proof.start(this.id, this.request.prompt);
-    if (peerProof === undefined) {
-      for (let stage = 1; stage <= this.cluster.stageCount; stage++) {
-        const [accepted] = certifiedOutputs(this.state, {
-          cluster: this.cluster,
-          received: this.#received,
-          token: this.cluster.tokenCount,
-          stage,
-        });
-        if (accepted === undefined) break;
-        proof = await proof.extend(digestOf(accepted), this.#host.signer, { stage });
-      }
-      proof = await proof.extend(sha256(output), this.#host.signer);
+    for (const [k, stageValue] of own.stageValues.entries()) {
+      proof = await proof.extend(digestOf(stageValue), this.#host.signer, { stage: k + 1 });
     }
+    proof = await proof.extend(sha256(output), this.#host.signer);
+    this.#reply(view, value, output, proof.toData(), signedVotes);
+  }
+
+  // The stage values this node accepted for the last token, in stage order (as far as it has
+  // them certified).
+  #lastStageValues(): DigestValue[] {
+    const values: DigestValue[] = [];
+    for (let stage = 1; stage <= this.cluster.stageCount; stage++) {
+      const [accepted] = certifiedOutputs(this.state, {
+        cluster: this.cluster,
+        received: this.#received,
+        token: this.cluster.tokenCount,
+        stage,
+      });
+      if (accepted === undefined) break;
+      values.push(accepted);
+    }
+    return values;
+  }
+
+  // Remembers the output of a value each time this node has every token of it, so that a
+  // commit of that value learned after a view change reset the tokens can still be answered.
+  #rememberOutput(): void {
+    if (this.tokenIds.length !== this.cluster.tokenCount) return;
+    const vocab = this.#runner.pipeline.config.vocabSize;
+    const value = tokensValue(this.tokenIds, vocab);
+    if (this.#completeOutputs.has(value)) return;
+    // Bounded: honest computation gives one value per seed.
+    if (this.#completeOutputs.size >= 4) return;
+    this.#completeOutputs.set(value, {
+      tokens: [...this.tokenIds],
+      stageValues: this.#lastStageValues(),
+    });
+  }
+
+  readonly #completeOutputs = new Map<
+    DigestValue,
+    { readonly tokens: readonly number[]; readonly stageValues: readonly DigestValue[] }
+  >();
+
+  // The reply made of a peer's verified reply for the committed value: its output, its proof
+  // (signed by the peer) and its commit certificate.
+  #finishFromPeer(view: number): void {
+    const peer = this.#peerOutput!;
+    this.#pendingCommit = undefined;
+    this.tokenIds.splice(0, this.tokenIds.length, ...peer.tokens);
+    this.#host.log.info("output taken from a peer's verified reply", { inference: this.id, view });
+    const vocab = this.#runner.pipeline.config.vocabSize;
+    this.#reply(
+      view,
+      peer.value,
+      encodeTokens(peer.tokens, vocab),
+      peer.proof,
+      peer.certificate,
+    );
+  }
+
+  #reply(
+    view: number,
+    value: DigestValue,
+    output: Uint8Array,
+    proof: ProofData,
+    certificate: readonly SignedMessage[],
+  ): void {
     this.done = true;
     this.#host.committed(this.id, {
       type: "ClientReply",
@@ -1019,8 +1090,8 @@ export class Instance {
       sequence: 0,
       value: digestOf(value),
       output,
-      proof: peerProof ?? proof.toData(),
-      certificate: signedVotes,
+      proof,
+      certificate,
     }, view);
   }
 }

@@ -232,6 +232,8 @@ export class ButterflyNode {
     // steps send is in the signed log, and peers get it again when they connect.
     for (const inference of stored) {
       const instance = node.#newInstance(inference.request);
+      // A reply on disk: done, before the restart step (which would otherwise ask for one).
+      if (inference.reply !== undefined) instance.done = true;
       if (inference.durable === undefined) {
         await instance.start();
       } else {
@@ -243,7 +245,6 @@ export class ButterflyNode {
         await instance.restart(inference.durable, inference.signed, inference.preparedCertificate);
       }
       if (inference.reply !== undefined) {
-        instance.done = true;
         node.#committedOrder.push(inference.request.inferenceId);
         node.#replies.set(
           inference.request.inferenceId,
