@@ -411,14 +411,20 @@ export class ButterflyNode {
     if (now - (this.#repliedAt.get(key) ?? 0) < 500) return;
     this.#repliedAt.set(key, now);
     if (this.#repliedAt.size > 4096) this.#repliedAt.delete(this.#repliedAt.keys().next().value!);
-    // Signed again: the stored frame's sequence is below what the peer has since seen from
-    // this node for the inference, so the peer would drop it as stale (§3.2).
+    // Signed again, in this node's current view of the inference: the stored frame's sequence,
+    // and its view (the commit's), are below what the peer has since seen from this node, so
+    // the peer would drop it as replayed or stale (§3.2). The reply's certificate carries the
+    // commit's view.
     const parts = decodeFrame(frame);
     if (!parts.ok) return;
     const decoded = decodeMessage(parts.value.body);
     if (!decoded.ok) return;
-    const sent = this.#transport?.send(message.from, await this.#sealer.seal(decoded.value)) ??
-      false;
+    const view = Math.max(
+      decoded.value.view,
+      this.#instances.get(message.inferenceId)?.state.view ?? 0,
+    );
+    const resealed = await this.#sealer.seal({ ...decoded.value, view });
+    const sent = this.#transport?.send(message.from, resealed) ?? false;
     this.#log.debug("reply sent to a peer that asked", {
       inference: message.inferenceId,
       peer: message.from,
