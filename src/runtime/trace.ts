@@ -171,6 +171,9 @@ interface Run {
   // The durable states the node may have had on disk when it stopped: the one after its last
   // step that sent something (persisted before those sends), and every one after.
   persisted: DurableState<DigestValue>[];
+  // The same before the last line: a node writes a line before carrying out its step (steps of
+  // an inference run one at a time), so only its last line may not have reached the disk.
+  persistedBeforeLast: DurableState<DigestValue>[];
 }
 
 interface History {
@@ -189,7 +192,9 @@ interface History {
  * each be an enabled action of that node in the state the trace reached (applied with the core's
  * own transition functions, not the runtime's `step` policy), the state after them must be the
  * state the line records, the messages they sign the messages it records, a restart must restore
- * durable fields the node had persisted (nothing persisted is lost), a committed result must
+ * durable fields the node had persisted (nothing persisted is lost: the durable state after the
+ * node's last step that sent something, or after a later one; and, as a node writes a line before
+ * carrying out its step, the state from before its last line), a committed result must
  * never change, and across the nodes of each inference the value-free safety invariants must
  * hold (`Agreement`, `Consistency`, `ExclusionAccuracy`).
  *
@@ -244,7 +249,10 @@ export function validateTrace(
           return;
         }
         runs++;
-        if (history.run !== undefined) history.previous = history.run.persisted;
+        if (history.run !== undefined) {
+          const { persisted, persistedBeforeLast } = history.run;
+          history.previous = [...persistedBeforeLast, ...persisted];
+        }
         history.index = line.index;
         history.run = {
           header: line,
@@ -256,6 +264,7 @@ export function validateTrace(
           state: undefined,
           broken: false,
           persisted: [],
+          persistedBeforeLast: [],
         };
         return;
       }
@@ -305,6 +314,7 @@ export function validateTrace(
       } else {
         state = run.state;
       }
+      const preDurable = durableOf(state);
       for (const message of line.received) run.received.add(message);
       const input = { cluster, received: run.received };
       const sent: SpecMessage<DigestValue>[] = [];
@@ -356,6 +366,7 @@ export function validateTrace(
       }
       run.state = state;
       const durable = durableOf(state);
+      run.persistedBeforeLast = run.persisted.length === 0 ? [preDurable] : [...run.persisted];
       if (sent.length > 0) run.persisted = [durable];
       else if (!run.persisted.some((d) => isDeepStrictEqual(d, durable))) {
         run.persisted.push(durable);

@@ -113,6 +113,33 @@ Deno.test("validateTrace() passes a real trace and names each way of making it l
   assert.equal(restarted.line, lines.length + 2);
   assert.match(restarted.message, /never had on disk/);
 
+  // A node killed after writing a line but before its step reached the disk restarts with the
+  // state from before that line: not a loss.
+  // (A step that sends and changes a durable field: its vote.)
+  const sending = lines.findIndex((l) =>
+    l.kind === "step" && l.sent.length > 0 && l.actions.some((a) => a.name === "HandlePrePrepare")
+  );
+  assert.ok(sending > 0, "a step that votes");
+  const beforeIt = lines.slice(0, sending).findLast((l): l is TraceStepLine => l.kind === "step")!;
+  assert.notDeepEqual(
+    durableOf(beforeIt.state),
+    durableOf((lines[sending] as TraceStepLine).state),
+  );
+  const cut = withLines(files, name, (ls) => [
+    ...ls.slice(0, sending + 1),
+    header,
+    {
+      ...(ls[sending] as TraceStepLine),
+      event: { kind: "restart", durable: durableOf(beforeIt.state) },
+      received: [],
+      actions: [],
+      sent: [],
+      state: { ...initialNodeState(2, cluster), ...durableOf(beforeIt.state) },
+    },
+  ]);
+  const cutProblems = validateTrace(asText(cut)).problems.filter((p) => p.file === name);
+  assert.deepEqual(cutProblems.filter((p) => /never had on disk/.test(p.message)), []);
+
   // A committed result replaced later on: no action of the core reaches that state.
   const committedAt = lines.findIndex((l) => l.kind === "step" && l.state.committed !== -1);
   assert.ok(lines.slice(committedAt + 1).some((l) => l.kind === "step"), "steps after the commit");
