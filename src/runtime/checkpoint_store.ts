@@ -214,8 +214,13 @@ export class CheckpointStore {
     for (const name of names) {
       const path = `${this.directory}/${name}`;
       if (name.startsWith(TEMPORARY_PREFIX)) {
-        await Deno.remove(path);
-        removedTemporaryFiles.push(path);
+        try {
+          await Deno.remove(path);
+          removedTemporaryFiles.push(path);
+        } catch (error) {
+          // Gone already (renamed by a write finishing as this load reads): not an error.
+          if (!(error instanceof Deno.errors.NotFound)) throw error;
+        }
         continue;
       }
       const result = await readCheckpointFile(path, name);

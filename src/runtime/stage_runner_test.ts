@@ -112,8 +112,9 @@ Deno.test("a restarted replica restores its stage caches from the newest checkpo
     }
     // A new process: its caches come from pass 6, so tokens 7 and 8 are recomputed, not 1..8.
     const rebuilds: Rebuild[] = [];
+    const restartedCheckpoints = new CacheCheckpoints(options);
     const restarted = new StageRunner(pipeline, {
-      checkpoints: new CacheCheckpoints(options),
+      checkpoints: restartedCheckpoints,
       onRebuild: (rebuild) => rebuilds.push(rebuild),
     });
     const resumed = await runAll(restarted, 7, 11, first.slice());
@@ -129,6 +130,8 @@ Deno.test("a restarted replica restores its stage caches from the newest checkpo
       [1, 2, 3].map((stage) => ({ token: 9, stage, restoredPasses: 6, recomputedPasses: 2 })),
     );
     // A checkpoint written for other tokens is not this inference's state: recompute it all.
+    // (One process per data directory: the previous one's writes end first.)
+    await restartedCheckpoints.close();
     const other = new StageRunner(pipeline, {
       checkpoints: new CacheCheckpoints(options),
       onRebuild: (rebuild) => rebuilds.push(rebuild),
