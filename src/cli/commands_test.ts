@@ -88,29 +88,30 @@ Deno.test("generate and profile refuse bad values without loading ONNX Runtime",
   }
 });
 
-Deno.test("a node refuses an unknown BUTTERFLY_ variable by name, before anything loads", async () => {
+// `deno task node` on a cluster file that does not exist, with `env` added: its exit status and
+// stderr (the environment is read before the file).
+async function nodeWithEnv(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["task", "--quiet", "node", "--cluster", "none.json", "--id", "node-1", "--data", "x"],
     cwd: ROOT,
-    env: { NO_COLOR: "1", BUTTERFLY_HEARTBEAT_MS: "50" },
+    env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
   }).output();
-  const stderr = new TextDecoder().decode(output.stderr);
+  return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
+}
+
+Deno.test("a node refuses an unknown BUTTERFLY_ variable by name, before anything loads", async () => {
+  const output = await nodeWithEnv({ BUTTERFLY_HEARTBEAT_MS: "50" });
+  const stderr = output.stderr;
   assert.equal(output.code, 2, stderr);
   assert.match(stderr, /^node: BUTTERFLY_HEARTBEAT_MS is not a Butterfly setting/);
   assert.equal(stderr.trim().split("\n").length, 1);
 });
 
 Deno.test("a node takes BUTTERFLY_TRACE, the runtime's own variable, as known", async () => {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", "node", "--cluster", "none.json", "--id", "node-1", "--data", "x"],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", BUTTERFLY_TRACE: "traces" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(output.stderr);
+  const output = await nodeWithEnv({ BUTTERFLY_TRACE: "traces" });
+  const stderr = output.stderr;
   assert.equal(output.code, 2, stderr);
   assert.doesNotMatch(stderr, /not a Butterfly setting/);
   assert.match(stderr, /^node: .*none\.json/);

@@ -30,6 +30,7 @@ export {
   hasFastQuorum,
   hasHonestMember,
   hasQuorum,
+  honestlyReported,
   minimumNodeCount,
   minimumReplicaCount,
   quorumOf,

@@ -184,6 +184,34 @@ export function hasHonestMember(size: ClusterSize, members: number): boolean {
 }
 
 /**
+ * The report that more than f of the members agree on, if one does: each member's report counts
+ * once, so what it returns some honest member reported.
+ *
+ * @param size A cluster size (checked: n >= 3f + 1).
+ * @param reports Each member's report (one per member).
+ * @returns The report more than f members made, or `undefined`.
+ * @throws {ClusterSizeError} If the size is not a valid cluster.
+ *
+ * @example Two of four members name token 7
+ * ```ts
+ * import { honestlyReported } from "@butterfly/bcp/core";
+ * import assert from "node:assert/strict";
+ * const size = { nodeCount: 4, faultsMax: 1 };
+ * assert.equal(honestlyReported(size, [7, 3, 7]), 7);
+ * assert.equal(honestlyReported(size, [7, 3]), undefined);
+ * ```
+ */
+export function honestlyReported<T>(size: ClusterSize, reports: Iterable<T>): T | undefined {
+  const counts = new Map<T, number>();
+  for (const report of reports) {
+    const count = (counts.get(report) ?? 0) + 1;
+    if (hasHonestMember(size, count)) return report;
+    counts.set(report, count);
+  }
+  return undefined;
+}
+
+/**
  * The fewest replicas per stage with which the protocol stays live: 2f + 1. A stage's output is
  * accepted once f + 1 replicas agree on it, so with fewer than 2f + 1 replicas, f silent ones
  * leave a stage that never completes (TLC's liveness counterexample, `tla/README.md`). It is

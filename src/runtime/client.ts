@@ -3,13 +3,13 @@
  * certificate that verifies against the members' public keys (`verifyClientReply`): a client
  * trusts no single node. It sends its signed request to every member (a member that missed it
  * learns it from the others) and takes the first reply that verifies. Tokens stream as the
- * members accept them, each once more than f members reported it; a request that more than f members refuse
- * fails with their reasons (`spec/PROTOCOL.md` §8.2).
+ * members accept them, each once more than f members reported it; a request that more than f
+ * members refuse fails with their reasons (`spec/PROTOCOL.md` §8.2).
  *
  * @module
  */
 
-import { hasHonestMember } from "../core/quorum.ts";
+import { type ClusterSize, hasHonestMember, honestlyReported } from "../core/quorum.ts";
 import type { NodeId } from "../core/types.ts";
 import type { Sampling } from "../model/sampling.ts";
 import { verifyClientReply } from "../wire/client_reply.ts";
@@ -144,6 +144,7 @@ export class ButterflyClient {
   readonly #cluster: ClusterFile;
   readonly #signer: NodeSigner;
   readonly #membership: Membership;
+  readonly #size: ClusterSize;
   readonly #connections = new Map<NodeId, Promise<FramedConnection | undefined>>();
   readonly #waiting = new Map<number, Waiting>();
   #sequence = 0;
@@ -153,6 +154,7 @@ export class ButterflyClient {
     this.#cluster = cluster;
     this.#signer = signer;
     this.#membership = membership;
+    this.#size = { nodeCount: membership.size, faultsMax: cluster.faultsMax };
   }
 
   /**
@@ -369,17 +371,14 @@ export class ButterflyClient {
     // A member's first report for a token stands (a member cannot grow this by repeating).
     if (byMember.has(message.from)) return;
     byMember.set(message.from, tokenId);
-    const size = { nodeCount: this.#membership.size, faultsMax: this.#cluster.faultsMax };
     // Stream every token, in order, that more than f members reported alike.
     for (;;) {
       const next = waiting.reports.get(waiting.streamed.length + 1);
       if (next === undefined) return;
-      const counts = new Map<number, number>();
-      for (const id of next.values()) counts.set(id, (counts.get(id) ?? 0) + 1);
-      const vouched = [...counts].find(([, count]) => hasHonestMember(size, count));
+      const vouched = honestlyReported(this.#size, next.values());
       if (vouched === undefined) return;
       waiting.reports.delete(waiting.streamed.length + 1);
-      this.#stream(waiting, vouched[0]);
+      this.#stream(waiting, vouched);
     }
   }
 
@@ -395,8 +394,7 @@ export class ButterflyClient {
   #onRefusal(waiting: Waiting, message: MessageOf<"ClientRefusal">): void {
     if (waiting.refusedBy.has(message.from)) return;
     waiting.refusedBy.set(message.from, message.reason);
-    const size = { nodeCount: this.#membership.size, faultsMax: this.#cluster.faultsMax };
-    if (hasHonestMember(size, waiting.refusedBy.size)) {
+    if (hasHonestMember(this.#size, waiting.refusedBy.size)) {
       waiting.reject(new InferenceRefusedError(message.inferenceId, new Map(waiting.refusedBy)));
     }
   }

@@ -99,6 +99,7 @@ export class DistributedCoordinator {
   /** n and f, checked (n >= 3f + 1). */
   readonly clusterSize: ClusterSize;
   readonly #options: DistributedCoordinatorOptions;
+  readonly #replicaCount: number;
   readonly #log: Logger;
   #started:
     | Promise<{ node: ButterflyNode; handlers: NetworkHandlers; gate: FrameGate }>
@@ -138,14 +139,15 @@ export class DistributedCoordinator {
     if (options.signer.nodeId !== nodeId) {
       throw new RangeError(`The signer is ${options.signer.nodeId}'s, not ${nodeId}'s`);
     }
-    const replicas = options.replicasPerStage ?? minimumReplicaCount(f);
     const replicasMin = minimumReplicaCount(f);
+    const replicas = options.replicasPerStage ?? replicasMin;
     if (!Number.isSafeInteger(replicas) || replicas < replicasMin || replicas > clusterSize) {
       throw new RangeError(
         `replicasPerStage must be an integer from 2f + 1 = ${replicasMin} to ` +
           `${clusterSize}, got ${replicas}`,
       );
     }
+    this.#replicaCount = replicas;
     this.nodeId = nodeId;
     this.#options = options;
     this.#log = options.log ?? new Logger(nodeId, "warn");
@@ -240,7 +242,7 @@ export class DistributedCoordinator {
       cluster: {
         nodes: members.map((member) => ({ id: member.nodeId, publicKey: member.publicKey })),
         faultsMax: this.clusterSize.faultsMax,
-        replicaCount: options.replicasPerStage ?? minimumReplicaCount(this.clusterSize.faultsMax),
+        replicaCount: this.#replicaCount,
         boundaries: options.pipeline.stages.slice(1).map((stage) => stage.range.layerStart),
         clients: clients.map((client) => ({ id: client.nodeId, publicKey: client.publicKey })),
       },

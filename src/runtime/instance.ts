@@ -17,6 +17,7 @@ import { certifiedOutputs } from "../core/computation.ts";
 import {
   type ClusterConfig,
   clusterConfigWith,
+  type ClusterConstants,
   durableOf,
   type DurableState,
   initialNodeState,
@@ -35,6 +36,7 @@ import {
   type StepEffect,
 } from "../core/step.ts";
 import type { NodeId } from "../core/types.ts";
+import type { Sampling } from "../model/sampling.ts";
 import type { Float32Tensor } from "../model/tensor.ts";
 import {
   type CoordinationMessage,
@@ -167,6 +169,9 @@ export class Instance {
   readonly #requested = new Map<string, number>();
   readonly #parkedComputes = new Map<DigestValue, StepEffect<DigestValue>[]>();
   readonly #computing = new Set<string>();
+  // The request's sampling rule and the prompt's token ids, read once.
+  readonly #sampling: Sampling;
+  readonly #promptIds: readonly number[];
   #queue: Promise<void> = Promise.resolve();
 
   /**
@@ -189,7 +194,7 @@ export class Instance {
     this.#membership = cluster.membership;
     this.#faultsMax = cluster.faultsMax;
     const first = promptValue(request.prompt);
-    this.cluster = clusterConfigWith<DigestValue>({
+    const constants: ClusterConstants = {
       nodeCount: cluster.membership.size,
       faultsMax: cluster.faultsMax,
       stageCount: runner.stageCount,
@@ -198,7 +203,10 @@ export class Instance {
       replicaCount: cluster.replicaCount,
       seeds: [INFERENCE_SEED],
       viewMax: cluster.viewMax,
-    }, {
+    };
+    this.#sampling = samplingOfRequest(request.sampling);
+    this.#promptIds = Array.from(request.prompt);
+    this.cluster = clusterConfigWith<DigestValue>(constants, {
       firstInput: () => first,
       // The spec's Result(x), where this node knows it: the last token's value, once it accepted
       // every token (replicas certified it). A new view that pins a prepared value is checked
@@ -215,16 +223,7 @@ export class Instance {
       index: this.self,
       members: cluster.membership.nodeIds,
       inference: request.inferenceId,
-      constants: {
-        nodeCount: this.cluster.nodeCount,
-        faultsMax: this.cluster.faultsMax,
-        stageCount: this.cluster.stageCount,
-        tokenCount: this.cluster.tokenCount,
-        checkpointIntervalTokens: this.cluster.checkpointIntervalTokens,
-        replicaCount: this.cluster.replicaCount,
-        seeds: this.cluster.seeds,
-        viewMax: this.cluster.viewMax,
-      },
+      constants,
       firstInput: first,
     });
   }
@@ -830,7 +829,7 @@ export class Instance {
     if (effect.kind !== "compute") return;
     const key = `${effect.token}/${effect.stage}/${effect.input}`;
     if (this.#computing.has(key)) return;
-    const prompt = Array.from(this.request.prompt);
+    const prompt = this.#promptIds;
     let input;
     if (effect.stage === 1) {
       const previous = effect.token === 1 ? undefined : this.tokenIds[effect.token - 2];
@@ -855,10 +854,9 @@ export class Instance {
     }
     this.#computing.add(key);
     const tokens = this.tokenIds.slice(0, effect.token - 1);
-    const sampling = samplingOfRequest(this.request.sampling);
     void this.#runner.compute(
       this.id,
-      { prompt, tokens, sampling },
+      { prompt, tokens, sampling: this.#sampling },
       effect.token,
       effect.stage,
       input,
@@ -900,10 +898,10 @@ export class Instance {
 
   // A peer's committed reply, the answer to this node's ReplyRequest: a node that committed
   // without the tokens (it learned the commit from a certificate after a view change reset
-  // them, and nobody computes any more) takes the output from it. The reply must verify as a client's
-  // would (its commit certificate, its proof); its votes go into the received set, so that the
-  // core learns the commit itself if it had not (`LearnCommit`), and the output is used only if
-  // it gives the value the core committed.
+  // them, and nobody computes any more) takes the output from it. The reply must verify as a
+  // client's would (its commit certificate, its proof); its votes go into the received set, so
+  // that the core learns the commit itself if it had not (`LearnCommit`), and the output is used
+  // only if it gives the value the core committed.
   async #learnFromReply(reply: MessageOf<"ClientReply">): Promise<void> {
     if (this.done) return;
     const verified = await verifyClientReply(reply, {

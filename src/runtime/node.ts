@@ -452,17 +452,12 @@ export class ButterflyNode {
         bytesEqual(existing.request.prompt, message.input) &&
         sameSampling(existing.request.sampling, message.sampling);
       if (!same) {
-        this.#log.warn("request refused: its inference id is taken", {
-          inference: message.inferenceId,
+        return await this.#refuse(
+          message,
           peer,
-        });
-        if (peer === message.from) {
-          await this.#tellClient(peer, message.inferenceId, {
-            type: "ClientRefusal",
-            reason: `inference id ${message.inferenceId} is taken by another request`,
-          });
-        }
-        return;
+          `inference id ${message.inferenceId} is taken by another request`,
+          "request refused: its inference id is taken",
+        );
       }
       // The client asks again (it reconnected): the committed reply, if there is one.
       const reply = this.#replies.get(message.inferenceId);
@@ -470,17 +465,7 @@ export class ButterflyNode {
       return;
     }
     const refusal = this.#refusal(message);
-    if (refusal !== undefined) {
-      this.#log.warn("request refused", { inference: message.inferenceId, peer, reason: refusal });
-      // The client hears it from each node it asked; a relayed copy's refusal is this node's.
-      if (peer === message.from) {
-        await this.#tellClient(peer, message.inferenceId, {
-          type: "ClientRefusal",
-          reason: refusal,
-        });
-      }
-      return;
-    }
+    if (refusal !== undefined) return await this.#refuse(message, peer, refusal);
     const request: InferenceRequest = {
       inferenceId: message.inferenceId,
       client: message.from,
@@ -612,6 +597,19 @@ export class ButterflyNode {
         }
       },
     };
+  }
+
+  // Logs a refused request and tells its client why. The client hears it from each node it
+  // asked; a relayed copy's refusal is this node's alone, so it goes to nobody.
+  async #refuse(
+    message: MessageOf<"ClientRequest">,
+    peer: string,
+    reason: string,
+    logMessage = "request refused",
+  ): Promise<void> {
+    this.#log.warn(logMessage, { inference: message.inferenceId, peer, reason });
+    if (peer !== message.from) return;
+    await this.#tellClient(peer, message.inferenceId, { type: "ClientRefusal", reason });
   }
 
   // Signs and sends a progress report or a refusal to a client, if it is connected.

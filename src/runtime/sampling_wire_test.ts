@@ -1,8 +1,23 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { createSampler, sampleToken, type Sampling } from "../model/sampling.ts";
-import { decodeMessage, encodeMessage } from "../wire/message.ts";
+import { decodeMessage, encodeMessage, type SamplingRequest } from "../wire/message.ts";
 import { samplingOfRequest, samplingRequestOf } from "./sampling_wire.ts";
+
+// A one-byte ClientRequest carrying `sampling`, encoded and decoded as a receiver does.
+function throughTheWire(sampling: SamplingRequest) {
+  return decodeMessage(encodeMessage({
+    type: "ClientRequest",
+    inferenceId: 1,
+    from: "client-0",
+    view: 0,
+    epoch: 0,
+    sequence: 1,
+    input: new Uint8Array([1]),
+    tokenCount: 1,
+    sampling,
+  }));
+}
 
 Deno.test("a sampling rule crosses the wire and comes back the same rule", () => {
   fc.assert(
@@ -19,18 +34,7 @@ Deno.test("a sampling rule crosses the wire and comes back the same rule", () =>
         };
         const sampling = samplingRequestOf(rule);
         assert.ok(sampling !== undefined);
-        const body = encodeMessage({
-          type: "ClientRequest",
-          inferenceId: 1,
-          from: "client-0",
-          view: 0,
-          epoch: 0,
-          sequence: 1,
-          input: new Uint8Array([1]),
-          tokenCount: 1,
-          sampling,
-        });
-        const decoded = decodeMessage(body);
+        const decoded = throughTheWire(sampling);
         assert.ok(decoded.ok && decoded.value.type === "ClientRequest");
         const back = samplingOfRequest(decoded.value.sampling);
         assert.deepEqual(back, rule);
@@ -64,21 +68,9 @@ Deno.test("greedy is no field; a temperature that is not whole thousandths is re
 });
 
 Deno.test("a ClientRequest's sampling field is checked as the wire says", () => {
-  const request = (sampling: unknown) =>
-    decodeMessage(encodeMessage({
-      type: "ClientRequest",
-      inferenceId: 1,
-      from: "client-0",
-      view: 0,
-      epoch: 0,
-      sequence: 1,
-      input: new Uint8Array([1]),
-      tokenCount: 1,
-      sampling: sampling as never,
-    }));
   const codeOf = (sampling: unknown) => {
     try {
-      const decoded = request(sampling);
+      const decoded = throughTheWire(sampling as SamplingRequest);
       return decoded.ok ? "ok" : decoded.error.code;
     } catch (error) {
       return (error as { code?: string }).code ?? "thrown";
