@@ -4,9 +4,9 @@
  *
  * One hash per artifact, over exactly the files it came from, so that each model and each trace
  * configuration can be rerun alone:
- * - {@linkcode modelHash}: `ButterflyCoordination.tla`, `MC.tla`, the model's configuration and
- *   its settings in `tla/models.json`, recorded with each model's result in
- *   `tla/results/results.json`;
+ * - {@linkcode modelHash}: `ButterflyCoordination.tla`, `MC.tla`, the model's own module where it
+ *   names one, its configuration and its settings in `tla/models.json`, recorded with each
+ *   model's result in `tla/results/results.json`;
  * - {@linkcode traceSpecHash}: `ButterflyCoordination.tla`, `TraceButterfly.tla` and one
  *   `Trace*.cfg`, recorded in the header of each trace file in `conformance/traces/`;
  * - {@linkcode specHash}: every model-checking file, printed for reference.
@@ -56,6 +56,11 @@ export async function specHash(dir: string = TLA_DIR): Promise<string> {
 export interface ModelSettings {
   /** The configuration file, for example `MCLiveness.cfg`. */
   readonly config: string;
+  /**
+   * The module TLC checks, where not `MC.tla`: one that extends `MC` with what only this model
+   * checks, so that adding it leaves every other model's result valid.
+   */
+  readonly module?: string | undefined;
   /** `bfs` or `simulate`. */
   readonly mode: string;
   /** Extra TLC arguments. */
@@ -66,8 +71,8 @@ export interface ModelSettings {
 
 /**
  * Hashes what one model's result depends on: the spec module, the harness module, the model's
- * configuration file, and its mode, arguments and expected outcome (as one more part named
- * `models.json`, holding their JSON).
+ * own module if it has one, its configuration file, and its mode, arguments and expected outcome
+ * (as one more part named `models.json`, holding their JSON).
  *
  * @param model The model's settings.
  * @param dir The folder holding the files; defaults to `tla/`.
@@ -80,7 +85,9 @@ export async function modelHash(model: ModelSettings, dir: string = TLA_DIR): Pr
     args: model.args ?? [],
     expect: model.expect,
   });
-  return await hashFiles(dir, [SPEC_MODULE_FILE, MC_MODULE_FILE, model.config], {
+  const files = [SPEC_MODULE_FILE, MC_MODULE_FILE, model.config];
+  if (model.module !== undefined && model.module !== MC_MODULE_FILE) files.push(model.module);
+  return await hashFiles(dir, files, {
     "models.json": new TextEncoder().encode(settings),
   });
 }

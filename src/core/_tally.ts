@@ -221,17 +221,27 @@ export function seedChoice<V>(
 /**
  * Whether a seed is one a {@linkcode SeedChoice} allows.
  *
+ * A pinned value has an honest signer (a certificate's quorum, or F + 1 alike votes), and an
+ * honest node votes only for the result it computed, so the pinned value is the result of a
+ * seed the cluster assigns (TLC checks this as `PinnedValuesAreResults`, `tla/MCPinned.tla`).
+ * A node that does not know the seed's result yet (it has not computed every token) can still
+ * tell when the cluster assigns one seed only: the pinned value is that seed's result.
+ *
  * @param choice The choice.
- * @param result The seed's result, or `undefined` when it is not known (refused when pinned).
+ * @param result The seed's result, or `undefined` when it is not known.
  * @param same Whether two values are equal.
+ * @param onlySeed Whether the seed is the only one the cluster assigns; an unknown result is
+ *   refused when pinned unless it is.
  * @returns Whether the seed is allowed.
  */
 export function seedAllowed<V>(
   choice: SeedChoice<V>,
   result: V | undefined,
   same: (a: V, b: V) => boolean,
+  onlySeed = false,
 ): boolean {
-  return choice.kind === "any" || (result !== undefined && same(result, choice.value));
+  if (choice.kind === "any") return true;
+  return result === undefined ? onlySeed : same(result, choice.value);
 }
 
 const sameValue = (a: Value, b: Value): boolean => a === b;
@@ -239,7 +249,7 @@ const sameValue = (a: Value, b: Value): boolean => a === b;
 /**
  * The spec's AllowedSeeds(vcs), ascending: with a seed's result as the cluster knows it
  * (`values.resultOf`; a seed whose result is unknown is not allowed when the view changes pin
- * one).
+ * one, unless it is the cluster's only seed, see {@linkcode seedAllowed}).
  */
 export function allowedSeeds<V extends Value>(
   cluster: ClusterConfig<V>,
@@ -258,7 +268,10 @@ export function allowedSeeds<V extends Value>(
   }));
   const choice = seedChoice<V>(certified, voted, cluster.faultsMax, sameValue);
   if (choice.kind === "any") return cluster.seeds;
-  return cluster.seeds.filter((x) => seedAllowed(choice, cluster.values.resultOf(x), sameValue));
+  const only = cluster.seeds.length === 1;
+  return cluster.seeds.filter((x) =>
+    seedAllowed(choice, cluster.values.resultOf(x), sameValue, only)
+  );
 }
 
 /** The spec's ValidViewChangeQuorum(vcs, v): received, for view v, distinct signers, a quorum. */

@@ -1,7 +1,7 @@
 /**
  * The spec's safety properties in TypeScript (`Agreement`, `Consistency`, `Validity`,
- * `ByzantineResistance`, `CheckpointIntegrity`, `ExclusionAccuracy` and the action property
- * `CommitStable`), over the nodes' states and the messages sent, so that the simulator can check
+ * `ByzantineResistance`, `CheckpointIntegrity`, `ExclusionAccuracy`, `MCPinned.tla`'s
+ * `PinnedValuesAreResults` and the action property `CommitStable`), over the nodes' states and the messages sent, so that the simulator can check
  * them after every step.
  *
  * @module
@@ -94,6 +94,34 @@ function exclusionAccuracy<V extends Value>(
   return wrong.length > 0 ? [`ExclusionAccuracy: node ${node.id} excluded ${wrong}`] : [];
 }
 
+// MCPinned's PinnedValuesAreResults: a value view changes can pin (a prepared certificate's, or
+// a vote that F + 1 view changes report alike, counted over every view change sent) is the
+// result of a seed, which is what lets a node of a one-seed cluster accept it uncomputed.
+function pinnedValuesAreResults(input: InvariantInput): string[] {
+  const { cluster, messages } = input;
+  const results = new Set(cluster.seeds.map((x) => resultOf(x, cluster)));
+  const out: string[] = [];
+  for (const [view, byValue] of signersOf(messages, "Prepare")) {
+    for (const [value, set] of byValue) {
+      if (set.size >= cluster.quorum && !results.has(value)) {
+        out.push(`PinnedValuesAreResults: view ${view}'s prepared certificate is for ${value}`);
+      }
+    }
+  }
+  const voters = new Map<string, Set<NodeIndex>>();
+  for (const m of messages) {
+    if (m.type !== "ViewChange" || m.voted.view < 0 || results.has(m.voted.value)) continue;
+    const key = `${m.voted.view}/${m.voted.value}`;
+    const set = voters.get(key) ?? new Set<NodeIndex>();
+    set.add(m.from);
+    voters.set(key, set);
+    if (set.size === cluster.faultsMax + 1) {
+      out.push(`PinnedValuesAreResults: F + 1 view changes report a vote for ${m.voted.value}`);
+    }
+  }
+  return out;
+}
+
 /**
  * The safety invariants that need no knowledge of what the values mean (`Agreement`,
  * `Consistency`, `ExclusionAccuracy`), for any values: a runtime trace's digests as well as the
@@ -181,6 +209,7 @@ export function invariantViolations(input: InvariantInput): string[] {
     }
     out.push(...exclusionAccuracy(node, honest));
   }
+  out.push(...pinnedValuesAreResults(input));
   return out;
 }
 

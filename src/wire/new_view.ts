@@ -22,7 +22,9 @@
  * The wire layer cannot compute a seed's result (that is the inference itself), so the caller
  * supplies `resultOf`: the result digest it knows for a seed, or `undefined` when it does not
  * know it, in which case a NewView whose view changes pin a value is refused (safe: a node that
- * cannot check the seed does not enter the view on the primary's word).
+ * cannot check the seed does not enter the view on the primary's word) unless the seed is
+ * `onlySeed`: a pinned value has an honest signer, so it is the result of an assigned seed, and
+ * where the cluster assigns one seed only it is that seed's.
  *
  * @module
  */
@@ -45,6 +47,12 @@ export interface NewViewOptions {
    * when the node does not know it.
    */
   readonly resultOf: (seed: number) => Digest | undefined;
+  /**
+   * The one seed the cluster assigns, where it assigns one only (reference nodes do: every view
+   * runs the request's own sampling). A NewView for this seed whose view changes pin a value is
+   * accepted even where the node does not know the seed's result yet.
+   */
+  readonly onlySeed?: number | undefined;
 }
 
 /** A NewView that passed {@linkcode verifyNewView}. */
@@ -162,7 +170,8 @@ export async function verifyNewView(
   const choice = seedChoice(certs, voted, faultsMax, bytesEqual);
   const requiredValue = choice.kind === "pinned" ? choice.value : undefined;
   const result = options.resultOf(newView.seed);
-  if (choice.kind === "pinned" && !seedAllowed(choice, result, bytesEqual)) {
+  const only = options.onlySeed !== undefined && newView.seed === options.onlySeed;
+  if (choice.kind === "pinned" && !seedAllowed(choice, result, bytesEqual, only)) {
     return refused(
       "new_view_seed_not_allowed",
       `Seed ${newView.seed} is not allowed: the view changes pin the result of view ` +

@@ -82,6 +82,21 @@ Deno.test("verifyNewView() accepts the sample, whose prepared certificates pin t
   assert.equal(await codeOf({ ...sample, seed: 99 }), "new_view_seed_not_allowed"); // unknown
 });
 
+Deno.test("verifyNewView() accepts a pinned NewView whose result is unknown only for the cluster's only seed", async () => {
+  const unknown = { membership, faultsMax: TEST_FAULTS_MAX, resultOf: () => undefined };
+  const verdict = async (message: MessageOf<"NewView">, onlySeed?: number) => {
+    const checked = await verifyNewView(message, { ...unknown, onlySeed });
+    return checked.ok ? "accepted" : checked.error.code;
+  };
+  assert.equal(await verdict(sample), "new_view_seed_not_allowed");
+  assert.equal(await verdict(sample, sample.seed), "accepted");
+  assert.equal(await verdict(sample, sample.seed + 1), "new_view_seed_not_allowed");
+  // A known result still decides: the only seed with another result is refused.
+  const known = { ...options, onlySeed: 8 };
+  const other = await verifyNewView({ ...sample, seed: 8 }, known);
+  assert.equal(other.ok ? "accepted" : other.error.code, "new_view_seed_not_allowed");
+});
+
 Deno.test("verifyNewView() allows any seed when the view changes claim nothing", async () => {
   const verdict = await verifyNewView(newView(plain, 99), options);
   assert.ok(verdict.ok && verdict.value.requiredValue === undefined);
