@@ -139,6 +139,9 @@ export interface InstanceHost {
 /** The sampling seed every inference uses (the spec's `Seeds` = {1}); decoding is greedy. */
 export const INFERENCE_SEED = 1;
 
+/** How long a node waits for a checkpoint's state before it asks another signer. */
+const CHECKPOINT_ASK_MS = 1000;
+
 /** An inference on this node. */
 export class Instance {
   /** The request. */
@@ -166,7 +169,8 @@ export class Instance {
     string,
     { message: CoordinationMessage; signed: SignedMessage }[]
   >();
-  readonly #requested = new Map<string, number>();
+  // When each parked checkpoint's state was last asked for, and of whom since the last round.
+  readonly #requested = new Map<string, { at: number; asked: Set<NodeId> }>();
   readonly #parkedComputes = new Map<DigestValue, StepEffect<DigestValue>[]>();
   readonly #computing = new Set<string>();
   // The request's sampling rule and the prompt's token ids, read once.
@@ -210,7 +214,8 @@ export class Instance {
       firstInput: () => first,
       // The spec's Result(x), where this node knows it: the last token's value, once it accepted
       // every token (replicas certified it). A new view that pins a prepared value is checked
-      // against it; a node that cannot tell refuses the new view, as §5.1 says.
+      // against it; where the node cannot tell, the pinned value is the result of the only seed
+      // (§5.1, the core's seedAllowed).
       resultOf: (seed) => this.#knownResult(seed),
     });
     this.self = cluster.membership.nodeIds.indexOf(host.signer.nodeId) + 1;
@@ -393,6 +398,7 @@ export class Instance {
         const verified = await verifyNewView(message, {
           membership: this.#membership,
           faultsMax: this.#faultsMax,
+          onlySeed: INFERENCE_SEED,
           resultOf: (seed) => {
             const known = this.#knownResult(seed);
             return known === undefined ? undefined : digestOf(known);
@@ -499,12 +505,25 @@ export class Instance {
     const list = parked ?? [];
     if (list.length < this.nodeIds.length) list.push({ message, signed });
     this.#parkedCheckpoints.set(key, list);
-    // Ask the sender for the state; again (of whoever sends it next) if a second has passed.
-    const asked = this.#requested.get(key);
-    const now = Date.now();
-    if (asked !== undefined && now - asked < 1000) return;
-    this.#requested.set(key, now);
-    await this.#host.sendTo(message.from, {
+    await this.#askCheckpoint(key, seed, position, Date.now());
+  }
+
+  // Asks a signer of a parked checkpoint for its state, at most once a CHECKPOINT_ASK_MS: the
+  // newest signer not asked yet, and when every one was, again from the newest. A signer asked
+  // between its view change and its restore has not the tokens yet and answers nothing, and
+  // nothing else would ask again once every signature has arrived.
+  async #askCheckpoint(key: string, seed: number, position: number, now: number): Promise<void> {
+    const parked = this.#parkedCheckpoints.get(key);
+    const previous = this.#requested.get(key);
+    if (parked === undefined || parked.length === 0) return;
+    if (previous !== undefined && now - previous.at < CHECKPOINT_ASK_MS) return;
+    const signers = parked.map((entry) => entry.message.from).reverse();
+    let asked = previous?.asked ?? new Set<NodeId>();
+    if (signers.every((signer) => asked.has(signer))) asked = new Set();
+    const signer = signers.find((candidate) => !asked.has(candidate))!;
+    asked.add(signer);
+    this.#requested.set(key, { at: now, asked });
+    await this.#host.sendTo(signer, {
       type: "CheckpointRequest",
       inferenceId: this.id,
       from: this.#host.signer.nodeId,
@@ -516,9 +535,30 @@ export class Instance {
     });
   }
 
+  /**
+   * Asks again for the state of checkpoints this node holds signatures of but cannot resolve
+   * (the shell calls it on its heartbeat tick).
+   *
+   * @param now The time, in milliseconds since the epoch.
+   * @returns When queued.
+   */
+  askParkedCheckpoints(now: number): Promise<void> {
+    if (this.#parkedCheckpoints.size === 0) return Promise.resolve();
+    return this.#enqueue(async () => {
+      for (const [key, parked] of this.#parkedCheckpoints) {
+        const first = parked[0]?.message;
+        if (first?.type !== "Checkpoint" || this.#resolved.has(key)) continue;
+        await this.#askCheckpoint(key, first.seed, first.position, now);
+      }
+    });
+  }
+
   async #answerCheckpoint(message: MessageOf<"CheckpointRequest">, peer: string): Promise<void> {
-    if (this.state.tokens.length < message.position || message.position < 1) return;
-    const tokens = this.state.tokens.slice(0, message.position);
+    // From the tokens it holds or, between a view change and its restore, its stable checkpoint.
+    const { tokens: held, stableCheckpoint } = this.state;
+    const source = held.length >= message.position ? held : stableCheckpoint.tokens;
+    if (source.length < message.position || message.position < 1) return;
+    const tokens = source.slice(0, message.position);
     await this.#host.sendTo(peer, {
       type: "CheckpointResponse",
       inferenceId: this.id,

@@ -86,7 +86,7 @@ async function withCluster(
       },
       sendTo: async (peer, message) => {
         const frame = await sealMessage({ ...message, sequence: sequence++ }, signer);
-        if (!down.has(k)) deliver(ids.indexOf(peer), frame, id);
+        if (!down.has(k) && !drop(message, peer)) deliver(ids.indexOf(peer), frame, id);
       },
       startTimer: (_inference, view) => {
         timerStarts[k] = (timerStarts[k] ?? 0) + 1;
@@ -256,6 +256,48 @@ Deno.test("a view change after a value was prepared keeps it: the new view commi
           assert.deepEqual(instances[k]!.tokenIds, expected);
           assert.ok(instances[k]!.state.view >= 1);
         }
+      },
+      undefined,
+      [],
+      drop,
+    );
+  } finally {
+    await closePipeline(pipeline);
+  }
+});
+
+Deno.test("a node whose checkpoint request went unanswered asks another signer, and restores", async () => {
+  const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] });
+  try {
+    const expected = await expectedTokens(pipeline);
+    // node-3 sees no stage output, so it cannot resolve the others' Checkpoint digests and asks
+    // a signer for the state; every answer of the first signer it asks is lost (as when a signer
+    // asked between its view change and its restore has none to give).
+    const mute = new Map<number, string>();
+    const drop = (message: CoordinationMessage, to: string) => {
+      if (to !== "node-3") return false;
+      if (message.type === "StageOutput") return true;
+      if (message.type !== "CheckpointResponse") return false;
+      if (!mute.has(message.position)) mute.set(message.position, message.from);
+      return mute.get(message.position) === message.from;
+    };
+    await withCluster(
+      pipeline,
+      async ({ instances, settled }) => {
+        await Promise.all(instances.map((instance) => instance.start()));
+        await settled();
+        const lagging = instances[3]!;
+        assert.equal(lagging.state.stableCheckpoint.position, 0, "nothing restored yet");
+        assert.ok(mute.size > 0, "node-3 asked for a checkpoint's state");
+        // Its heartbeat tick asks again, of another signer, once CHECKPOINT_ASK_MS has passed.
+        await lagging.askParkedCheckpoints(Date.now());
+        await settled();
+        assert.equal(lagging.state.stableCheckpoint.position, 0, "not asked again too soon");
+        await lagging.askParkedCheckpoints(Date.now() + 1001);
+        await settled();
+        const restored = lagging.state.stableCheckpoint.position;
+        assert.ok(restored >= 2, `restored position ${restored}`);
+        assert.deepEqual(lagging.tokenIds.slice(0, restored), expected.slice(0, restored));
       },
       undefined,
       [],

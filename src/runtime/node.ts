@@ -346,6 +346,9 @@ export class ButterflyNode {
         sentAtMs: Date.now(),
       }),
     );
+    for (const instance of this.#instances.values()) {
+      if (!instance.done) void instance.askParkedCheckpoints(now);
+    }
     if (now < this.#quietUntil) return;
     for (const peer of this.#membership.nodeIds) {
       if (peer === this.id) continue;
