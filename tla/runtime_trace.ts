@@ -20,7 +20,7 @@
 
 import { isDeepStrictEqual } from "node:util";
 import { messageKey } from "../src/core/message_key.ts";
-import type { NodeState, SpecMessage } from "../src/core/spec_state.ts";
+import { durableOf, type NodeState, type SpecMessage } from "../src/core/spec_state.ts";
 import type { TraceInstanceLine, TraceLine, TraceStepLine } from "../src/runtime/trace.ts";
 import type { DigestValue } from "../src/runtime/spec_wire.ts";
 
@@ -310,16 +310,7 @@ export function runtimeTraceToTla(
 }
 
 function sameDurable(a: NodeState<DigestValue>, b: NodeState<DigestValue>): boolean {
-  const durable = (s: NodeState<DigestValue>) => ({
-    view: s.view,
-    seed: s.seed,
-    vote: s.vote,
-    prepared: s.prepared,
-    committed: s.committed,
-    stableCheckpoint: s.stableCheckpoint,
-    excluded: s.excluded,
-  });
-  return isDeepStrictEqual(durable(a), durable(b));
+  return isDeepStrictEqual(durableOf(a), durableOf(b));
 }
 
 /**
