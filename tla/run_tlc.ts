@@ -286,8 +286,13 @@ async function writeReadmeTable(
   await Deno.rename(temporary, path);
 }
 
-// TLC's version line, or why the jar is not TLC.
-async function tlcVersion(jar: string): Promise<{ version: string } | { error: string }> {
+/**
+ * TLC's version line, or why the jar is not TLC.
+ *
+ * @param jar The path of tla2tools.jar.
+ * @returns The version, or the error.
+ */
+export async function tlcVersion(jar: string): Promise<{ version: string } | { error: string }> {
   let output: Deno.CommandOutput;
   try {
     output = await new Deno.Command("java", {

@@ -20,7 +20,12 @@
 
 import { isDeepStrictEqual } from "node:util";
 import { messageKey } from "../src/core/message_key.ts";
-import { durableOf, type NodeState, type SpecMessage } from "../src/core/spec_state.ts";
+import {
+  durableOf,
+  inputPosition,
+  type NodeState,
+  type SpecMessage,
+} from "../src/core/spec_state.ts";
 import type { TraceInstanceLine, TraceLine, TraceStepLine } from "../src/runtime/trace.ts";
 import type { DigestValue } from "../src/runtime/spec_wire.ts";
 
@@ -163,12 +168,10 @@ export function runtimeTraceToTla(
     suspected: st.suspected,
     excluded: st.excluded,
   });
-  const inputAt = (t: number, s: number): [number, number] =>
-    s > 1 ? [t, s - 1] : t === 1 ? [0, 0] : [t - 1, S];
   const params = (name: string, p: Readonly<Record<string, unknown>>): Record<string, unknown> => {
     switch (name) {
       case "ComputeStage": {
-        const [t, s] = inputAt(p["t"] as number, p["s"] as number);
+        const [t, s] = inputPosition(c, p["t"] as number, p["s"] as number);
         return { t: p["t"], s: p["s"], x: at(p["x"], t, s) };
       }
       case "AcceptToken":

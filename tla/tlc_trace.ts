@@ -15,6 +15,8 @@
 import { parseArgs } from "node:util";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
+import { readTraceFiles } from "../src/runtime/trace.ts";
+import { tlcVersion } from "./run_tlc.ts";
 import { hashFiles, SPEC_MODULE_FILE, TLA_DIR } from "./spec_hash.ts";
 import { runtimeTraceToTla, type TlaTrace, traceConfig, traceNdjson } from "./runtime_trace.ts";
 
@@ -144,16 +146,6 @@ function firstError(log: string): string | undefined {
 
 const USAGE = "usage: deno task tlc-trace DIR [--inference ID] [--byzantine K,...] [--record NAME]";
 
-async function readTraceDir(dir: string): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
-  for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile && entry.name.endsWith(".ndjson")) {
-      files.set(entry.name, await Deno.readTextFile(`${dir}/${entry.name}`));
-    }
-  }
-  return files;
-}
-
 function inferencesOf(files: ReadonlyMap<string, string>): number[] {
   const ids = new Set<number>();
   for (const text of files.values()) {
@@ -163,16 +155,6 @@ function inferencesOf(files: ReadonlyMap<string, string>): number[] {
     }
   }
   return [...ids].sort((a, b) => a - b);
-}
-
-async function tlcVersion(jar: string): Promise<string> {
-  const output = await new Deno.Command("java", {
-    args: ["-cp", jar, "tlc2.TLC", "-version"],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(output.stdout);
-  return text.split("\n").find((line) => line.startsWith("TLC2 Version"))?.trim() ?? "unknown";
 }
 
 async function main(): Promise<number> {
@@ -221,7 +203,7 @@ async function main(): Promise<number> {
   }
   let files: Map<string, string>;
   try {
-    files = await readTraceDir(positionals[0]!);
+    files = await readTraceFiles(positionals[0]!);
   } catch (error) {
     console.error(`tlc-trace: cannot read ${positionals[0]}: ${(error as Error).message}`);
     return 2;
@@ -235,7 +217,8 @@ async function main(): Promise<number> {
     console.error(`tlc-trace: --record keeps one inference; give --inference (one of ${ids})`);
     return 2;
   }
-  const version = await tlcVersion(tlc);
+  const tlcReport = await tlcVersion(tlc);
+  const version = "error" in tlcReport ? "unknown" : tlcReport.version;
   let failed = 0;
   for (const id of ids) {
     const trace = runtimeTraceToTla(files, id, byzantine);

@@ -2,7 +2,7 @@
 // it checks that each verdict passed, is for the spec and trace module as they are now, and for
 // the merged trace the converter makes now from the nodes' raw trace files kept beside it.
 import assert from "node:assert/strict";
-import { validateTraceDir } from "../src/runtime/trace.ts";
+import { readTraceFiles, validateTraceDir } from "../src/runtime/trace.ts";
 import { runtimeTraceToTla, traceNdjson } from "./runtime_trace.ts";
 import {
   RUNTIME_RESULTS_DIR,
@@ -17,17 +17,8 @@ for await (const entry of Deno.readDir(RUNTIME_RESULTS_DIR)) {
   verdicts.push(JSON.parse(await Deno.readTextFile(`${RUNTIME_RESULTS_DIR}/${entry.name}`)));
 }
 
-async function rawFiles(name: string): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
-  for await (const entry of Deno.readDir(`${RUNTIME_RESULTS_DIR}/${name}`)) {
-    if (entry.name.endsWith(".ndjson")) {
-      files.set(
-        entry.name,
-        await Deno.readTextFile(`${RUNTIME_RESULTS_DIR}/${name}/${entry.name}`),
-      );
-    }
-  }
-  return files;
+function rawFiles(name: string): Promise<Map<string, string>> {
+  return readTraceFiles(`${RUNTIME_RESULTS_DIR}/${name}`);
 }
 
 Deno.test("the recorded runs include an honest run, a coordinator kill and a replica kill", () => {

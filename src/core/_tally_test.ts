@@ -1,19 +1,9 @@
 import assert from "node:assert/strict";
 import { allowedSeeds, seedAllowed, seedChoice } from "./_tally.ts";
 import { MessageLog } from "./received.ts";
-import { clusterConfigWith, type ClusterConstants, NO_VOTE } from "./spec_state.ts";
+import { clusterConfigWith, NO_VOTE } from "./spec_state.ts";
+import { TEST_CLUSTER } from "./_test_cluster.ts";
 import type { ViewChangeMessage } from "./spec_state.ts";
-
-const constants = (seeds: number[]): ClusterConstants => ({
-  nodeCount: 4,
-  faultsMax: 1,
-  stageCount: 1,
-  tokenCount: 1,
-  checkpointIntervalTokens: 1,
-  replicaCount: 3,
-  seeds,
-  viewMax: 3,
-});
 
 // Two view changes (F + 1) report the same vote of view 0, so the view changes pin its value.
 const voted = { view: 0, value: "result" };
@@ -26,7 +16,7 @@ const viewChanges: ViewChangeMessage<string>[] = [1, 2, 3].map((from) => ({
 }));
 
 function allowed(seeds: number[], resultOf: (seed: number) => string | undefined): number[] {
-  const cluster = clusterConfigWith<string>(constants(seeds), {
+  const cluster = clusterConfigWith<string>({ ...TEST_CLUSTER, seeds }, {
     firstInput: () => "prompt",
     resultOf,
   });

@@ -1,7 +1,8 @@
 /**
  * The spec's safety properties in TypeScript (`Agreement`, `Consistency`, `Validity`,
  * `ByzantineResistance`, `CheckpointIntegrity`, `ExclusionAccuracy`, `MCPinned.tla`'s
- * `PinnedValuesAreResults` and the action property `CommitStable`), over the nodes' states and the messages sent, so that the simulator can check
+ * `PinnedValuesAreResults` and the action property `CommitStable`), over the nodes' states and
+ * the messages sent, so that the simulator can check
  * them after every step.
  *
  * @module

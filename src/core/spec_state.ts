@@ -441,9 +441,27 @@ export function valuesAt(cluster: ClusterConfig, token: number, stage: number): 
  * ```
  */
 export function inputValues(cluster: ClusterConfig, token: number, stage: number): number[] {
-  if (stage > 1) return valuesAt(cluster, token, stage - 1);
-  if (token === 1) return valuesAt(cluster, 0, 0);
-  return valuesAt(cluster, token - 1, cluster.stageCount);
+  const [t, s] = inputPosition(cluster, token, stage);
+  return valuesAt(cluster, t, s);
+}
+
+/**
+ * Where stage `s`'s input for token `t` comes from, as the spec's `InputValues(t, s)` says: the
+ * stage before, the last stage of the token before, or (0, 0), the first stage's input.
+ *
+ * @param cluster The cluster (its stage count).
+ * @param token The token.
+ * @param stage The stage.
+ * @returns The (token, stage) whose output is the input.
+ */
+export function inputPosition(
+  cluster: Pick<ClusterConstants, "stageCount">,
+  token: number,
+  stage: number,
+): readonly [number, number] {
+  if (stage > 1) return [token, stage - 1];
+  if (token === 1) return [0, 0];
+  return [token - 1, cluster.stageCount];
 }
 
 /**

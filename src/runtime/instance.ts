@@ -453,7 +453,7 @@ export class Instance {
       return innerForm.kind === "message" ? innerForm.message : undefined;
     });
     if (form.kind === "unresolved-checkpoint") {
-      await this.#parkCheckpoint(message, signed, form.seed, form.position);
+      await this.#parkCheckpoint(message, signed);
       return false;
     }
     if (form.kind === "none") return false;
@@ -491,12 +491,7 @@ export class Instance {
     return undefined;
   }
 
-  async #parkCheckpoint(
-    message: CoordinationMessage,
-    signed: SignedMessage,
-    seed: number,
-    position: number,
-  ): Promise<void> {
+  async #parkCheckpoint(message: CoordinationMessage, signed: SignedMessage): Promise<void> {
     if (message.type !== "Checkpoint") return;
     const key = valueOf(message.digest);
     const parked = this.#parkedCheckpoints.get(key);
@@ -505,17 +500,18 @@ export class Instance {
     const list = parked ?? [];
     if (list.length < this.nodeIds.length) list.push({ message, signed });
     this.#parkedCheckpoints.set(key, list);
-    await this.#askCheckpoint(key, seed, position, Date.now());
+    await this.#askCheckpoint(key, Date.now());
   }
 
   // Asks a signer of a parked checkpoint for its state, at most once a CHECKPOINT_ASK_MS: the
   // newest signer not asked yet, and when every one was, again from the newest. A signer asked
   // between its view change and its restore has not the tokens yet and answers nothing, and
   // nothing else would ask again once every signature has arrived.
-  async #askCheckpoint(key: string, seed: number, position: number, now: number): Promise<void> {
+  async #askCheckpoint(key: string, now: number): Promise<void> {
     const parked = this.#parkedCheckpoints.get(key);
+    const first = parked?.[0]?.message;
     const previous = this.#requested.get(key);
-    if (parked === undefined || parked.length === 0) return;
+    if (parked === undefined || first?.type !== "Checkpoint" || this.#resolved.has(key)) return;
     if (previous !== undefined && now - previous.at < CHECKPOINT_ASK_MS) return;
     const signers = parked.map((entry) => entry.message.from).reverse();
     let asked = previous?.asked ?? new Set<NodeId>();
@@ -530,8 +526,8 @@ export class Instance {
       view: this.state.view,
       epoch: 0,
       sequence: 0,
-      seed,
-      position,
+      seed: first.seed,
+      position: first.position,
     });
   }
 
@@ -545,11 +541,7 @@ export class Instance {
   askParkedCheckpoints(now: number): Promise<void> {
     if (this.#parkedCheckpoints.size === 0) return Promise.resolve();
     return this.#enqueue(async () => {
-      for (const [key, parked] of this.#parkedCheckpoints) {
-        const first = parked[0]?.message;
-        if (first?.type !== "Checkpoint" || this.#resolved.has(key)) continue;
-        await this.#askCheckpoint(key, first.seed, first.position, now);
-      }
+      for (const key of [...this.#parkedCheckpoints.keys()]) await this.#askCheckpoint(key, now);
     });
   }
 

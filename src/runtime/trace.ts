@@ -416,12 +416,22 @@ export async function validateTraceDir(
   dir: string,
   options: ValidateTraceOptions = {},
 ): Promise<TraceReport> {
+  return validateTrace(await readTraceFiles(dir), options);
+}
+
+/**
+ * Reads every `*.ndjson` trace file of a directory.
+ *
+ * @param dir The trace directory.
+ * @returns Each file's text, by file name.
+ */
+export async function readTraceFiles(dir: string): Promise<Map<string, string>> {
   const files = new Map<string, string>();
   for await (const entry of Deno.readDir(dir)) {
     if (!entry.isFile || !entry.name.endsWith(".ndjson")) continue;
     files.set(entry.name, await Deno.readTextFile(`${dir}/${entry.name}`));
   }
-  return validateTrace(files, options);
+  return files;
 }
 
 // The state as JSON has it (the trace's form): sorted arrays stay, references do not matter.
