@@ -23,7 +23,8 @@ import type { NodeId } from "../core/types.ts";
 import { ButterflyClient, type CommittedInference } from "./client.ts";
 import { LocalCluster } from "./local_cluster.ts";
 import type { ModelPreset } from "./cluster_file.ts";
-import { type TraceReport, validateTraceDir } from "./trace.ts";
+import { BYZANTINE_MODES, type ByzantineMode } from "./chaos_byzantine.ts";
+import { readTraceFiles, type TraceLine, type TraceReport, validateTraceDir } from "./trace.ts";
 
 /** Options of {@linkcode chaosRun}. */
 export interface ChaosOptions {
@@ -45,7 +46,14 @@ export interface ChaosOptions {
   readonly root?: string;
   /** Keep the run's directory even when it passes. */
   readonly keep?: boolean;
+  /**
+   * Byzantine members, at most f (default 0): drawn from the seed, each with a mode drawn from
+   * {@linkcode BYZANTINE_MODES}; kills and pauses then take at most f minus them at once.
+   */
+  readonly byzantine?: number;
 }
+
+const BYZANTINE_MAIN = new URL("./chaos_byzantine_main.ts", import.meta.url).pathname;
 
 /** A fault the run injected. */
 export interface ChaosFault {
@@ -57,6 +65,14 @@ export interface ChaosFault {
   readonly node: NodeId;
 }
 
+/** A member the run made Byzantine. */
+export interface ChaosByzantine {
+  /** The member. */
+  readonly node: NodeId;
+  /** What its outgoing frames do. */
+  readonly mode: ByzantineMode;
+}
+
 /** What a run did and found. */
 export interface ChaosReport {
   /** The seed. */
@@ -65,6 +81,10 @@ export interface ChaosReport {
   readonly nodeCount: number;
   /** The faults, in order. */
   readonly faults: readonly ChaosFault[];
+  /** The Byzantine members and their modes. */
+  readonly byzantine: readonly ChaosByzantine[];
+  /** Each excluded member and the honest members that excluded it. */
+  readonly excludedBy: Readonly<Record<NodeId, readonly NodeId[]>>;
   /** Inferences committed and equal to the single-process output, of those submitted. */
   readonly committed: number;
   /** Inferences submitted. */
@@ -97,7 +117,14 @@ export async function chaosRun(options: ChaosOptions): Promise<ChaosReport> {
   const tokens = options.tokens ?? 48;
   const preset = options.preset ?? "default";
   const boundaries = preset === "default" ? [4] : [1];
-  const command = `deno task chaos --runs 1 --seed ${options.seed} --nodes ${nodeCount} --keep`;
+  const byzantineCount = options.byzantine ?? 0;
+  if (!(Number.isInteger(byzantineCount) && byzantineCount >= 0 && byzantineCount <= faultsMax)) {
+    throw new RangeError(`byzantine must be 0..${faultsMax} for ${nodeCount} nodes`);
+  }
+  const command = `deno task chaos --runs 1 --seed ${options.seed} --nodes ${nodeCount}` +
+    (byzantineCount > 0 ? ` --byzantine ${byzantineCount}` : "") +
+    (options.tokens === undefined ? "" : ` --tokens ${options.tokens}`) +
+    (options.inferences === undefined ? "" : ` --inferences ${options.inferences}`) + " --keep";
   const dir = await Deno.makeTempDir({
     prefix: `butterfly-chaos-${nodeCount}-${options.seed}-`,
     ...(options.root === undefined ? {} : { dir: options.root }),
@@ -105,6 +132,8 @@ export async function chaosRun(options: ChaosOptions): Promise<ChaosReport> {
   const traceDir = join(dir, "traces");
   const violations: string[] = [];
   const faults: ChaosFault[] = [];
+  const prng = prngFromSeed(options.seed);
+  const byzantine = drawByzantine(prng, nodeCount, byzantineCount);
   const cluster = await LocalCluster.create({
     nodeCount,
     faultsMax,
@@ -112,11 +141,18 @@ export async function chaosRun(options: ChaosOptions): Promise<ChaosReport> {
     boundaries,
     dir: join(dir, "cluster"),
     traceDir,
+    entry: (id) => {
+      const lying = byzantine.find((b) => b.node === id);
+      return lying === undefined ? undefined : {
+        script: BYZANTINE_MAIN,
+        args: ["--mode", lying.mode, "--seed", String(options.seed)],
+      };
+    },
   });
-  const prng = prngFromSeed(options.seed);
   let client: ButterflyClient | undefined;
   let trace: Omit<TraceReport, "problems"> | undefined;
   let committed = 0;
+  let exclusions = new Map<NodeId, Set<NodeId>>();
   try {
     await cluster.startAll();
     client = await ButterflyClient.connect({ cluster: cluster.cluster, signer: cluster.client });
@@ -139,7 +175,8 @@ export async function chaosRun(options: ChaosOptions): Promise<ChaosReport> {
     let settled = 0;
     for (const result of results) void result.then(() => settled++);
     await injectFaults(cluster, prng, {
-      faultsMax,
+      faultsMax: faultsMax - byzantine.length,
+      spared: byzantine.map((b) => b.node),
       untilMs: options.faultMs ?? 6000,
       done: () => settled === results.length,
       record: (kind, node) => faults.push({ atMs: Math.round(performance.now() - t0), kind, node }),
@@ -175,8 +212,9 @@ export async function chaosRun(options: ChaosOptions): Promise<ChaosReport> {
     });
     // Liveness once healed: every node commits every inference.
     const livenessMs = options.livenessMs ?? 60_000;
+    const honest = cluster.nodeIds.filter((id) => !byzantine.some((b) => b.node === id));
     const missing = () =>
-      cluster.nodeIds.flatMap((id) =>
+      honest.flatMap((id) =>
         requests.filter(({ inferenceId }) =>
           !cluster.logs.get(id)!.some((r) =>
             r.msg === "inference committed" && r.inference === inferenceId
@@ -193,12 +231,14 @@ export async function chaosRun(options: ChaosOptions): Promise<ChaosReport> {
     await client.close();
     client = undefined;
     await cluster.close();
-    const report = await validateTraceDir(traceDir);
+    const report = await validateTraceDir(traceDir, { byzantine: byzantine.map((b) => b.node) });
     const { problems, ...counts } = report;
     trace = counts;
     for (const problem of problems.slice(0, 20)) {
       violations.push(`trace ${problem.file}:${problem.line}: ${problem.message}`);
     }
+    exclusions = await exclusionsOf(traceDir);
+    violations.push(...exclusionViolations(exclusions, byzantine));
   } catch (error) {
     violations.push(`the run failed: ${(error as Error).message.split("\n")[0]}`);
   } finally {
@@ -216,6 +256,10 @@ export async function chaosRun(options: ChaosOptions): Promise<ChaosReport> {
     }
     await Deno.writeTextFile(join(dir, "faults.json"), JSON.stringify(faults, null, 2) + "\n");
     await Deno.writeTextFile(
+      join(dir, "byzantine.json"),
+      JSON.stringify(byzantine, null, 2) + "\n",
+    );
+    await Deno.writeTextFile(
       join(dir, "violations.json"),
       JSON.stringify(violations, null, 2) + "\n",
     );
@@ -226,6 +270,8 @@ export async function chaosRun(options: ChaosOptions): Promise<ChaosReport> {
     seed: options.seed,
     nodeCount,
     faults,
+    byzantine,
+    excludedBy: Object.fromEntries([...exclusions].map(([id, by]) => [id, [...by].sort()])),
     committed,
     submitted: inferences,
     trace,
@@ -244,6 +290,7 @@ async function injectFaults(
   prng: PrngState,
   how: {
     readonly faultsMax: number;
+    readonly spared: readonly NodeId[];
     readonly untilMs: number;
     readonly done: () => boolean;
     readonly record: (kind: ChaosFault["kind"], node: NodeId) => void;
@@ -270,7 +317,9 @@ async function injectFaults(
       }
     }
     if (back.size >= how.faultsMax || starting.size > 0) continue;
-    const calm = cluster.nodeIds.filter((id) => cluster.isRunning(id) && !back.has(id));
+    const calm = cluster.nodeIds.filter((id) =>
+      cluster.isRunning(id) && !back.has(id) && !how.spared.includes(id)
+    );
     const roll = nextUniform(prng);
     if (roll < 0.3 || calm.length === 0) continue;
     const node = calm[draw(0, calm.length)]!;
@@ -285,6 +334,59 @@ async function injectFaults(
     back.set(node, performance.now() + draw(300, 1500));
   }
   await Promise.all(starting);
+}
+
+// The Byzantine members of a run and their modes, drawn from its seed.
+function drawByzantine(prng: PrngState, nodeCount: number, count: number): ChaosByzantine[] {
+  const ids = Array.from({ length: nodeCount }, (_, k) => `node-${k + 1}`);
+  const out: ChaosByzantine[] = [];
+  while (out.length < count) {
+    const node = ids[Math.floor(nextUniform(prng) * ids.length)]!;
+    if (out.some((b) => b.node === node)) continue;
+    const mode = BYZANTINE_MODES[Math.floor(nextUniform(prng) * BYZANTINE_MODES.length)]!;
+    out.push({ node, mode });
+  }
+  return out;
+}
+
+// Who excluded whom, from the honest nodes' traces (the core's ExcludeNode, on evidence).
+async function exclusionsOf(traceDir: string): Promise<Map<NodeId, Set<NodeId>>> {
+  const out = new Map<NodeId, Set<NodeId>>();
+  for (const text of (await readTraceFiles(traceDir)).values()) {
+    let members: readonly NodeId[] = [];
+    for (const raw of text.split("\n")) {
+      if (raw === "") continue;
+      const line = JSON.parse(raw) as TraceLine;
+      if (line.kind === "instance") {
+        members = line.members;
+        continue;
+      }
+      for (const index of line.state.excluded) {
+        const excluded = members[index - 1]!;
+        out.set(excluded, (out.get(excluded) ?? new Set()).add(line.node));
+      }
+    }
+  }
+  return out;
+}
+
+// Only Byzantine members are excluded, and an equivocating one is, by some honest node.
+function exclusionViolations(
+  exclusions: ReadonlyMap<NodeId, ReadonlySet<NodeId>>,
+  byzantine: readonly ChaosByzantine[],
+): string[] {
+  const out: string[] = [];
+  for (const [excluded, by] of exclusions) {
+    if (!byzantine.some((b) => b.node === excluded)) {
+      out.push(`honest ${excluded} was excluded by ${[...by].sort().join(", ")}`);
+    }
+  }
+  for (const { node, mode } of byzantine) {
+    if (mode === "equivocate" && !exclusions.has(node)) {
+      out.push(`${node} equivocated and no honest node excluded it`);
+    }
+  }
+  return out;
 }
 
 async function expectedOutputs(

@@ -14,3 +14,37 @@ for (const nodeCount of [4, 7] as const) {
     assert.equal(report.dir, undefined, "a passing run leaves no directory");
   });
 }
+
+Deno.test("a chaos run with an equivocating member: it is excluded by every honest node, on evidence", async () => {
+  // Seed 15 with n = 4 draws node-2, equivocating.
+  const report = await chaosRun({
+    seed: 15,
+    nodeCount: 4,
+    inferences: 2,
+    tokens: 24,
+    byzantine: 1,
+  });
+  assert.deepEqual(report.byzantine, [{ node: "node-2", mode: "equivocate" }]);
+  assert.deepEqual(report.violations, [], `rerun: ${report.command}`);
+  assert.equal(report.committed, 2);
+  assert.deepEqual(report.excludedBy, { "node-2": ["node-1", "node-3", "node-4"] });
+});
+
+Deno.test("a chaos run with n = 7 and two Byzantine members still commits as one process computes", async () => {
+  const report = await chaosRun({
+    seed: 3,
+    nodeCount: 7,
+    inferences: 2,
+    tokens: 24,
+    byzantine: 2,
+  });
+  assert.equal(report.byzantine.length, 2);
+  assert.deepEqual(report.violations, [], `rerun: ${report.command}`);
+  assert.equal(report.committed, 2);
+  // Kills and pauses take at most f - 2 = 0 at once.
+  assert.deepEqual(report.faults, []);
+});
+
+Deno.test("chaosRun() refuses more Byzantine members than f", async () => {
+  await assert.rejects(chaosRun({ seed: 1, nodeCount: 4, byzantine: 2 }), RangeError);
+});

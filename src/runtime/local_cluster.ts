@@ -44,6 +44,13 @@ export interface LocalClusterOptions {
   readonly onLog?: (node: NodeId, record: LogRecord) => void;
   /** Where the nodes write their runtime traces (`--trace`; default: none). */
   readonly traceDir?: string;
+  /**
+   * Another program for some members (the chaos harness's Byzantine node): its script and its
+   * arguments after `--cluster`, `--id` and `--data`; `undefined` runs the reference node.
+   */
+  readonly entry?: (
+    id: NodeId,
+  ) => { readonly script: string; readonly args: readonly string[] } | undefined;
 }
 
 interface Running {
@@ -167,6 +174,7 @@ export class LocalCluster {
   async start(id: NodeId): Promise<void> {
     if (this.#running.has(id)) throw new Error(`${id} is running`);
     const before = this.logs.get(id)!.length;
+    const other = this.#options.entry?.(id);
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -177,16 +185,18 @@ export class LocalCluster {
         "--allow-ffi",
         "--allow-sys",
         "--allow-net",
-        NODE_MAIN,
+        other?.script ?? NODE_MAIN,
         "--cluster",
         this.clusterPath,
         "--id",
         id,
         "--data",
         join(this.dir, id),
-        "--log-level",
-        this.#options.logLevel ?? "info",
-        ...(this.#options.traceDir === undefined ? [] : ["--trace", this.#options.traceDir]),
+        ...(other !== undefined ? other.args : [
+          "--log-level",
+          this.#options.logLevel ?? "info",
+          ...(this.#options.traceDir === undefined ? [] : ["--trace", this.#options.traceDir]),
+        ]),
       ],
       cwd: ROOT,
       env: { NO_COLOR: "1", ...this.#options.env },

@@ -382,7 +382,8 @@ export function validateTrace(
     const nodes = [...byNode.values()].flatMap((h) => h.last === undefined ? [] : [h.last]);
     const anyRun = [...byNode.values()].find((h) => h.run !== undefined)?.run;
     if (anyRun === undefined) continue;
-    const byzantine = [...byNode].filter(([id]) => byzantineIds.has(id)).map(([, h]) => h.index);
+    // By membership order, so a Byzantine node that wrote no trace counts too.
+    const byzantine = anyRun.header.members.flatMap((id, k) => byzantineIds.has(id) ? [k + 1] : []);
     for (
       const violation of valueFreeViolations({
         cluster: anyRun.cluster,
