@@ -21,8 +21,9 @@ function rawFiles(name: string): Promise<Map<string, string>> {
   return readTraceFiles(`${RUNTIME_RESULTS_DIR}/${name}`);
 }
 
-Deno.test("the recorded runs include an honest run, a coordinator kill and a replica kill", () => {
+Deno.test("the recorded runs include an honest run, kills of the coordinator and a replica, and a Byzantine node", () => {
   assert.deepEqual(verdicts.map((v) => v.name).sort(), [
+    "byzantine-equivocation",
     "coordinator-kill",
     "honest",
     "replica-kill",
@@ -47,14 +48,24 @@ for (const verdict of verdicts) {
     const merged = await Deno.readTextFile(`${RUNTIME_RESULTS_DIR}/${verdict.name}.ndjson`);
     assert.equal(textHash(merged), verdict.traceSha256, "the merged trace is the one TLC read");
     const files = await rawFiles(verdict.name);
-    const trace = runtimeTraceToTla(files, verdict.inference);
+    const trace = runtimeTraceToTla(files, verdict.inference, verdict.constants.Byzantine);
     assert.ok(!("error" in trace), "error" in trace ? trace.error : "");
     assert.equal(traceNdjson(trace), merged, "the converter still makes the trace TLC checked");
     assert.deepEqual(trace.constants, verdict.constants);
-    const report = await validateTraceDir(`${RUNTIME_RESULTS_DIR}/${verdict.name}`);
+    const byzantine = verdict.constants.Byzantine.map((k) => `node-${k}`);
+    const report = await validateTraceDir(`${RUNTIME_RESULTS_DIR}/${verdict.name}`, { byzantine });
     assert.deepEqual(report.problems, []);
   });
 }
+
+Deno.test("the Byzantine run shows TLC its lies and the honest nodes' exclusion of it", async () => {
+  const merged = await Deno.readTextFile(`${RUNTIME_RESULTS_DIR}/byzantine-equivocation.ndjson`);
+  const records = merged.trim().split("\n").map((line) => JSON.parse(line));
+  const lies = records.filter((r) => r.action === "ByzantineSend");
+  assert.ok(lies.length > 0 && lies.every((r) => r.node === 2));
+  const exclusions = records.filter((r) => r.action === "ExcludeNode");
+  assert.deepEqual(exclusions.map((r) => r.node).sort(), [1, 3, 4]);
+});
 
 Deno.test("the converter refuses a trace where a node receives what nobody signed", async () => {
   const files = await rawFiles("honest");
