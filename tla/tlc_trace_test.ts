@@ -21,11 +21,12 @@ function rawFiles(name: string): Promise<Map<string, string>> {
   return readTraceFiles(`${RUNTIME_RESULTS_DIR}/${name}`);
 }
 
-Deno.test("the recorded runs include an honest run, kills of the coordinator and a replica, and a Byzantine node", () => {
+Deno.test("the recorded runs include an honest run, kills, checkpoints and a Byzantine node", () => {
   assert.deepEqual(verdicts.map((v) => v.name).sort(), [
     "byzantine-equivocation",
     "coordinator-kill",
     "honest",
+    "kills-with-checkpoints",
     "replica-kill",
   ]);
   const restarts = new Map(verdicts.map((v) => [v.name, v.constants.MaxCrashes]));
@@ -57,6 +58,14 @@ for (const verdict of verdicts) {
     assert.deepEqual(report.problems, []);
   });
 }
+
+Deno.test("the run with checkpoints shows TLC checkpoints taken, made stable and restored", async () => {
+  const merged = await Deno.readTextFile(`${RUNTIME_RESULTS_DIR}/kills-with-checkpoints.ndjson`);
+  const actions = new Set(merged.trim().split("\n").map((line) => JSON.parse(line).action));
+  for (const action of ["TakeCheckpoint", "HandleCheckpoint", "RestoreCheckpoint", "Crash"]) {
+    assert.ok(actions.has(action), action);
+  }
+});
 
 Deno.test("the Byzantine run shows TLC its lies and the honest nodes' exclusion of it", async () => {
   const merged = await Deno.readTextFile(`${RUNTIME_RESULTS_DIR}/byzantine-equivocation.ndjson`);

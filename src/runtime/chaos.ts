@@ -36,6 +36,8 @@ export interface ChaosOptions {
   readonly inferences?: number;
   /** Tokens per inference (default 48). */
   readonly tokens?: number;
+  /** Tokens between checkpoints (`BUTTERFLY_CHECKPOINT_FREQUENCY`; default the nodes'). */
+  readonly checkpointEvery?: number;
   /** The embedded model (default `default`, split in two stages). */
   readonly preset?: ModelPreset;
   /** How long faults are injected, in ms (default 6000; they stop sooner once all committed). */
@@ -124,7 +126,11 @@ export async function chaosRun(options: ChaosOptions): Promise<ChaosReport> {
   const command = `deno task chaos --runs 1 --seed ${options.seed} --nodes ${nodeCount}` +
     (byzantineCount > 0 ? ` --byzantine ${byzantineCount}` : "") +
     (options.tokens === undefined ? "" : ` --tokens ${options.tokens}`) +
-    (options.inferences === undefined ? "" : ` --inferences ${options.inferences}`) + " --keep";
+    (options.inferences === undefined ? "" : ` --inferences ${options.inferences}`) +
+    (options.checkpointEvery === undefined
+      ? ""
+      : ` --checkpoint-every ${options.checkpointEvery}`) +
+    " --keep";
   const dir = await Deno.makeTempDir({
     prefix: `butterfly-chaos-${nodeCount}-${options.seed}-`,
     ...(options.root === undefined ? {} : { dir: options.root }),
@@ -141,6 +147,9 @@ export async function chaosRun(options: ChaosOptions): Promise<ChaosReport> {
     boundaries,
     dir: join(dir, "cluster"),
     traceDir,
+    ...(options.checkpointEvery === undefined
+      ? {}
+      : { env: { BUTTERFLY_CHECKPOINT_FREQUENCY: String(options.checkpointEvery) } }),
     entry: (id) => {
       const lying = byzantine.find((b) => b.node === id);
       return lying === undefined ? undefined : {

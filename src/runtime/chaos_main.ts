@@ -1,6 +1,6 @@
 /**
  * `deno task chaos --runs N --seed S [--nodes 4|7] [--inferences K] [--tokens T]
- * [--byzantine B] [--keep] [--json]`: N chaos runs (`chaosRun`), seeds S to S + N - 1, each on a fresh cluster of node
+ * [--byzantine B] [--checkpoint-every C] [--keep] [--json]`: N chaos runs (`chaosRun`), seeds S to S + N - 1, each on a fresh cluster of node
  * processes. One line per run; a failing run keeps its directory and prints the command that
  * reruns it. Exit 0 when every run passes, 1 otherwise, 2 on bad arguments.
  *
@@ -12,7 +12,7 @@ import { integerValue, readArgs, UsageError, usageFailure } from "../cli/args.ts
 const COMMAND = {
   name: "chaos",
   usage: "deno task chaos [--runs N] [--seed S] [--nodes 4|7] [--inferences K] [--tokens T] " +
-    "[--byzantine B] [--keep] [--json]",
+    "[--byzantine B] [--checkpoint-every C] [--keep] [--json]",
   description:
     "Runs N chaos runs (default 1) from seed S (default 1) on clusters of real node processes\n" +
     "(--nodes 4 with f = 1, the default, or 7 with f = 2): K inferences of T tokens at once\n" +
@@ -23,8 +23,8 @@ const COMMAND = {
     "seed, lie in a mode drawn from the seed (wrong outputs, equivocation, bad signatures,\n" +
     "replays, withheld votes, garbage frames, lying view changes); kills and pauses then take\n" +
     "at most f - B at once, only honest nodes must commit, and only Byzantine ones may be\n" +
-    "excluded (an equivocating one must be). A failing run keeps its directory; --keep keeps\n" +
-    "them all.",
+    "excluded (an equivocating one must be). --checkpoint-every C sets the nodes' checkpoint\n" +
+    "interval. A failing run keeps its directory; --keep keeps them all.",
   options: {
     runs: { type: "string", default: "1" },
     seed: { type: "string", default: "1" },
@@ -32,6 +32,7 @@ const COMMAND = {
     inferences: { type: "string", default: "3" },
     tokens: { type: "string", default: "48" },
     byzantine: { type: "string", default: "0" },
+    "checkpoint-every": { type: "string" },
     keep: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
   },
@@ -42,7 +43,7 @@ async function main(args: string[]): Promise<number> {
   if ("exit" in read) return read.exit;
   const { values } = read;
   let runs: number, seed: number, nodes: number, inferences: number, tokens: number;
-  let byzantine: number;
+  let byzantine: number, checkpointEvery: number | undefined;
   try {
     runs = integerValue("--runs", values.runs, 1, 1, 100_000);
     seed = integerValue("--seed", values.seed, 1, 0, 2 ** 31);
@@ -51,6 +52,9 @@ async function main(args: string[]): Promise<number> {
     inferences = integerValue("--inferences", values.inferences, 3, 1, 16);
     tokens = integerValue("--tokens", values.tokens, 48, 1, 200);
     byzantine = integerValue("--byzantine", values.byzantine, 0, 0, nodes === 7 ? 2 : 1);
+    checkpointEvery = values["checkpoint-every"] === undefined
+      ? undefined
+      : integerValue("--checkpoint-every", values["checkpoint-every"], 10, 1, 1_000_000);
   } catch (error) {
     if (error instanceof UsageError) return usageFailure(COMMAND, error);
     throw error;
@@ -65,6 +69,7 @@ async function main(args: string[]): Promise<number> {
       inferences,
       tokens,
       byzantine,
+      ...(checkpointEvery === undefined ? {} : { checkpointEvery }),
       keep: values.keep,
     });
     durations.push(report.durationMs);
