@@ -25,6 +25,8 @@ export interface Harness {
   restart(k: number): Promise<void>;
   /** Where the nodes write their runtime traces. */
   readonly traceDir: string;
+  /** Whether a frame from node `from` to node `to` is lost (the link stays up). */
+  drop?: ((from: number, to: number, frame: Uint8Array) => boolean) | undefined;
   /** Called with each frame a node sends the client (after it is recorded). */
   onClientFrame?: ((from: number, frame: Uint8Array) => void) | undefined;
 }
@@ -70,6 +72,7 @@ export async function withCoordinators(
         }
         const to = members.findIndex((member) => member.nodeId === peer);
         if (to < 0) return false;
+        if (harness.drop?.(k, to, frame) === true) return true;
         const deliver = () =>
           setTimeout(() => {
             if (!closed) void coordinators[to]!.handleMessage(frame).catch(() => {});

@@ -7,9 +7,9 @@ import { ClusterSizeError } from "../core/quorum.ts";
 import { generate } from "../model/generate.ts";
 import { FOUR_LAYER_TINY_CONFIG } from "../model/_test_util.ts";
 import { verifyClientReply } from "../wire/client_reply.ts";
-import { encodeFrame, openFrame, sealMessage } from "../wire/frame.ts";
+import { decodeFrame, encodeFrame, openFrame, sealMessage } from "../wire/frame.ts";
 import { Membership } from "../wire/identity.ts";
-import type { MessageOf } from "../wire/message.ts";
+import { decodeMessage, type MessageOf } from "../wire/message.ts";
 import { testSecretKey, testSigners } from "../wire/_test_keys.ts";
 import { createNodeSigner } from "../wire/identity.ts";
 import { DistributedCoordinator } from "./distributed_coordinator.ts";
@@ -218,4 +218,26 @@ Deno.test("a node restarted mid-inference restores its stage caches from its lat
       assert.ok((record.recomputedPasses as number) < 5, JSON.stringify(record));
     }
   }, config);
+});
+
+Deno.test("a node that lost every Prepare and Commit on a live link commits once its view timer fires: a committed peer's reply carries the certificate", async () => {
+  await withCoordinators(async (coordinators, frames, _pipelines, logs, harness) => {
+    // Every Prepare and Commit to node-3 is lost; the others commit in view 0 and go quiet.
+    harness.drop = (_from, to, frame) => {
+      if (to !== 3) return false;
+      const parts = decodeFrame(frame);
+      const message = parts.ok ? decodeMessage(parts.value.body) : undefined;
+      return message?.ok === true &&
+        (message.value.type === "Prepare" || message.value.type === "Commit");
+    };
+    await submit(coordinators, 5, PROMPT, 6);
+    await toClient(frames, 5, "ClientReply", 3);
+    // node-3's view timer fires; it asks its peers, and takes the commit from a reply.
+    const replies = await toClient(frames, 5, "ClientReply", 4);
+    assert.equal(replies.filter((m) => m.type === "ClientReply").length, 4);
+    assert.ok(
+      logs.some((r) => r.node === "node-3" && r.msg === "inference committed" && r.inference === 5),
+    );
+    assert.ok(logs.some((r) => r.node === "node-3" && r.msg === "view timer fired"));
+  });
 });

@@ -328,7 +328,18 @@ export class Instance {
    * @returns When handled.
    */
   timeout(view: number): Promise<void> {
-    return this.#enqueue(() => this.#step({ kind: "timeout", view }));
+    return this.#enqueue(async () => {
+      await this.#step({ kind: "timeout", view });
+      if (this.done) return;
+      // A view without progress may be one where messages were lost on links that stayed up (a
+      // reconnect resends, a lost frame does not): this node sends what it signed again, and,
+      // not committed, asks for a committed peer's reply, whose votes are a commit certificate
+      // (the others may have committed and gone quiet; §8.2).
+      for (const peer of this.nodeIds) {
+        if (peer !== this.#host.signer.nodeId) void this.resendTo(peer);
+      }
+      if (this.state.committed === NO_VALUE) this.#askForReply();
+    });
   }
 
   /**
@@ -986,11 +997,11 @@ export class Instance {
     | undefined;
   #asking = false;
 
-  // Sends the peers a ReplyRequest, and again each second until the output is here.
+  // Sends the peers a ReplyRequest, and again each second until the inference is done.
   #askForReply(): void {
     if (this.#asking || this.done) return;
     this.#asking = true;
-    this.#host.log.debug("committed without the output; asking the peers for their reply", {
+    this.#host.log.debug("asking the peers for their reply", {
       inference: this.id,
       view: this.state.view,
     });
@@ -1007,7 +1018,7 @@ export class Instance {
       if (this.done) return;
       if (this.#pendingCommit !== undefined) {
         void this.#enqueue(() => this.#commit(this.#pendingCommit!));
-      } else if (this.state.committed !== NO_VALUE) {
+      } else {
         this.#askForReply();
       }
     });
