@@ -24,6 +24,7 @@ import { ButterflyClient, type CommittedInference } from "./client.ts";
 import { LocalCluster } from "./local_cluster.ts";
 import type { ModelPreset } from "./cluster_file.ts";
 import { BYZANTINE_MODES, type ByzantineMode } from "./chaos_byzantine.ts";
+import { FaultProxy, type LinkFault } from "./chaos_proxy.ts";
 import { readTraceFiles, type TraceLine, type TraceReport, validateTraceDir } from "./trace.ts";
 
 /** Options of {@linkcode chaosRun}. */
@@ -36,6 +37,11 @@ export interface ChaosOptions {
   readonly inferences?: number;
   /** Tokens per inference (default 48). */
   readonly tokens?: number;
+  /**
+   * Network faults through a proxy between every pair of members (default off): frames lost,
+   * delayed, duplicated or reordered, one-way and two-way partitions, each healed later.
+   */
+  readonly network?: boolean;
   /** Tokens between checkpoints (`BUTTERFLY_CHECKPOINT_FREQUENCY`; default the nodes'). */
   readonly checkpointEvery?: number;
   /** The embedded model (default `default`, split in two stages). */
@@ -62,9 +68,13 @@ export interface ChaosFault {
   /** When, in ms from the first submission. */
   readonly atMs: number;
   /** What. */
-  readonly kind: "kill" | "restart" | "pause" | "resume";
-  /** Which node. */
+  readonly kind: "kill" | "restart" | "pause" | "resume" | "link" | "heal";
+  /** Which node (for a link fault, the sender). */
   readonly node: NodeId;
+  /** A link fault's receiver. */
+  readonly peer?: NodeId;
+  /** A link fault: what happens to the frames from `node` to `peer` (and back, if `both`). */
+  readonly link?: LinkFault & { readonly both: boolean };
 }
 
 /** A member the run made Byzantine. */
@@ -85,6 +95,8 @@ export interface ChaosReport {
   readonly faults: readonly ChaosFault[];
   /** The Byzantine members and their modes. */
   readonly byzantine: readonly ChaosByzantine[];
+  /** What the network faults did to frames (`network` runs). */
+  readonly frames?: FaultProxy["counts"] | undefined;
   /** Each excluded member and the honest members that excluded it. */
   readonly excludedBy: Readonly<Record<NodeId, readonly NodeId[]>>;
   /** Inferences committed and equal to the single-process output, of those submitted. */
@@ -130,6 +142,7 @@ export async function chaosRun(options: ChaosOptions): Promise<ChaosReport> {
     (options.checkpointEvery === undefined
       ? ""
       : ` --checkpoint-every ${options.checkpointEvery}`) +
+    (options.network === true ? " --network" : "") +
     " --keep";
   const dir = await Deno.makeTempDir({
     prefix: `butterfly-chaos-${nodeCount}-${options.seed}-`,
@@ -147,6 +160,7 @@ export async function chaosRun(options: ChaosOptions): Promise<ChaosReport> {
     boundaries,
     dir: join(dir, "cluster"),
     traceDir,
+    behindProxy: options.network === true,
     ...(options.checkpointEvery === undefined
       ? {}
       : { env: { BUTTERFLY_CHECKPOINT_FREQUENCY: String(options.checkpointEvery) } }),
@@ -162,7 +176,18 @@ export async function chaosRun(options: ChaosOptions): Promise<ChaosReport> {
   let trace: Omit<TraceReport, "problems"> | undefined;
   let committed = 0;
   let exclusions = new Map<NodeId, Set<NodeId>>();
+  let proxy: FaultProxy | undefined;
   try {
+    if (options.network === true) {
+      proxy = FaultProxy.start(
+        cluster.cluster.nodes.map((node) => ({
+          id: node.id,
+          advertised: { host: node.host, port: node.port },
+          actual: cluster.listenAddress(node.id)!,
+        })),
+        prngFromSeed(options.seed + LINK_SEED_OFFSET),
+      );
+    }
     await cluster.startAll();
     client = await ButterflyClient.connect({ cluster: cluster.cluster, signer: cluster.client });
     const t0 = performance.now();
@@ -183,13 +208,31 @@ export async function chaosRun(options: ChaosOptions): Promise<ChaosReport> {
     );
     let settled = 0;
     for (const result of results) void result.then(() => settled++);
-    await injectFaults(cluster, prng, {
-      faultsMax: faultsMax - byzantine.length,
-      spared: byzantine.map((b) => b.node),
-      untilMs: options.faultMs ?? 6000,
-      done: () => settled === results.length,
-      record: (kind, node) => faults.push({ atMs: Math.round(performance.now() - t0), kind, node }),
-    });
+    const at = () => Math.round(performance.now() - t0);
+    const done = () => settled === results.length;
+    await Promise.all([
+      injectFaults(cluster, prng, {
+        faultsMax: faultsMax - byzantine.length,
+        spared: byzantine.map((b) => b.node),
+        untilMs: options.faultMs ?? 6000,
+        done,
+        record: (kind, node) => faults.push({ atMs: at(), kind, node }),
+      }),
+      proxy === undefined ? Promise.resolve() : injectLinkFaults(
+        proxy,
+        cluster.nodeIds,
+        prngFromSeed(options.seed + LINK_SEED_OFFSET + 1),
+        {
+          untilMs: options.faultMs ?? 6000,
+          done,
+          record: (fault) => faults.push({ ...fault, atMs: at() }),
+        },
+      ),
+    ]);
+    if (proxy !== undefined && faults.some((f) => f.kind === "link")) {
+      proxy.healAll();
+      faults.push({ atMs: at(), kind: "heal", node: "all" });
+    }
     // Heal: every node runs again.
     for (const id of cluster.nodeIds) {
       if (cluster.isPaused(id)) {
@@ -253,6 +296,7 @@ export async function chaosRun(options: ChaosOptions): Promise<ChaosReport> {
   } finally {
     await client?.close();
     await cluster.close();
+    proxy?.close();
   }
   const keep = violations.length > 0 || options.keep === true;
   if (keep) {
@@ -280,6 +324,7 @@ export async function chaosRun(options: ChaosOptions): Promise<ChaosReport> {
     nodeCount,
     faults,
     byzantine,
+    frames: proxy === undefined ? undefined : { ...proxy.counts },
     excludedBy: Object.fromEntries([...exclusions].map(([id, by]) => [id, [...by].sort()])),
     committed,
     submitted: inferences,
@@ -343,6 +388,63 @@ async function injectFaults(
     back.set(node, performance.now() + draw(300, 1500));
   }
   await Promise.all(starting);
+}
+
+// The link faults' draws come from streams of their own, so that a seed's kills and pauses are
+// drawn the same with and without --network.
+const LINK_SEED_OFFSET = 1_000_003;
+
+// Network faults until `untilMs` has passed or `done` holds: every 200 to 600 ms, at most two at
+// once, a fault on the frames from one member to another (both ways for a two-way partition),
+// healed 300 to 2000 ms later.
+async function injectLinkFaults(
+  proxy: FaultProxy,
+  nodeIds: readonly NodeId[],
+  prng: PrngState,
+  how: {
+    readonly untilMs: number;
+    readonly done: () => boolean;
+    readonly record: (fault: Omit<ChaosFault, "atMs">) => void;
+  },
+): Promise<void> {
+  const start = performance.now();
+  const draw = (min: number, max: number) => min + Math.floor(nextUniform(prng) * (max - min));
+  const active = new Map<string, number>(); // "from>to>both|one" → heal time
+  while (performance.now() - start < how.untilMs && !how.done()) {
+    await new Promise((resolve) => setTimeout(resolve, draw(200, 600)));
+    const now = performance.now();
+    for (const [key, healAt] of [...active]) {
+      if (now < healAt) continue;
+      active.delete(key);
+      const [from, to, both] = key.split(">") as [NodeId, NodeId, string];
+      proxy.setFault(from, to, undefined);
+      if (both === "both") proxy.setFault(to, from, undefined);
+      how.record({ kind: "heal", node: from, peer: to });
+    }
+    if (active.size >= 2 || nextUniform(prng) < 0.4) continue;
+    const from = nodeIds[draw(0, nodeIds.length)]!;
+    const others = nodeIds.filter((id) => id !== from);
+    const to = others[draw(0, others.length)]!;
+    const busy = [...active.keys()].some((key) =>
+      key.startsWith(`${from}>${to}>`) || key.startsWith(`${to}>${from}>`)
+    );
+    if (busy) continue;
+    const roll = draw(0, 6);
+    const fault: LinkFault = roll === 0
+      ? { kind: "loss", rate: draw(30, 90) / 100 }
+      : roll === 1
+      ? { kind: "delay", ms: draw(20, 400) }
+      : roll === 2
+      ? { kind: "duplicate" }
+      : roll === 3
+      ? { kind: "reorder" }
+      : { kind: "partition" };
+    const both = roll === 5;
+    proxy.setFault(from, to, fault);
+    if (both) proxy.setFault(to, from, fault);
+    active.set(`${from}>${to}>${both ? "both" : "one"}`, performance.now() + draw(300, 2000));
+    how.record({ kind: "link", node: from, peer: to, link: { ...fault, both } });
+  }
 }
 
 // The Byzantine members of a run and their modes, drawn from its seed.

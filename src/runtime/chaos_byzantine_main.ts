@@ -14,6 +14,7 @@ import { loadClusterFile } from "./cluster_file.ts";
 import { loadNodeConfig } from "./config.ts";
 import { readKeyFile } from "./keys.ts";
 import { Logger } from "./log.ts";
+import { listenAddress } from "./node_main.ts";
 import { Transport } from "./transport.ts";
 
 async function main(args: string[]): Promise<number> {
@@ -26,6 +27,7 @@ async function main(args: string[]): Promise<number> {
       mode: { type: "string" },
       seed: { type: "string", default: "1" },
       "log-level": { type: "string", default: "info" },
+      listen: { type: "string" },
     },
   });
   const { cluster: clusterPath, id, data, mode } = values;
@@ -57,6 +59,7 @@ async function main(args: string[]): Promise<number> {
         membership,
         ...(clients === undefined ? {} : { clients }),
         addresses: new Map(cluster.nodes.map((n) => [n.id, { host: n.host!, port: n.port! }])),
+        ...(values.listen === undefined ? {} : { listen: listenAddress(values.listen) }),
         log,
         ...handlers,
       });

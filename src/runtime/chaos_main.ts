@@ -1,6 +1,6 @@
 /**
  * `deno task chaos --runs N --seed S [--nodes 4|7] [--inferences K] [--tokens T]
- * [--byzantine B] [--checkpoint-every C] [--keep] [--json]`: N chaos runs (`chaosRun`), seeds S to S + N - 1, each on a fresh cluster of node
+ * [--byzantine B] [--network] [--checkpoint-every C] [--keep] [--json]`: N chaos runs (`chaosRun`), seeds S to S + N - 1, each on a fresh cluster of node
  * processes. One line per run; a failing run keeps its directory and prints the command that
  * reruns it. Exit 0 when every run passes, 1 otherwise, 2 on bad arguments.
  *
@@ -12,7 +12,7 @@ import { integerValue, readArgs, UsageError, usageFailure } from "../cli/args.ts
 const COMMAND = {
   name: "chaos",
   usage: "deno task chaos [--runs N] [--seed S] [--nodes 4|7] [--inferences K] [--tokens T] " +
-    "[--byzantine B] [--checkpoint-every C] [--keep] [--json]",
+    "[--byzantine B] [--network] [--checkpoint-every C] [--keep] [--json]",
   description:
     "Runs N chaos runs (default 1) from seed S (default 1) on clusters of real node processes\n" +
     "(--nodes 4 with f = 1, the default, or 7 with f = 2): K inferences of T tokens at once\n" +
@@ -23,7 +23,9 @@ const COMMAND = {
     "seed, lie in a mode drawn from the seed (wrong outputs, equivocation, bad signatures,\n" +
     "replays, withheld votes, garbage frames, lying view changes); kills and pauses then take\n" +
     "at most f - B at once, only honest nodes must commit, and only Byzantine ones may be\n" +
-    "excluded (an equivocating one must be). --checkpoint-every C sets the nodes' checkpoint\n" +
+    "excluded (an equivocating one must be). --network passes every link between members\n" +
+    "through a proxy that loses, delays, duplicates and reorders frames and partitions links\n" +
+    "one way or both, each healed later. --checkpoint-every C sets the nodes' checkpoint\n" +
     "interval. A failing run keeps its directory; --keep keeps them all.",
   options: {
     runs: { type: "string", default: "1" },
@@ -33,6 +35,7 @@ const COMMAND = {
     tokens: { type: "string", default: "48" },
     byzantine: { type: "string", default: "0" },
     "checkpoint-every": { type: "string" },
+    network: { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
   },
@@ -69,6 +72,7 @@ async function main(args: string[]): Promise<number> {
       inferences,
       tokens,
       byzantine,
+      network: values.network,
       ...(checkpointEvery === undefined ? {} : { checkpointEvery }),
       keep: values.keep,
     });
@@ -78,12 +82,15 @@ async function main(args: string[]): Promise<number> {
       console.log(JSON.stringify(report));
       continue;
     }
-    const kinds = ["kill", "pause"].map((kind) =>
+    const kinds = ["kill", "pause", "link"].map((kind) =>
       `${report.faults.filter((f) => f.kind === kind).length} ${kind}s`
     ).join(", ");
     const checked = report.trace === undefined
       ? "no trace"
       : `${report.trace.actions} actions traced and checked (${report.trace.restarts} restarts)`;
+    const frames = report.frames === undefined
+      ? ""
+      : `, frames ${Object.entries(report.frames).map(([what, n]) => `${n} ${what}`).join(" ")}`;
     const lying = report.byzantine.map(({ node, mode }) =>
       `, ${node} ${mode} (excluded by ${report.excludedBy[node]?.length ?? 0})`
     ).join("");
@@ -92,7 +99,7 @@ async function main(args: string[]): Promise<number> {
         report.violations.length === 0 ? "ok" : "FAILED"
       }, ` +
         `${report.committed}/${report.submitted} committed as one process computes, ${kinds}, ` +
-        `${checked}${lying}, ${(report.durationMs / 1000).toFixed(1)} s`,
+        `${checked}${frames}${lying}, ${(report.durationMs / 1000).toFixed(1)} s`,
     );
     for (const violation of report.violations) console.log(`  ${violation}`);
     if (report.dir !== undefined) console.log(`  kept ${report.dir}; rerun: ${report.command}`);

@@ -48,3 +48,18 @@ Deno.test("a chaos run with n = 7 and two Byzantine members still commits as one
 Deno.test("chaosRun() refuses more Byzantine members than f", async () => {
   await assert.rejects(chaosRun({ seed: 1, nodeCount: 4, byzantine: 2 }), RangeError);
 });
+
+Deno.test("a chaos run with network faults between members commits as one process computes", async () => {
+  const report = await chaosRun({
+    seed: 1,
+    nodeCount: 4,
+    inferences: 2,
+    tokens: 24,
+    network: true,
+  });
+  assert.deepEqual(report.violations, [], `rerun: ${report.command}`);
+  assert.equal(report.committed, 2);
+  assert.ok(report.faults.some((f) => f.kind === "link"), "no link fault");
+  const frames = report.frames!;
+  assert.ok(frames.dropped + frames.duplicated + frames.delayed + frames.reordered > 0);
+});

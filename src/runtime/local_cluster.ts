@@ -45,6 +45,11 @@ export interface LocalClusterOptions {
   /** Where the nodes write their runtime traces (`--trace`; default: none). */
   readonly traceDir?: string;
   /**
+   * Each node listens on a port of its own (`--listen`, {@linkcode LocalCluster.listenAddress})
+   * rather than at its cluster-file address, which a proxy then takes (the chaos harness's).
+   */
+  readonly behindProxy?: boolean;
+  /**
    * Another program for some members (the chaos harness's Byzantine node): its script and its
    * arguments after `--cluster`, `--id` and `--data`; `undefined` runs the reference node.
    */
@@ -74,6 +79,7 @@ export class LocalCluster {
   readonly #ownsDir: boolean;
   readonly #running = new Map<NodeId, Running>();
   readonly #paused = new Set<NodeId>();
+  readonly #listenPorts = new Map<NodeId, number>();
   #closed = false;
 
   private constructor(
@@ -118,8 +124,9 @@ export class LocalCluster {
     try {
       const count = options.nodeCount ?? 4;
       const nodes = [];
+      const all = freePorts(options.behindProxy === true ? 2 * count : count);
       const ports = options.basePort === undefined
-        ? freePorts(count)
+        ? all.slice(0, count)
         : Array.from({ length: count }, (_, k) => options.basePort! + k);
       for (let k = 1; k <= count; k++) {
         const id = `node-${k}`;
@@ -142,11 +149,27 @@ export class LocalCluster {
         join(dir, "cluster.json"),
         `${JSON.stringify(clusterFileJson(cluster), null, 2)}\n`,
       );
-      return new LocalCluster(dir, ownsDir, cluster, client, options);
+      const created = new LocalCluster(dir, ownsDir, cluster, client, options);
+      if (options.behindProxy === true) {
+        all.slice(count).forEach((port, k) => created.#listenPorts.set(`node-${k + 1}`, port));
+      }
+      return created;
     } catch (error) {
       if (ownsDir) await Deno.remove(dir, { recursive: true });
       throw error;
     }
+  }
+
+  /**
+   * Where a node listens when the cluster is `behindProxy` (its cluster-file address is the
+   * proxy's).
+   *
+   * @param id The member.
+   * @returns The address, or `undefined` where it listens at its cluster-file address.
+   */
+  listenAddress(id: NodeId): { readonly host: string; readonly port: number } | undefined {
+    const port = this.#listenPorts.get(id);
+    return port === undefined ? undefined : { host: "127.0.0.1", port };
   }
 
   /** The members' ids. */
@@ -175,6 +198,7 @@ export class LocalCluster {
     if (this.#running.has(id)) throw new Error(`${id} is running`);
     const before = this.logs.get(id)!.length;
     const other = this.#options.entry?.(id);
+    const listen = this.#listenPorts.get(id);
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -192,6 +216,7 @@ export class LocalCluster {
         id,
         "--data",
         join(this.dir, id),
+        ...(listen === undefined ? [] : ["--listen", `127.0.0.1:${listen}`]),
         ...(other !== undefined ? other.args : [
           "--log-level",
           this.#options.logLevel ?? "info",

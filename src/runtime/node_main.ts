@@ -15,13 +15,15 @@ import { Logger, parseLogLevel } from "./log.ts";
 const COMMAND = {
   name: "node",
   usage: "deno task node --cluster FILE --id ID --data DIR [--key FILE] [--log-level LEVEL] " +
-    "[--device cpu|cuda] [--trace DIR]",
+    "[--device cpu|cuda] [--trace DIR] [--listen HOST:PORT]",
   description:
     "Runs one reference node of the cluster FILE describes, as member ID, keeping its\n" +
     "state in DIR (its key is DIR/node.key unless --key says otherwise). Logs are JSON lines on\n" +
     "stderr at LEVEL (debug, info, warn, error; default info). SIGINT or SIGTERM stops it\n" +
     "cleanly; a node killed outright resumes from DIR. --trace DIR (or BUTTERFLY_TRACE=DIR)\n" +
     "appends one line per protocol step to DIR/ID.ndjson, for deno task validate-trace.\n" +
+    "--listen HOST:PORT listens there rather than at the cluster file's address (behind a\n" +
+    "proxy or a port forward; peers still dial the cluster file's address).\n" +
     "BUTTERFLY_* variables tune it; an unknown one is an error.",
   options: {
     cluster: { type: "string" },
@@ -31,6 +33,7 @@ const COMMAND = {
     "log-level": { type: "string", default: "info" },
     device: { type: "string", default: "cpu" },
     trace: { type: "string" },
+    listen: { type: "string" },
   },
 } as const;
 
@@ -39,6 +42,7 @@ async function main(args: string[]): Promise<number> {
   if ("exit" in read) return read.exit;
   const { values } = read;
   let level;
+  let listen: { host: string; port: number } | undefined;
   try {
     for (const flag of ["cluster", "id", "data"] as const) {
       if (values[flag] === undefined || values[flag] === "") {
@@ -46,6 +50,7 @@ async function main(args: string[]): Promise<number> {
       }
     }
     if (values.trace === "") throw new UsageError("--trace needs a directory");
+    if (values.listen !== undefined) listen = listenAddress(values.listen);
     if (values.device !== "cpu" && values.device !== "cuda") {
       throw new UsageError(`--device must be cpu or cuda, got ${JSON.stringify(values.device)}`);
     }
@@ -105,6 +110,7 @@ async function main(args: string[]): Promise<number> {
       config,
       log,
       ...(traceDir === undefined ? {} : { traceDir }),
+      ...(listen === undefined ? {} : { listen }),
     });
   } catch (error) {
     // A port in use, a data directory that is not this node's, a model that does not load:
@@ -124,6 +130,22 @@ async function main(args: string[]): Promise<number> {
   await node.close();
   await closePipeline(pipeline);
   return 0;
+}
+
+/**
+ * Reads `--listen HOST:PORT`.
+ *
+ * @param text The flag's value.
+ * @returns The address.
+ * @throws {UsageError} If it is not a host and a port 1 to 65535.
+ */
+export function listenAddress(text: string): { host: string; port: number } {
+  const match = text.match(/^(.+):(\d{1,5})$/);
+  const port = match === null ? NaN : Number(match[2]);
+  if (match === null || !(port >= 1 && port <= 65535)) {
+    throw new UsageError(`--listen needs HOST:PORT with a port from 1 to 65535, got ${text}`);
+  }
+  return { host: match[1]!, port };
 }
 
 if (import.meta.main) {
