@@ -26,7 +26,12 @@ import {
   type NodeState,
   type SpecMessage,
 } from "../src/core/spec_state.ts";
-import type { TraceInstanceLine, TraceLine, TraceStepLine } from "../src/runtime/trace.ts";
+import {
+  tornByKill,
+  type TraceInstanceLine,
+  type TraceLine,
+  type TraceStepLine,
+} from "../src/runtime/trace.ts";
 import type { DigestValue } from "../src/runtime/spec_wire.ts";
 
 /** One record of the merged trace. */
@@ -89,12 +94,14 @@ export function runtimeTraceToTla(
   const perNode: { readonly index: number; readonly lines: TraceLine[] }[] = [];
   for (const [name, text] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
     const lines: TraceLine[] = [];
-    for (const [k, raw] of text.split("\n").entries()) {
+    const raws = text.split("\n");
+    for (const [k, raw] of raws.entries()) {
       if (raw.trim() === "") continue;
       let line: TraceLine;
       try {
         line = JSON.parse(raw) as TraceLine;
       } catch {
+        if (tornByKill(raws, k)) continue;
         return { error: `${name}:${k + 1}: not JSON` };
       }
       if (line.inference === inference) lines.push(line);

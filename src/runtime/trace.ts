@@ -104,6 +104,10 @@ export class TraceWriter {
     await Deno.mkdir(dir, { recursive: true });
     const path = `${dir}/${node}.ndjson`;
     const file = await Deno.open(path, { append: true, create: true });
+    // A node killed mid-write left a torn last line: end it, so the next line stands alone.
+    if (!(await endsWithNewline(path))) {
+      file.writeSync(new TextEncoder().encode("\n"));
+    }
     return new TraceWriter(path, file);
   }
 
@@ -219,8 +223,9 @@ export function validateTrace(
       try {
         line = JSON.parse(raw) as TraceLine;
       } catch {
-        // A node killed mid-write leaves a partial last line: not a step it took.
-        if (k !== lines.length - 1) problem("not JSON");
+        // A node killed mid-write leaves a torn line, its last before it runs again: not a step
+        // it took.
+        if (!tornByKill(lines, k)) problem("not JSON");
         return;
       }
       if (typeof line !== "object" || line === null || typeof line.node !== "string") {
@@ -418,6 +423,33 @@ export async function validateTraceDir(
   options: ValidateTraceOptions = {},
 ): Promise<TraceReport> {
   return validateTrace(await readTraceFiles(dir), options);
+}
+
+/**
+ * Whether line `k` of a trace file, which is not JSON, is one a kill -9 tore: the file's last, or
+ * the last before the node ran again (an instance line).
+ *
+ * @param lines The file's lines.
+ * @param k The line's index.
+ * @returns Whether it is torn.
+ */
+export function tornByKill(lines: readonly string[], k: number): boolean {
+  const next = lines[k + 1];
+  return next === undefined || next === "" || next.startsWith('{"kind":"instance"');
+}
+
+async function endsWithNewline(path: string): Promise<boolean> {
+  const { size } = await Deno.stat(path);
+  if (size === 0) return true;
+  const file = await Deno.open(path, { read: true });
+  try {
+    await file.seek(size - 1, Deno.SeekMode.Start);
+    const last = new Uint8Array(1);
+    await file.read(last);
+    return last[0] === 0x0a;
+  } finally {
+    file.close();
+  }
 }
 
 /**

@@ -4,9 +4,11 @@
 import assert from "node:assert/strict";
 import { clusterConfigWith, durableOf, initialNodeState } from "../core/spec_state.ts";
 import {
+  tornByKill,
   type TraceInstanceLine,
   type TraceLine,
   type TraceStepLine,
+  TraceWriter,
   validateTrace,
   validateTraceDir,
 } from "./trace.ts";
@@ -157,18 +159,45 @@ Deno.test("validateTrace() passes a real trace and names each way of making it l
   );
   assert.match(replaced.message, /committed "ab"/);
 
-  // Garbage in the middle of a file, and a step before any instance line.
+  // Garbage in the middle of a file (before a step, so no kill tore it), and a step before any
+  // instance line.
   const garbage = new Map(asText(files));
-  garbage.set(name, `{"kind":"step"\n${garbage.get(name)}`);
+  const [first, ...rest] = garbage.get(name)!.split("\n");
+  garbage.set(name, [first, '{"kind":"step"', ...rest].join("\n"));
   assert.deepEqual(validateTrace(garbage).problems[0], {
     file: name,
-    line: 1,
+    line: 2,
     message: "not JSON",
   });
+  // A line torn by a kill -9, the last before the node runs again, is no step it took.
+  const torn = new Map(asText(files));
+  const text = torn.get(name)!;
+  const restartAt = text.indexOf('{"kind":"instance"', 1);
+  const tornText = restartAt < 0
+    ? `${text}{"kind":"step","node`
+    : `${text.slice(0, restartAt)}{"kind":"step","node\n${text.slice(restartAt)}`;
+  torn.set(name, tornText);
+  assert.deepEqual(validateTrace(torn).problems, []);
   const orphan = firstProblem(
     withLines(files, name, (ls) => ls.filter((l) => l.kind !== "instance")),
   );
   assert.match(orphan.message, /before its instance line/);
+});
+
+Deno.test("TraceWriter ends a line a kill -9 tore before it appends, so the next line stands alone", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "butterfly-trace-" });
+  try {
+    await Deno.writeTextFile(`${dir}/node-0.ndjson`, '{"kind":"instance"}\n{"kind":"st');
+    const writer = await TraceWriter.open(dir, "node-0");
+    writer.write({ kind: "instance" } as TraceLine);
+    writer.close();
+    const lines = (await Deno.readTextFile(`${dir}/node-0.ndjson`)).split("\n");
+    assert.deepEqual(lines, ['{"kind":"instance"}', '{"kind":"st', '{"kind":"instance"}', ""]);
+    assert.ok(tornByKill(lines, 1));
+    assert.ok(!tornByKill(['{"kind":"st', '{"kind":"step"}'], 0));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("validateTraceDir() reads every node's file of a directory", async () => {
