@@ -1063,9 +1063,22 @@ export class Instance {
   // The stage values this node accepted for the last token, in stage order (as far as it has
   // them certified).
   #lastStageValues(): DigestValue[] {
+    // In the current view or, where a checkpoint that covers the last token restored it after a
+    // view change (nothing was computed in this view), the latest earlier view in which every
+    // stage's output was certified: computation is deterministic, so it is the same chain.
+    let current: DigestValue[] = [];
+    for (let view = this.state.view; view >= 0; view--) {
+      const values = this.#stageValuesIn(view);
+      if (view === this.state.view) current = values;
+      if (values.length === this.cluster.stageCount) return values;
+    }
+    return current;
+  }
+
+  #stageValuesIn(view: number): DigestValue[] {
     const values: DigestValue[] = [];
     for (let stage = 1; stage <= this.cluster.stageCount; stage++) {
-      const [accepted] = certifiedOutputs(this.state, {
+      const [accepted] = certifiedOutputs({ ...this.state, view }, {
         cluster: this.cluster,
         received: this.#received,
         token: this.cluster.tokenCount,

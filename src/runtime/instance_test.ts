@@ -34,6 +34,7 @@ async function withCluster(
   runnerOf: (k: number) => StageRunner = () => new StageRunner(pipeline),
   logs: LogRecord[] = [],
   drop: (message: CoordinationMessage, to: string) => boolean = () => false,
+  checkpointIntervalTokens = 2,
 ): Promise<void> {
   const signers: NodeSigner[] = await testSigners();
   const membership = await Membership.create(signers);
@@ -105,7 +106,7 @@ async function withCluster(
           membership,
           faultsMax: 1,
           replicaCount: 3,
-          checkpointIntervalTokens: 2,
+          checkpointIntervalTokens,
           viewMax: 4,
         },
         host,
@@ -302,6 +303,52 @@ Deno.test("a node whose checkpoint request went unanswered asks another signer, 
       undefined,
       [],
       drop,
+    );
+  } finally {
+    await closePipeline(pipeline);
+  }
+});
+
+Deno.test("a view change after a checkpoint of every token: the new view commits without computing, and the reply's proof verifies", async () => {
+  const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] });
+  try {
+    const expected = await expectedTokens(pipeline);
+    // A checkpoint every TOKENS tokens: the stable one holds every token. View 0 loses every
+    // Commit, and node-3's Prepares in and out, so nobody commits there.
+    let blocking = true;
+    const drop = (message: CoordinationMessage, to: string) =>
+      blocking && message.view === 0 &&
+      (message.type === "Commit" ||
+        (message.type === "Prepare" && (message.from === "node-3" || to === "node-3")));
+    await withCluster(
+      pipeline,
+      async ({ membership, instances, replies, down, timers, settled }) => {
+        await Promise.all(instances.map((instance) => instance.start()));
+        await settled();
+        assert.ok(!replies.some((reply) => reply !== undefined), "nothing committed in view 0");
+        assert.ok(instances.every((i) => i.state.stableCheckpoint.position === TOKENS));
+        blocking = false;
+        down.add(0);
+        for (let round = 0; round < 4 && replies.slice(1).some((r) => r === undefined); round++) {
+          await Promise.all([1, 2, 3].map((k) => instances[k]!.timeout(timers[k]!.get(42) ?? 0)));
+          await settled();
+        }
+        for (const k of [1, 2, 3]) {
+          const reply = replies[k];
+          assert.ok(reply !== undefined, `node ${k} committed`);
+          assert.deepEqual(decodeTokens(reply.output, 256), expected);
+          const verified = await verifyClientReply(reply, {
+            membership,
+            faultsMax: 1,
+            input: PROMPT,
+          });
+          assert.ok(verified.ok, verified.ok ? "" : verified.error.message);
+        }
+      },
+      undefined,
+      [],
+      drop,
+      TOKENS,
     );
   } finally {
     await closePipeline(pipeline);
