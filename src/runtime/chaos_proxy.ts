@@ -170,7 +170,7 @@ export class FaultProxy {
     onFirst: (frame: Uint8Array) => void,
     link: () => string | undefined,
   ): Promise<void> {
-    let buffer = new Uint8Array(0);
+    let buffer: Uint8Array = new Uint8Array(0);
     let first = true;
     let writes = Promise.resolve();
     let held: Uint8Array | undefined;
@@ -201,18 +201,9 @@ export class FaultProxy {
       const joined = new Uint8Array(buffer.length + read);
       joined.set(buffer);
       joined.set(chunk.subarray(0, read), buffer.length);
-      buffer = joined;
-      for (;;) {
-        const length = peekFrameLength(buffer);
-        if (!length.ok) {
-          // Not framed (a garbage stream): pass it on as is; the member refuses it.
-          write(buffer);
-          buffer = new Uint8Array(0);
-          break;
-        }
-        if (length.value === undefined || buffer.length < length.value) break;
-        const frame = buffer.slice(0, length.value);
-        buffer = buffer.subarray(length.value);
+      const taken = takeFrames(joined);
+      buffer = taken.rest;
+      for (const frame of taken.frames) {
         if (first) {
           first = false;
           onFirst(frame);
@@ -260,9 +251,38 @@ export class FaultProxy {
             break;
         }
       }
+      if (taken.unframed) {
+        // Not framed (a garbage stream): pass it on as is; the member refuses it.
+        flushHeld();
+        write(buffer);
+        buffer = new Uint8Array(0);
+      }
     }
     flushHeld();
     await writes;
+  }
+}
+
+/**
+ * Splits the whole frames off the front of a stream's bytes.
+ *
+ * @param bytes What was read so far.
+ * @returns The frames, the bytes left over, and whether those start with a length no frame may
+ *   have (the stream is not framed from there on).
+ */
+export function takeFrames(
+  bytes: Uint8Array,
+): { readonly frames: Uint8Array[]; readonly rest: Uint8Array; readonly unframed: boolean } {
+  const frames: Uint8Array[] = [];
+  let rest = bytes;
+  for (;;) {
+    const length = peekFrameLength(rest);
+    if (!length.ok) return { frames, rest, unframed: true };
+    if (length.value === undefined || rest.length < length.value) {
+      return { frames, rest, unframed: false };
+    }
+    frames.push(rest.slice(0, length.value));
+    rest = rest.subarray(length.value);
   }
 }
 

@@ -2,10 +2,10 @@
 // and each fault does what it says to them.
 import assert from "node:assert/strict";
 import { prngFromSeed } from "../model/_prng.ts";
-import { decodeFrame, peekFrameLength, sealMessage } from "../wire/frame.ts";
+import { decodeFrame, sealMessage } from "../wire/frame.ts";
 import { decodeMessage } from "../wire/message.ts";
 import { testSigners } from "../wire/_test_keys.ts";
-import { FaultProxy, type LinkFault } from "./chaos_proxy.ts";
+import { FaultProxy, type LinkFault, takeFrames } from "./chaos_proxy.ts";
 
 const [sender] = await testSigners(["node-1"]);
 
@@ -59,7 +59,7 @@ async function through(
     }
     // Read until 400 ms pass with nothing (delays here are at most 100 ms), at most 2 s: what
     // a fault drops never comes, so the end is a quiet link, not a count.
-    let buffer = new Uint8Array(0);
+    let buffer: Uint8Array = new Uint8Array(0);
     const chunk = new Uint8Array(4096);
     const deadline = Date.now() + 2000;
     let quietSince = Date.now();
@@ -83,12 +83,11 @@ async function through(
       const joined = new Uint8Array(buffer.length + read);
       joined.set(buffer);
       joined.set(chunk.subarray(0, read), buffer.length);
-      buffer = joined;
-      for (;;) {
-        const length = peekFrameLength(buffer);
-        if (!length.ok || length.value === undefined || buffer.length < length.value) break;
-        const frame = decodeFrame(buffer.slice(0, length.value));
-        buffer = buffer.subarray(length.value);
+      const taken = takeFrames(joined);
+      assert.ok(!taken.unframed);
+      buffer = taken.rest;
+      for (const bytes of taken.frames) {
+        const frame = decodeFrame(bytes);
         assert.ok(frame.ok);
         const message = decodeMessage(frame.value.body);
         assert.ok(message.ok);

@@ -131,6 +131,31 @@ async function expectedTokens(pipeline: ModelPipeline): Promise<number[]> {
   return tokens;
 }
 
+// View 0 loses every Commit, and node-3's Prepares in and out, so nobody commits there (no quorum
+// of Commits, no fast path), yet nodes 0 to 2 prepare the result; until `heal`.
+function viewZeroWithoutCommit() {
+  let blocking = true;
+  return {
+    drop: (message: CoordinationMessage, to: string) =>
+      blocking && message.view === 0 &&
+      (message.type === "Commit" ||
+        (message.type === "Prepare" && (message.from === "node-3" || to === "node-3"))),
+    heal: () => {
+      blocking = false;
+    },
+  };
+}
+
+// The primary of view 0 goes down; the others' view timers fire until they commit (four rounds
+// at most).
+async function replaceViewZeroPrimary({ instances, replies, down, timers, settled }: Cluster) {
+  down.add(0);
+  for (let round = 0; round < 4 && replies.slice(1).some((r) => r === undefined); round++) {
+    await Promise.all([1, 2, 3].map((k) => instances[k]!.timeout(timers[k]!.get(42) ?? 0)));
+    await settled();
+  }
+}
+
 Deno.test("four nodes commit what one process generates, and the reply verifies", async () => {
   const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] });
   try {
@@ -231,27 +256,17 @@ Deno.test("a view change after a value was prepared keeps it: the new view commi
   const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] });
   try {
     const expected = await expectedTokens(pipeline);
-    // View 0 loses every Commit, and node-3's Prepares in and out, so nobody commits there (no
-    // quorum of Commits, no fast path), yet nodes 0 to 2 prepare the result.
-    let blocking = true;
-    const drop = (message: CoordinationMessage, to: string) =>
-      blocking && message.view === 0 &&
-      (message.type === "Commit" ||
-        (message.type === "Prepare" && (message.from === "node-3" || to === "node-3")));
+    const viewZero = viewZeroWithoutCommit();
     await withCluster(
       pipeline,
-      async ({ instances, replies, down, timers, settled }) => {
+      async (cluster) => {
+        const { instances, replies, settled } = cluster;
         await Promise.all(instances.map((instance) => instance.start()));
         await settled();
         assert.ok(replies.every((reply) => reply === undefined), "nothing committed in view 0");
         assert.ok(instances.filter((i) => i.state.prepared.view === 0).length >= 3);
-        // The primary of view 0 goes down; the others' view timers fire.
-        blocking = false;
-        down.add(0);
-        for (let round = 0; round < 4 && replies.slice(1).some((r) => r === undefined); round++) {
-          await Promise.all([1, 2, 3].map((k) => instances[k]!.timeout(timers[k]!.get(42) ?? 0)));
-          await settled();
-        }
+        viewZero.heal();
+        await replaceViewZeroPrimary(cluster);
         for (const k of [1, 2, 3]) {
           assert.ok(replies[k] !== undefined, `node ${k} committed`);
           assert.deepEqual(instances[k]!.tokenIds, expected);
@@ -260,7 +275,7 @@ Deno.test("a view change after a value was prepared keeps it: the new view commi
       },
       undefined,
       [],
-      drop,
+      viewZero.drop,
     );
   } finally {
     await closePipeline(pipeline);
@@ -313,26 +328,18 @@ Deno.test("a view change after a checkpoint of every token: the new view commits
   const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] });
   try {
     const expected = await expectedTokens(pipeline);
-    // A checkpoint every TOKENS tokens: the stable one holds every token. View 0 loses every
-    // Commit, and node-3's Prepares in and out, so nobody commits there.
-    let blocking = true;
-    const drop = (message: CoordinationMessage, to: string) =>
-      blocking && message.view === 0 &&
-      (message.type === "Commit" ||
-        (message.type === "Prepare" && (message.from === "node-3" || to === "node-3")));
+    // A checkpoint every TOKENS tokens: the stable one holds every token.
+    const viewZero = viewZeroWithoutCommit();
     await withCluster(
       pipeline,
-      async ({ membership, instances, replies, down, timers, settled }) => {
+      async (cluster) => {
+        const { membership, instances, replies, settled } = cluster;
         await Promise.all(instances.map((instance) => instance.start()));
         await settled();
         assert.ok(!replies.some((reply) => reply !== undefined), "nothing committed in view 0");
         assert.ok(instances.every((i) => i.state.stableCheckpoint.position === TOKENS));
-        blocking = false;
-        down.add(0);
-        for (let round = 0; round < 4 && replies.slice(1).some((r) => r === undefined); round++) {
-          await Promise.all([1, 2, 3].map((k) => instances[k]!.timeout(timers[k]!.get(42) ?? 0)));
-          await settled();
-        }
+        viewZero.heal();
+        await replaceViewZeroPrimary(cluster);
         for (const k of [1, 2, 3]) {
           const reply = replies[k];
           assert.ok(reply !== undefined, `node ${k} committed`);
@@ -347,7 +354,7 @@ Deno.test("a view change after a checkpoint of every token: the new view commits
       },
       undefined,
       [],
-      drop,
+      viewZero.drop,
       TOKENS,
     );
   } finally {
