@@ -514,20 +514,27 @@ export class Instance {
     await this.#askCheckpoint(key, Date.now());
   }
 
-  // Asks a signer of a parked checkpoint for its state, at most once a CHECKPOINT_ASK_MS: the
-  // newest signer not asked yet, and when every one was, again from the newest. A signer asked
-  // between its view change and its restore has not the tokens yet and answers nothing, and
-  // nothing else would ask again once every signature has arrived.
+  // Asks a member for a parked checkpoint's state, at most once a CHECKPOINT_ASK_MS, one not
+  // asked yet each time, and when every one was, from the start again. A signer asked between
+  // its view change and its restore has not the tokens yet and answers nothing, and nothing
+  // else would ask again once every signature has arrived.
   async #askCheckpoint(key: string, now: number): Promise<void> {
     const parked = this.#parkedCheckpoints.get(key);
     const first = parked?.[0]?.message;
     const previous = this.#requested.get(key);
     if (parked === undefined || first?.type !== "Checkpoint" || this.#resolved.has(key)) return;
     if (previous !== undefined && now - previous.at < CHECKPOINT_ASK_MS) return;
-    const signers = parked.map((entry) => entry.message.from).reverse();
+    // The parked signers first, newest first, then every other member: one whose signature
+    // came before this node lost its tokens, or one that restored the checkpoint, has the state
+    // too, and the digest checks whatever comes.
+    const parkedSigners = parked.map((entry) => entry.message.from).reverse();
+    const self = this.#host.signer.nodeId;
+    const candidates = [
+      ...new Set([...parkedSigners, ...this.nodeIds.filter((id) => id !== self)]),
+    ];
     let asked = previous?.asked ?? new Set<NodeId>();
-    if (signers.every((signer) => asked.has(signer))) asked = new Set();
-    const signer = signers.find((candidate) => !asked.has(candidate))!;
+    if (candidates.every((candidate) => asked.has(candidate))) asked = new Set();
+    const signer = candidates.find((candidate) => !asked.has(candidate))!;
     asked.add(signer);
     this.#requested.set(key, { at: now, asked });
     await this.#host.sendTo(signer, {
