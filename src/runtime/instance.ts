@@ -331,6 +331,13 @@ export class Instance {
     return this.#enqueue(async () => {
       await this.#step({ kind: "timeout", view });
       if (this.done) return;
+      // The timer fired in a view that has not started yet (the view changes that start it are
+      // still on their way, or were lost): ViewTimeout cannot move the node, and nothing else
+      // would start the timer again. It runs again, so the node keeps resending, asking and
+      // trying to move on.
+      if (this.state.view === view && this.state.committed === NO_VALUE) {
+        this.#host.startTimer(this.id, view);
+      }
       // A view without progress may be one where messages were lost on links that stayed up (a
       // reconnect resends, a lost frame does not): this node sends what it signed again, and,
       // not committed, asks for a committed peer's reply, whose votes are a commit certificate

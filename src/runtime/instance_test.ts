@@ -361,3 +361,29 @@ Deno.test("a view change after a checkpoint of every token: the new view commits
     await closePipeline(pipeline);
   }
 });
+
+Deno.test("a view timer that fires in a view not started yet runs again: the node keeps trying", async () => {
+  const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] });
+  try {
+    await withCluster(pipeline, async ({ instances, down, timerStarts, settled }) => {
+      // node-3 runs alone, suspects the primary and moves to view 1, which no quorum of view
+      // changes starts: ViewTimeout cannot move it.
+      for (const k of [0, 1, 2]) down.add(k);
+      const node = instances[3]!;
+      await node.start();
+      await node.detector("node-0", true);
+      await settled();
+      assert.equal(node.state.view, 1);
+      const before = timerStarts[3]!;
+      await node.timeout(1);
+      await settled();
+      assert.equal(node.state.view, 1, "ViewTimeout is not enabled in a view not started");
+      assert.equal(timerStarts[3], before + 1, "the timer runs again");
+      // A timer of an older view does not.
+      await node.timeout(0);
+      assert.equal(timerStarts[3], before + 1);
+    });
+  } finally {
+    await closePipeline(pipeline);
+  }
+});
