@@ -324,6 +324,51 @@ Deno.test("a node whose checkpoint request went unanswered asks another signer, 
   }
 });
 
+Deno.test("a parked checkpoint's state is asked of a member that is not one of its parked signers", async () => {
+  const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] });
+  try {
+    // node-3 sees no stage output, so it parks the others' Checkpoint signatures; node-0's of
+    // the first checkpoint (position 2) never reaches it, and every answer of node-1 and node-2
+    // is lost. Only node-0, not a parked signer there, can give it that checkpoint's state.
+    const asked: string[] = [];
+    const answered: string[] = [];
+    const drop = (message: CoordinationMessage, to: string) => {
+      if (
+        message.type === "CheckpointRequest" && message.from === "node-3" && message.position === 2
+      ) {
+        asked.push(to);
+      }
+      if (to !== "node-3") return false;
+      if (message.type === "StageOutput") return true;
+      if (message.type === "Checkpoint") return message.from === "node-0" && message.position === 2;
+      if (message.type !== "CheckpointResponse") return false;
+      if (message.from === "node-0" && message.position === 2) answered.push(message.from);
+      return message.from !== "node-0";
+    };
+    await withCluster(
+      pipeline,
+      async ({ instances, settled }) => {
+        await Promise.all(instances.map((instance) => instance.start()));
+        await settled();
+        const lagging = instances[3]!;
+        // Its heartbeat ticks ask again, one member each CHECKPOINT_ASK_MS.
+        for (let tick = 1; tick <= 4; tick++) {
+          await lagging.askParkedCheckpoints(Date.now() + tick * 1001);
+          await settled();
+        }
+        assert.deepEqual(asked.slice(0, 3).sort(), ["node-0", "node-1", "node-2"], asked.join());
+        assert.ok(asked.indexOf("node-0") >= 2, "the parked signers first");
+        assert.deepEqual(answered.slice(0, 1), ["node-0"]);
+      },
+      undefined,
+      [],
+      drop,
+    );
+  } finally {
+    await closePipeline(pipeline);
+  }
+});
+
 Deno.test("a view change after a checkpoint of every token: the new view commits without computing, and the reply's proof verifies", async () => {
   const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] });
   try {
