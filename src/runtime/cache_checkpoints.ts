@@ -19,7 +19,7 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { Checkpoint } from "../checkpoint/checkpoint.ts";
 import { deserializeKvCache, type KvCache, serializeKvCache } from "../model/kv_cache.ts";
-import { CheckpointStore } from "./checkpoint_store.ts";
+import { CheckpointLoadError, CheckpointStore } from "./checkpoint_store.ts";
 
 /** Options of {@linkcode CacheCheckpoints}. */
 export interface CacheCheckpointsOptions {
@@ -35,8 +35,9 @@ export interface CacheCheckpointsOptions {
 
 interface Index {
   readonly stores: Map<number, CheckpointStore>;
-  // Per stage, the checkpoints on disk, oldest first.
-  readonly byStage: Map<number, Checkpoint[]>;
+  // Per stage, the passes of the checkpoints on disk, oldest first (by their file names: only
+  // the one a restore needs is read, and verified then).
+  readonly byStage: Map<number, number[]>;
   writes: Promise<void>;
 }
 
@@ -126,9 +127,11 @@ export class CacheCheckpoints {
         try {
           const store = await this.#store(index, inferenceId, stage);
           await store.write(checkpoint);
-          const kept = [...(index.byStage.get(stage) ?? []), checkpoint]
-            .sort((a, b) => a.tokenPosition - b.tokenPosition);
-          while (kept.length > this.#options.keep) await store.delete(kept.shift()!);
+          const kept = [...new Set([...(index.byStage.get(stage) ?? []), passes])]
+            .sort((a, b) => a - b);
+          while (kept.length > this.#options.keep) {
+            await store.delete(new Checkpoint(0, kept.shift()!));
+          }
           index.byStage.set(stage, kept);
         } catch (error) {
           this.#options.onProblem?.(
@@ -176,7 +179,7 @@ export class CacheCheckpoints {
   async passesOnDisk(inferenceId: number, stage: number): Promise<number[]> {
     const index = await this.#index(inferenceId);
     await index.writes;
-    return (index.byStage.get(stage) ?? []).map((checkpoint) => checkpoint.tokenPosition);
+    return [...(index.byStage.get(stage) ?? [])];
   }
 
   /**
@@ -198,9 +201,15 @@ export class CacheCheckpoints {
     if (prefix.tokens.length < passes - 1) return undefined;
     const index = await this.#index(inferenceId);
     await index.writes;
-    const checkpoint = index.byStage.get(stage)?.find((c) => c.tokenPosition === passes);
-    const got = checkpoint?.intermediateResults.get("prefix");
-    const bytes = checkpoint?.nodeStates.get("cache");
+    const store = index.stores.get(stage);
+    if (store === undefined || !(index.byStage.get(stage) ?? []).includes(passes)) return undefined;
+    const checkpoint = await store.read(0, passes);
+    if (checkpoint instanceof CheckpointLoadError) {
+      this.#options.onProblem?.(checkpoint.message);
+      return undefined;
+    }
+    const got = checkpoint.intermediateResults.get("prefix");
+    const bytes = checkpoint.nodeStates.get("cache");
     if (got === undefined || bytes === undefined) return undefined;
     if (bytesToHex(got) !== bytesToHex(prefixDigest(prefix, passes))) return undefined;
     try {
@@ -252,10 +261,11 @@ export class CacheCheckpoints {
       if (!entry.isDirectory || match === null) continue;
       const stage = Number(match[1]);
       const store = await CheckpointStore.open(`${root}/${entry.name}`);
-      const { checkpoints, errors } = await store.load();
-      for (const error of errors) this.#options.onProblem?.(error.message);
       index.stores.set(stage, store);
-      index.byStage.set(stage, [...checkpoints]);
+      index.byStage.set(
+        stage,
+        (await store.list()).filter((c) => c.epoch === 0).map((c) => c.tokenPosition),
+      );
     }
     return index;
   }

@@ -9,7 +9,7 @@
  */
 
 import {
-  type Checkpoint,
+  Checkpoint,
   CheckpointFormatError,
   type CheckpointFormatProblem,
   decodeCheckpoint,
@@ -231,6 +231,70 @@ export class CheckpointStore {
       left.epoch - right.epoch || left.tokenPosition - right.tokenPosition
     );
     return { checkpoints, errors, removedTemporaryFiles };
+  }
+
+  /**
+   * The checkpoints in the directory as their file names say, without reading them (other names
+   * left out): for a reader that needs one of them, not all. Temporary files from interrupted
+   * writes are removed, as {@linkcode CheckpointStore.load} removes them.
+   *
+   * @returns Each file's epoch and token position, ordered by (epoch, tokenPosition).
+   *
+   * @example Usage
+   * ```ts
+   * import { Checkpoint } from "@butterfly/bcp";
+   * import { CheckpointStore } from "@butterfly/bcp/runtime";
+   * import assert from "node:assert/strict";
+   * const directory = await Deno.makeTempDir();
+   * const store = await CheckpointStore.open(directory);
+   * for (const position of [20, 10]) await store.write(new Checkpoint(0, position));
+   * assert.deepEqual((await store.list()).map((c) => c.tokenPosition), [10, 20]);
+   * await Deno.remove(directory, { recursive: true });
+   * ```
+   */
+  async list(): Promise<{ readonly epoch: number; readonly tokenPosition: number }[]> {
+    const found: { epoch: number; tokenPosition: number }[] = [];
+    for await (const entry of Deno.readDir(this.directory)) {
+      if (entry.name.startsWith(TEMPORARY_PREFIX)) {
+        await Deno.remove(`${this.directory}/${entry.name}`).catch((error) => {
+          if (!(error instanceof Deno.errors.NotFound)) throw error;
+        });
+        continue;
+      }
+      const match = FILE_PATTERN.exec(entry.name);
+      if (match === null || !entry.isFile) continue;
+      const epoch = Number(match[1]);
+      const tokenPosition = Number(match[2]);
+      if (Number.isSafeInteger(epoch) && Number.isSafeInteger(tokenPosition)) {
+        found.push({ epoch, tokenPosition });
+      }
+    }
+    return found.sort((a, b) => a.epoch - b.epoch || a.tokenPosition - b.tokenPosition);
+  }
+
+  /**
+   * Reads and verifies one checkpoint file, as {@linkcode CheckpointStore.load} does each.
+   *
+   * @param epoch The checkpoint's epoch.
+   * @param tokenPosition Its token position.
+   * @returns The checkpoint, or the error that says why its file is missing or bad.
+   *
+   * @example Usage
+   * ```ts
+   * import { Checkpoint } from "@butterfly/bcp";
+   * import { CheckpointStore } from "@butterfly/bcp/runtime";
+   * import assert from "node:assert/strict";
+   * const directory = await Deno.makeTempDir();
+   * const store = await CheckpointStore.open(directory);
+   * await store.write(new Checkpoint(0, 10));
+   * assert.equal(((await store.read(0, 10)) as Checkpoint).tokenPosition, 10);
+   * assert.equal(((await store.read(0, 20)) as Error).name, "CheckpointLoadError");
+   * await Deno.remove(directory, { recursive: true });
+   * ```
+   */
+  read(epoch: number, tokenPosition: number): Promise<Checkpoint | CheckpointLoadError> {
+    const name = CheckpointStore.fileName(new Checkpoint(epoch, tokenPosition));
+    return readCheckpointFile(`${this.directory}/${name}`, name);
   }
 
   /**

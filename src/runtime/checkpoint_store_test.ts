@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Checkpoint, encodeCheckpoint } from "../checkpoint/checkpoint.ts";
 import { CheckpointManager } from "../checkpoint/checkpoint_manager.ts";
-import { CheckpointStore } from "./checkpoint_store.ts";
+import { CheckpointLoadError, CheckpointStore } from "./checkpoint_store.ts";
 
 async function withStore(body: (store: CheckpointStore) => Promise<void>): Promise<void> {
   const directory = await Deno.makeTempDir({ prefix: "butterfly-checkpoints-" });
@@ -110,5 +110,39 @@ Deno.test("CheckpointStore.restoreInto() fills a manager with the newest checkpo
     await store.restoreInto(restored);
     assert.deepEqual(restored.checkpoints().map((c) => c.tokenPosition), [20, 30, 40]);
     assert.equal(restored.getAtPosition(35)?.tokenPosition, 30);
+  });
+});
+
+Deno.test("CheckpointStore.list() names the checkpoints without reading them; read() verifies one", async () => {
+  await withStore(async (store) => {
+    await store.write(checkpointAt(1, 5));
+    await store.write(checkpointAt(0, 20));
+    const corrupt = encodeCheckpoint(checkpointAt(0, 10));
+    corrupt[corrupt.length - 40]! ^= 0x10;
+    await Deno.writeFile(
+      `${store.directory}/${CheckpointStore.fileName(checkpointAt(0, 10))}`,
+      corrupt,
+    );
+    const temporary = `${store.directory}/.tmp-crash-${
+      CheckpointStore.fileName(checkpointAt(0, 30))
+    }`;
+    await Deno.writeFile(temporary, corrupt.subarray(0, 20));
+    await Deno.writeTextFile(`${store.directory}/notes.txt`, "hello");
+    assert.deepEqual(await store.list(), [
+      { epoch: 0, tokenPosition: 10 },
+      { epoch: 0, tokenPosition: 20 },
+      { epoch: 1, tokenPosition: 5 },
+    ]);
+    await assert.rejects(() => Deno.stat(temporary), Deno.errors.NotFound);
+    assert.equal(
+      (await store.read(0, 20) as Checkpoint).checksumHex,
+      checkpointAt(0, 20).checksumHex,
+    );
+    const bad = await store.read(0, 10);
+    assert.ok(bad instanceof CheckpointLoadError);
+    assert.equal(bad.problem, "corrupt");
+    const missing = await store.read(0, 40);
+    assert.ok(missing instanceof CheckpointLoadError);
+    assert.equal(missing.problem, "unreadable");
   });
 });

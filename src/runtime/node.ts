@@ -188,6 +188,7 @@ export class ButterflyNode {
           stages: rebuild.stage,
           restoredPasses: rebuild.restoredPasses,
           recomputedPasses: rebuild.recomputedPasses,
+          ms: Math.round(rebuild.durationMs * 10) / 10,
         }),
     });
     this.#log = options.log;

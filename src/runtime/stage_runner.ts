@@ -72,6 +72,8 @@ export interface Rebuild {
   readonly restoredPasses: number;
   /** The passes recomputed. */
   readonly recomputedPasses: number;
+  /** How long the rebuild took, restore and recomputation (ms, from `performance.now()`). */
+  readonly durationMs: number;
 }
 
 /**
@@ -205,6 +207,7 @@ export class StageRunner {
     token: number,
     stage: number,
   ): Promise<void> {
+    const startedAt = performance.now();
     const stages = Array.from({ length: stage }, (_, k) => k + 1);
     const scratch = new Map<number, KvCache>();
     let restored = 0;
@@ -252,6 +255,7 @@ export class StageRunner {
       stage,
       restoredPasses: restored,
       recomputedPasses: passes.length,
+      durationMs: performance.now() - startedAt,
     });
   }
 
