@@ -36,6 +36,7 @@ import {
   sendPrePrepare,
 } from "./commitment.ts";
 import { acceptToken, computeStage } from "./computation.ts";
+import { slotKeyOfType } from "./conflicting.ts";
 import type { MessageInput, NodeInput } from "./node_input.ts";
 import { type ReceivedMessages, SPEC_MESSAGE_TYPES, type SpecMessageType } from "./received.ts";
 import {
@@ -362,13 +363,42 @@ function orderedPairs<V extends Value>(groups: readonly SpecMessage<V>[][], visi
   }
 }
 
+// `orderedPairs` restricted to the pairs of one slot (`slotKeyOfType`), in the same order.
+function sameSlotPairs<V extends Value>(
+  groups: readonly SpecMessage<V>[][],
+  visit: Visit<V>,
+): void {
+  for (const group of groups) {
+    const bySlot = new Map<string, SpecMessage<V>[]>();
+    for (const m of group) {
+      const key = slotKeyOfType(m);
+      const slot = bySlot.get(key);
+      if (slot === undefined) bySlot.set(key, [m]);
+      else slot.push(m);
+    }
+    for (const first of group) {
+      const slot = bySlot.get(slotKeyOfType(first))!;
+      if (slot.length < 2) continue;
+      for (const second of slot) if (second !== first) visit({ m1: first, m2: second });
+    }
+  }
+}
+
 function computeCandidates<V extends Value>(
   node: NodeState<V>,
   input: NodeInput<V>,
   visit: Visit<V>,
 ): void {
   const { cluster, received } = input;
-  const outputs = received.ofType("StageOutput");
+  // The output values of each (token, stage), in the order received: one pass over the outputs,
+  // not one per (token, stage).
+  const valuesAt = new Map<string, V[]>();
+  for (const m of received.ofType("StageOutput")) {
+    const key = `${m.token}/${m.stage}`;
+    const values = valuesAt.get(key);
+    if (values === undefined) valuesAt.set(key, [m.value]);
+    else values.push(m.value);
+  }
   for (let token = 1; token <= cluster.tokenCount; token++) {
     for (let stage = 1; stage <= cluster.stageCount; stage++) {
       // The spec's InputValues(t, s), as far as they can be stage inputs (StageInputs): the
@@ -380,7 +410,7 @@ function computeCandidates<V extends Value>(
         visit({ t: token, s: stage, x });
       };
       if (stage > 1) {
-        for (const m of outputs) if (m.token === token && m.stage === stage - 1) offer(m.value);
+        for (const x of valuesAt.get(`${token}/${stage - 1}`) ?? []) offer(x);
       } else if (token === 1) {
         for (const seed of cluster.seeds) offer(cluster.values.firstInput(seed));
       } else if (node.tokens.length >= token - 1) {
@@ -543,7 +573,10 @@ export const ACTIONS: readonly NodeAction[] = [
     params: ["m1", "m2"],
     gate: "protocol",
     fair: false,
-    candidates: (_node, { received }, visit) => orderedPairs(senderGroups(received), visit),
+    // Only pairs for one slot: Conflicting holds for no other, and every ordered pair of a
+    // signer's messages grows with the square of an inference's length (the probes, which
+    // conformance replays, still take every pair).
+    candidates: (_node, { received }, visit) => sameSlotPairs(senderGroups(received), visit),
     probes: (_node, { received }, visit) => {
       const groups = senderGroups(received);
       orderedPairs(groups, visit);

@@ -167,3 +167,28 @@ Deno.test("every action's probes hold its candidates, each once, and nothing els
     { numRuns: 400 },
   );
 });
+
+Deno.test("ExcludeNode's candidates, only pairs of one slot, enable what every pair does, in the same order", () => {
+  const exclude = nodeAction("ExcludeNode");
+  fc.assert(
+    fc.property(
+      fc.array(messageArbitrary, { maxLength: 12 }),
+      fc.array(outputsArbitrary, { maxLength: 6 }),
+      fc.integer({ min: 1, max: 4 }),
+      (messages, outputs, id) => {
+        const received = new MessageLog([...messages, ...outputs.flat()]);
+        const node = initialNodeState(id, wide);
+        const input = { cluster: wide, received, model: computeValue };
+        const enabled = (enumerate: typeof exclude.candidates) => {
+          const keys: string[] = [];
+          enumerate(node, input, (params) => {
+            if (exclude.apply(node, input, params).enabled) keys.push(paramsKey(params));
+          });
+          return keys;
+        };
+        assert.deepEqual(enabled(exclude.candidates), enabled(exclude.probes));
+      },
+    ),
+    { numRuns: 400 },
+  );
+});
