@@ -125,18 +125,12 @@ function sameSlotOfType(first: SpecMessage<Value>, second: SpecMessage<Value>): 
 
 /**
  * A key that two messages of one type share exactly when they are for one slot as
- * {@linkcode conflicting} compares them: the pairs worth testing are those within one key.
+ * {@linkcode conflicting} compares them ({@linkcode conflictSlot}, as a string): the pairs worth
+ * testing are those within one key.
  *
  * @param message A message.
  * @returns Its slot, as a string.
  */
 export function slotKeyOfType(message: SpecMessage<Value>): string {
-  switch (message.type) {
-    case "StageOutput":
-      return `${message.view}/${message.seed}/${message.token}/${message.stage}`;
-    case "Checkpoint":
-      return `${message.seed}/${message.position}`;
-    default:
-      return String(message.view);
-  }
+  return String(conflictSlot(message));
 }

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import type { ButterflyConfig } from "../config/config.ts";
 import { closePipeline, createPipeline, type ModelPipeline } from "../model/generate.ts";
 import { FOUR_LAYER_TINY_CONFIG } from "../model/_test_util.ts";
+import { verifyClientReply } from "../wire/client_reply.ts";
 import { openFrame } from "../wire/frame.ts";
 import { Membership } from "../wire/identity.ts";
 import type { CoordinationMessage, MessageType, SamplingRequest } from "../wire/message.ts";
@@ -180,4 +181,14 @@ export async function toClient(
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Asserts that a client reply verifies (its certificate and proof) for f = 1 and this input. */
+export async function assertReplyVerifies(
+  reply: Parameters<typeof verifyClientReply>[0],
+  membership: Membership,
+  input: Uint8Array,
+): Promise<void> {
+  const verified = await verifyClientReply(reply, { membership, faultsMax: 1, input });
+  assert.ok(verified.ok, verified.ok ? "" : verified.error.message);
 }

@@ -6,7 +6,6 @@ import { DEFAULT_CONFIG } from "../config/config.ts";
 import { ClusterSizeError } from "../core/quorum.ts";
 import { generate } from "../model/generate.ts";
 import { FOUR_LAYER_TINY_CONFIG } from "../model/_test_util.ts";
-import { verifyClientReply } from "../wire/client_reply.ts";
 import { decodeFrame, encodeFrame, openFrame, sealMessage } from "../wire/frame.ts";
 import { Membership } from "../wire/identity.ts";
 import { decodeMessage, type MessageOf } from "../wire/message.ts";
@@ -15,7 +14,7 @@ import { createNodeSigner } from "../wire/identity.ts";
 import { DistributedCoordinator } from "./distributed_coordinator.ts";
 import { samplingOfRequest } from "./sampling_wire.ts";
 import { decodeTokens } from "./spec_wire.ts";
-import { submit, toClient, withCoordinators } from "./_test_coordinators.ts";
+import { assertReplyVerifies, submit, toClient, withCoordinators } from "./_test_coordinators.ts";
 
 const PROMPT = new TextEncoder().encode("Hello");
 const TOKENS = 4;
@@ -79,12 +78,7 @@ for (
       assert.equal(replies.length, 4, "every node replied to the client");
       for (const reply of replies) {
         assert.deepEqual(decodeTokens(reply.output, 256), expected);
-        const verified = await verifyClientReply(reply, {
-          membership,
-          faultsMax: 1,
-          input: PROMPT,
-        });
-        assert.ok(verified.ok, verified.ok ? "" : verified.error.message);
+        await assertReplyVerifies(reply, membership, PROMPT);
       }
       // Each node told the client each token it accepted, in order.
       for (const coordinator of coordinators) {

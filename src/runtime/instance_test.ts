@@ -8,8 +8,8 @@ import { tensorDigest } from "../model/tensor.ts";
 import { openFrame, sealMessage, signMessage } from "../wire/frame.ts";
 import { Membership, type NodeSigner } from "../wire/identity.ts";
 import type { CoordinationMessage, MessageOf, SignedMessage } from "../wire/message.ts";
-import { verifyClientReply } from "../wire/client_reply.ts";
 import { testSigners } from "../wire/_test_keys.ts";
+import { assertReplyVerifies } from "./_test_coordinators.ts";
 import { type InferenceRequest, Instance, type InstanceHost } from "./instance.ts";
 import { Logger, type LogRecord } from "./log.ts";
 import { StageRunner } from "./stage_runner.ts";
@@ -173,12 +173,7 @@ Deno.test("four nodes commit what one process generates, and the reply verifies"
           const reply = replies[k];
           assert.ok(reply !== undefined, `node ${k} committed`);
           assert.deepEqual(decodeTokens(reply.output, 256), expected);
-          const verified = await verifyClientReply(reply, {
-            membership,
-            faultsMax: 1,
-            input: PROMPT,
-          });
-          assert.ok(verified.ok, verified.ok ? "" : verified.error.message);
+          await assertReplyVerifies(reply, membership, PROMPT);
         }
       },
     );
@@ -390,12 +385,7 @@ Deno.test("a view change after a checkpoint of every token: the new view commits
           const reply = replies[k];
           assert.ok(reply !== undefined, `node ${k} committed`);
           assert.deepEqual(decodeTokens(reply.output, 256), expected);
-          const verified = await verifyClientReply(reply, {
-            membership,
-            faultsMax: 1,
-            input: PROMPT,
-          });
-          assert.ok(verified.ok, verified.ok ? "" : verified.error.message);
+          await assertReplyVerifies(reply, membership, PROMPT);
         }
       },
       undefined,
