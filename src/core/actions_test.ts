@@ -168,6 +168,80 @@ Deno.test("every action's probes hold its candidates, each once, and nothing els
   );
 });
 
+// Checkpoints of one or two positions, of the seed's tokens or of others.
+const checkpointArbitrary: fc.Arbitrary<SpecMessage> = fc.record({
+  seed: fc.constantFrom(1, 2),
+  position: fc.integer({ min: 1, max: 2 }),
+  of: fc.constantFrom(0, 1),
+  from: fc.integer({ min: 1, max: 4 }),
+}).map(({ of, ...m }) => ({
+  type: "Checkpoint" as const,
+  ...m,
+  digest: [1, 2].slice(0, m.position).map((t) => stageValue(m.seed + of, t, 2)),
+}));
+
+// A node at any point of an inference: its tokens, each stage's progress, its stable checkpoint
+// and the signers it excluded.
+const nodeArbitrary = fc.record({
+  id: fc.integer({ min: 1, max: 4 }),
+  seed: fc.constantFrom(0, 1, 2),
+  view: fc.nat(1),
+  tokenCount: fc.nat(2),
+  progress: fc.tuple(fc.nat(2), fc.nat(2)),
+  stablePosition: fc.nat(2),
+  excluded: fc.uniqueArray(fc.integer({ min: 1, max: 4 }), { maxLength: 2 }),
+}).map(({ id, seed, view, tokenCount, progress, stablePosition, excluded }) => {
+  const tokens = [1, 2].slice(0, tokenCount).map((t) => stageValue(seed, t, 2));
+  const stableTokens = [1, 2].slice(0, stablePosition).map((t) => stageValue(seed, t, 2));
+  return {
+    ...initialNodeState(id, wide),
+    seed,
+    view,
+    tokens,
+    progress,
+    stableCheckpoint: { seed, position: stablePosition, tokens: stableTokens },
+    excluded: excluded.sort(),
+  };
+});
+
+Deno.test("candidates left out only instances the node's state disables, at any point of an inference", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.oneof(messageArbitrary, checkpointArbitrary), { maxLength: 10 }),
+      fc.array(outputsArbitrary, { maxLength: 6 }),
+      nodeArbitrary,
+      (messages, outputs, node) => {
+        const received = new MessageLog([...messages, ...outputs.flat()]);
+        const input = { cluster: wide, received, model: computeValue };
+        for (const action of ACTIONS) {
+          const enabled = (enumerate: typeof action.candidates) => {
+            const keys: string[] = [];
+            enumerate(node, input, (params) => {
+              if (action.apply(node, input, params).enabled) keys.push(paramsKey(params));
+            });
+            return keys;
+          };
+          const fromCandidates = enabled(action.candidates);
+          assert.deepEqual(
+            [...fromCandidates].sort(),
+            [...new Set(enabled(action.probes))].sort(),
+            action.name,
+          );
+          if (action.name === "ComputeStage") {
+            // In the spec's (token, stage) order.
+            const order = fromCandidates.map((key) => {
+              const [t, s] = key.split(",").map((part) => Number(part.split("=")[1]));
+              return 10 * t! + s!;
+            });
+            assert.deepEqual(order, [...order].sort((a, b) => a - b));
+          }
+        }
+      },
+    ),
+    { numRuns: 400 },
+  );
+});
+
 Deno.test("ExcludeNode's candidates, only pairs of one slot, enable what every pair does, in the same order", () => {
   const exclude = nodeAction("ExcludeNode");
   fc.assert(

@@ -9,8 +9,9 @@
  * @module
  */
 
+import { slotKeyOfType } from "./conflicting.ts";
 import { messageKey } from "./message_key.ts";
-import type { SpecMessage, Value } from "./spec_state.ts";
+import type { NodeIndex, SpecMessage, Value } from "./spec_state.ts";
 
 /** A message type. */
 export type SpecMessageType = SpecMessage["type"];
@@ -45,6 +46,12 @@ export interface ReceivedMessages<V extends Value = number> {
    * @returns The messages of that type.
    */
   ofType<T extends SpecMessageType>(type: T): readonly MessageOfType<T, V>[];
+  /**
+   * The signers with two messages of one type for one slot (`slotKeyOfType`): the only ones
+   * `Conflicting` can hold for. Optional: a set that keeps it as messages arrive lets
+   * `ExcludeNode` skip its scan of every message; where it is absent the core scans.
+   */
+  readonly twiceInASlot?: () => ReadonlySet<NodeIndex>;
 }
 
 const NONE: readonly never[] = Object.freeze([]);
@@ -68,6 +75,9 @@ export class MessageLog<V extends Value = number> implements ReceivedMessages<V>
   readonly #all: SpecMessage<V>[] = [];
   readonly #keys = new Set<string>();
   readonly #byType = new Map<SpecMessageType, SpecMessage<V>[]>();
+  // Each (type, signer, slot) held, and the signers holding one twice.
+  readonly #slots = new Set<string>();
+  readonly #twice = new Set<NodeIndex>();
 
   /**
    * A log holding `messages` (duplicates once).
@@ -92,7 +102,19 @@ export class MessageLog<V extends Value = number> implements ReceivedMessages<V>
     const list = this.#byType.get(message.type);
     if (list === undefined) this.#byType.set(message.type, [message]);
     else list.push(message);
+    const slot = `${message.type}|${message.from}|${slotKeyOfType(message)}`;
+    if (this.#slots.has(slot)) this.#twice.add(message.from);
+    else this.#slots.add(slot);
     return true;
+  }
+
+  /**
+   * The signers with two messages of one type for one slot, kept as messages are added.
+   *
+   * @returns The signers (shared: do not change it).
+   */
+  twiceInASlot(): ReadonlySet<NodeIndex> {
+    return this.#twice;
   }
 
   /**

@@ -42,6 +42,7 @@
  */
 
 import { type ActionParams, ACTIONS, type NodeAction, nodeAction } from "./actions.ts";
+import { conflicting } from "./conflicting.ts";
 import { messageKey } from "./message_key.ts";
 import type { NodeInput } from "./node_input.ts";
 import type { MessageOfType, ReceivedMessages, SpecMessageType } from "./received.ts";
@@ -205,15 +206,26 @@ export const STEP_ACTIONS_MAX = 10_000;
 class WithSent<V extends Value> implements ReceivedMessages<V> {
   readonly #base: ReceivedMessages<V>;
   readonly #byType = new Map<SpecMessageType, SpecMessage<V>[]>();
+  // Signers of a message signed in the step for a slot they held already.
+  readonly #twice = new Set<NodeIndex>();
+  readonly twiceInASlot?: () => ReadonlySet<NodeIndex>;
 
   constructor(base: ReceivedMessages<V>) {
     this.#base = base;
+    const twice = base.twiceInASlot;
+    if (twice !== undefined) {
+      this.twiceInASlot = () => {
+        const held = twice.call(base);
+        return this.#twice.size === 0 ? held : new Set([...held, ...this.#twice]);
+      };
+    }
   }
 
   add(message: SpecMessage<V>): void {
     const current = this.ofType(message.type) as readonly SpecMessage<V>[];
     const key = messageKey(message);
     if (current.some((m) => messageKey(m) === key)) return;
+    if (current.some((m) => conflicting(m, message))) this.#twice.add(message.from);
     this.#byType.set(message.type, [...current, message]);
   }
 
