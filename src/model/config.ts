@@ -142,3 +142,41 @@ export function parameterCount(config: ModelConfig): number {
   const head = 2 * h + h * config.vocabSize;
   return embeddings + config.layerCount * perLayer + head;
 }
+
+/** The most milliseconds a fixed-latency block may wait per pass. */
+export const FIXED_LAYER_MS_MAX = 10_000;
+
+/** The most blocks a fixed-latency model may have. */
+export const FIXED_LAYER_COUNT_MAX = 1024;
+
+/**
+ * The model a fixed-latency pipeline stands for: the default model's widths (hidden 256, a
+ * byte-level vocabulary, 256 positions), so its activations are as large on the wire, with
+ * `layerCount` blocks.
+ *
+ * @param layerCount The blocks.
+ * @returns The configuration.
+ * @throws {ModelConfigError} If `layerCount` is not an integer from 1 to 1024.
+ *
+ * @example The seed's example of 50 layers
+ * ```ts
+ * import { fixedLatencyConfig } from "@butterfly/bcp/model";
+ * console.log(fixedLatencyConfig(50).hiddenSize); // 256
+ * ```
+ */
+export function fixedLatencyConfig(layerCount: number): ModelConfig {
+  if (!Number.isSafeInteger(layerCount) || layerCount < 1 || layerCount > FIXED_LAYER_COUNT_MAX) {
+    throw new ModelConfigError(
+      `A fixed-latency model has 1 to ${FIXED_LAYER_COUNT_MAX} layers, got ${layerCount}`,
+    );
+  }
+  return validateModelConfig({
+    layerCount,
+    hiddenSize: 256,
+    headCount: 8,
+    vocabSize: 256,
+    sequenceLengthMax: 256,
+    mlpHiddenSize: 1024,
+    seed: 1,
+  });
+}

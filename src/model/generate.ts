@@ -8,7 +8,7 @@
 import { DEFAULT_MODEL_CONFIG, type ModelConfig, ModelConfigError } from "./config.ts";
 import type { KvCache } from "./kv_cache.ts";
 import { createSampler, sampleToken, type Sampling } from "./sampling.ts";
-import { StageExecutor, type StageExecutorOptions } from "./stage_executor.ts";
+import { type PipelineStage, StageExecutor, type StageExecutorOptions } from "./stage_executor.ts";
 import { type Float32Tensor, type StageTensor, tensorDigest, tokenTensor } from "./tensor.ts";
 import type { LayerRange } from "./transformer.ts";
 
@@ -17,7 +17,7 @@ export interface ModelPipeline {
   /** The model configuration. */
   readonly config: ModelConfig;
   /** The stages, first (embedding) to last (LM head). */
-  readonly stages: readonly StageExecutor[];
+  readonly stages: readonly PipelineStage[];
 }
 
 /** How to split a model and create its stages. */

@@ -17,6 +17,9 @@
 
 export {
   DEFAULT_MODEL_CONFIG,
+  FIXED_LAYER_COUNT_MAX,
+  FIXED_LAYER_MS_MAX,
+  fixedLatencyConfig,
   GPT2_SMALL_SHAPED_CONFIG,
   MODEL_DIMENSION_MAX,
   type ModelConfig,
@@ -71,13 +74,20 @@ export {
   serializeKvCache,
 } from "./kv_cache.ts";
 export {
+  checkStageInput,
   type ExecutionProvider,
   INTRA_OP_THREAD_COUNT_MAX,
+  type PipelineStage,
   StageExecutor,
   type StageExecutorOptions,
   StageInputError,
   type StageResult,
 } from "./stage_executor.ts";
+export {
+  createFixedLatencyPipeline,
+  type FixedLatencyOptions,
+  FixedLatencyStage,
+} from "./fixed_latency_stage.ts";
 export { referenceForward, type ReferenceForwardOptions, referenceWeights } from "./reference.ts";
 export {
   createSampler,

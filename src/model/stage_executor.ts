@@ -36,6 +36,34 @@ export interface StageExecutorOptions {
   readonly modelBytes?: Uint8Array;
 }
 
+/**
+ * What a pipeline needs of a stage: `StageExecutor` runs it on ONNX Runtime; a
+ * `FixedLatencyStage` (benchmarks) waits a set time instead of computing.
+ */
+export interface PipelineStage {
+  /** The model this stage belongs to. */
+  readonly config: ModelConfig;
+  /** The blocks this stage runs. */
+  readonly range: LayerRange;
+  /** Where it runs (`cpu`, `cuda`). */
+  readonly executionProvider: ExecutionProvider;
+  /**
+   * An empty cache shaped for this stage.
+   *
+   * @param batchSize Number of sequences decoded together (default 1).
+   */
+  emptyCache(batchSize?: number): KvCache;
+  /**
+   * Runs the stage on new positions.
+   *
+   * @param input Token ids [batch, n] for the first stage, else the residual stream.
+   * @param cache The stage's cache at the current position.
+   */
+  run(input: StageTensor, cache: KvCache): Promise<StageResult>;
+  /** Releases what the stage holds. */
+  close(): Promise<void>;
+}
+
 /** What one run of a stage returns. */
 export interface StageResult {
   /** The residual stream for the next stage, or the logits from the last stage. */
@@ -68,7 +96,7 @@ export const INTRA_OP_THREAD_COUNT_MAX = 256;
  * await stage.close();
  * ```
  */
-export class StageExecutor {
+export class StageExecutor implements PipelineStage {
   /** The model this stage belongs to. */
   readonly config: ModelConfig;
   /** The blocks this stage runs. */
@@ -163,7 +191,7 @@ export class StageExecutor {
    * @throws {StageInputError} If the input or cache does not fit the stage.
    */
   async run(input: StageTensor, cache: KvCache): Promise<StageResult> {
-    const [batchSize, length] = this.#checkInput(input, cache);
+    const [batchSize, length] = checkStageInput(this.config, this.range, input, cache);
     const feeds: Record<string, ort.Tensor> = {};
     feeds[this.isFirst ? TOKEN_INPUT_NAME : HIDDEN_INPUT_NAME] = input.dtype === "int32"
       ? new ort.Tensor("int32", input.data, [...input.dims])
@@ -203,59 +231,6 @@ export class StageExecutor {
     };
   }
 
-  #checkInput(input: StageTensor, cache: KvCache): [number, number] {
-    const expected = this.isFirst ? "int32" : "float32";
-    if (input.dtype !== expected) {
-      throw new StageInputError(
-        `Stage [${this.range.layerStart}, ${this.range.layerEnd}) takes ${expected} input, got ${input.dtype}`,
-      );
-    }
-    const rank = this.isFirst ? 2 : 3;
-    const [batchSize, length, width] = input.dims;
-    if (
-      input.dims.length !== rank || batchSize === undefined || length === undefined ||
-      (!this.isFirst && width !== this.config.hiddenSize) || length < 1
-    ) {
-      throw new StageInputError(
-        `Stage input has shape [${input.dims}], expected ${
-          this.isFirst ? "[batch, n]" : `[batch, n, ${this.config.hiddenSize}]`
-        } with n >= 1`,
-      );
-    }
-    if (input.data.length !== input.dims.reduce((product, dim) => product * dim, 1)) {
-      throw new StageInputError(
-        `Stage input holds ${input.data.length} values for shape [${input.dims}]`,
-      );
-    }
-    if (batchSize !== cache.batchSize) {
-      throw new StageInputError(
-        `Input batch ${batchSize} differs from cache batch ${cache.batchSize}`,
-      );
-    }
-    if (cache.position + length > this.config.sequenceLengthMax) {
-      throw new StageInputError(
-        `Positions ${cache.position} + ${length} exceed sequenceLengthMax ${this.config.sequenceLengthMax}`,
-      );
-    }
-    if (
-      input.dtype === "int32" &&
-      input.data.some((token) => token < 0 || token >= this.config.vocabSize)
-    ) {
-      throw new StageInputError(`Token ids must lie in [0, ${this.config.vocabSize})`);
-    }
-    const layerIndices = cache.layers.map((layer) => layer.layerIndex).join(",");
-    const expectedIndices = Array.from(
-      { length: this.range.layerEnd - this.range.layerStart },
-      (_, offset) => this.range.layerStart + offset,
-    ).join(",");
-    if (layerIndices !== expectedIndices) {
-      throw new StageInputError(
-        `Cache holds layers [${layerIndices}], stage runs [${expectedIndices}]`,
-      );
-    }
-    return [batchSize, length];
-  }
-
   /** Releases the ONNX Runtime session. */
   async close(): Promise<void> {
     await this.#session.release();
@@ -268,4 +243,74 @@ function floatData(results: ort.InferenceSession.OnnxValueMapType, name: string)
     throw new StageInputError(`Stage produced no float32 ${name}`);
   }
   return tensor.data as Float32Array;
+}
+
+/**
+ * Checks that an input and a cache fit a stage: the dtype and shape its place in the model
+ * takes, token ids in the vocabulary, the positions left, and the cache's blocks.
+ *
+ * @param config The model.
+ * @param range The stage's blocks.
+ * @param input The stage's input.
+ * @param cache The stage's cache.
+ * @returns The batch size and the number of new positions.
+ * @throws {StageInputError} Saying what does not fit.
+ */
+export function checkStageInput(
+  config: ModelConfig,
+  range: LayerRange,
+  input: StageTensor,
+  cache: KvCache,
+): [number, number] {
+  const isFirst = range.layerStart === 0;
+  const expected = isFirst ? "int32" : "float32";
+  if (input.dtype !== expected) {
+    throw new StageInputError(
+      `Stage [${range.layerStart}, ${range.layerEnd}) takes ${expected} input, got ${input.dtype}`,
+    );
+  }
+  const rank = isFirst ? 2 : 3;
+  const [batchSize, length, width] = input.dims;
+  if (
+    input.dims.length !== rank || batchSize === undefined || length === undefined ||
+    (!isFirst && width !== config.hiddenSize) || length < 1
+  ) {
+    throw new StageInputError(
+      `Stage input has shape [${input.dims}], expected ${
+        isFirst ? "[batch, n]" : `[batch, n, ${config.hiddenSize}]`
+      } with n >= 1`,
+    );
+  }
+  if (input.data.length !== input.dims.reduce((product, dim) => product * dim, 1)) {
+    throw new StageInputError(
+      `Stage input holds ${input.data.length} values for shape [${input.dims}]`,
+    );
+  }
+  if (batchSize !== cache.batchSize) {
+    throw new StageInputError(
+      `Input batch ${batchSize} differs from cache batch ${cache.batchSize}`,
+    );
+  }
+  if (cache.position + length > config.sequenceLengthMax) {
+    throw new StageInputError(
+      `Positions ${cache.position} + ${length} exceed sequenceLengthMax ${config.sequenceLengthMax}`,
+    );
+  }
+  if (
+    input.dtype === "int32" &&
+    input.data.some((token) => token < 0 || token >= config.vocabSize)
+  ) {
+    throw new StageInputError(`Token ids must lie in [0, ${config.vocabSize})`);
+  }
+  const layerIndices = cache.layers.map((layer) => layer.layerIndex).join(",");
+  const expectedIndices = Array.from(
+    { length: range.layerEnd - range.layerStart },
+    (_, offset) => range.layerStart + offset,
+  ).join(",");
+  if (layerIndices !== expectedIndices) {
+    throw new StageInputError(
+      `Cache holds layers [${layerIndices}], stage runs [${expectedIndices}]`,
+    );
+  }
+  return [batchSize, length];
 }

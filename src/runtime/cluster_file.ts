@@ -25,9 +25,10 @@ import type { NodeId } from "../core/types.ts";
 import { MEMBERSHIP_NODES_MAX } from "../wire/identity.ts";
 import { NODE_ID_BYTES_MAX } from "../wire/message.ts";
 import { fromHex, toHex } from "./keys.ts";
+import { FIXED_LAYER_COUNT_MAX, FIXED_LAYER_MS_MAX } from "../model/config.ts";
 
 /** The embedded model presets a cluster file can name. */
-export const MODEL_PRESETS = ["default", "tiny"] as const;
+export const MODEL_PRESETS = ["default", "tiny", "gpt2-small-shaped"] as const;
 
 /** An embedded model preset. */
 export type ModelPreset = typeof MODEL_PRESETS[number];
@@ -35,7 +36,15 @@ export type ModelPreset = typeof MODEL_PRESETS[number];
 /** Where a cluster's model comes from. */
 export type ClusterModel =
   | { readonly kind: "preset"; readonly preset: ModelPreset }
-  | { readonly kind: "dir"; readonly dir: string };
+  | { readonly kind: "dir"; readonly dir: string }
+  | {
+    /** Stages that wait `layerMs` per block instead of computing (benchmarks). */
+    readonly kind: "fixed-latency";
+    /** The blocks. */
+    readonly layerCount: number;
+    /** What each block waits per pass, in milliseconds. */
+    readonly layerMs: number;
+  };
 
 /** A member of the cluster. */
 export interface ClusterNode {
@@ -162,9 +171,28 @@ function addressAt(value: unknown, field: string): { host: string; port: number 
 
 function modelAt(value: unknown, baseDir: string): ClusterModel {
   if (value === undefined) return { kind: "preset", preset: "default" };
-  const model = objectAt(value, "model", ["preset", "dir"]);
-  if ((model.preset === undefined) === (model.dir === undefined)) {
-    throw new ClusterFileError("model", 'must have one of "preset" or "dir"');
+  const model = objectAt(value, "model", ["preset", "dir", "fixedLatency"]);
+  const given = [model.preset, model.dir, model.fixedLatency].filter((v) => v !== undefined);
+  if (given.length !== 1) {
+    throw new ClusterFileError("model", 'must have one of "preset", "dir" or "fixedLatency"');
+  }
+  if (model.fixedLatency !== undefined) {
+    const fixed = objectAt(model.fixedLatency, "model.fixedLatency", ["layers", "layerMs"]);
+    const layerMs = fixed.layerMs;
+    if (
+      typeof layerMs !== "number" || !Number.isFinite(layerMs) || layerMs < 0 ||
+      layerMs > FIXED_LAYER_MS_MAX
+    ) {
+      throw new ClusterFileError(
+        "model.fixedLatency.layerMs",
+        `must be a number of milliseconds from 0 to ${FIXED_LAYER_MS_MAX}, got ${json(layerMs)}`,
+      );
+    }
+    return {
+      kind: "fixed-latency",
+      layerCount: integerAt(fixed.layers, "model.fixedLatency.layers", 1, FIXED_LAYER_COUNT_MAX),
+      layerMs,
+    };
   }
   if (model.preset !== undefined) {
     if (!(MODEL_PRESETS as readonly unknown[]).includes(model.preset)) {
@@ -324,9 +352,7 @@ export function clusterFileJson(cluster: ClusterFile): Record<string, unknown> {
   return {
     f: cluster.faultsMax,
     replicasPerStage: cluster.replicaCount,
-    model: cluster.model.kind === "preset"
-      ? { preset: cluster.model.preset }
-      : { dir: cluster.model.dir },
+    model: modelJson(cluster.model),
     boundaries: [...cluster.boundaries],
     nodes: cluster.nodes.map((node) => ({
       id: node.id,
@@ -338,4 +364,15 @@ export function clusterFileJson(cluster: ClusterFile): Record<string, unknown> {
       publicKey: toHex(client.publicKey),
     })),
   };
+}
+
+function modelJson(model: ClusterModel): Record<string, unknown> {
+  switch (model.kind) {
+    case "preset":
+      return { preset: model.preset };
+    case "dir":
+      return { dir: model.dir };
+    case "fixed-latency":
+      return { fixedLatency: { layers: model.layerCount, layerMs: model.layerMs } };
+  }
 }

@@ -6,6 +6,8 @@ import {
   loadClusterFile,
   parseClusterFile,
 } from "./cluster_file.ts";
+import { FixedLatencyStage } from "../model/fixed_latency_stage.ts";
+import { openClusterModel } from "./model_source.ts";
 
 const KEYS = [
   "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
@@ -63,6 +65,19 @@ Deno.test("clusterFileJson() writes what parseClusterFile() reads back", () => {
   assert.deepEqual(parseClusterFile(clusterFileJson(cluster), "/base"), cluster);
 });
 
+Deno.test("a fixed-latency model is read, written back and opened as fixed-latency stages", async () => {
+  const fixed = { fixedLatency: { layers: 50, layerMs: 2.5 } };
+  const cluster = parseClusterFile(file({ model: fixed, boundaries: [25] }), "/base");
+  assert.deepEqual(cluster.model, { kind: "fixed-latency", layerCount: 50, layerMs: 2.5 });
+  assert.deepEqual(clusterFileJson(cluster).model, fixed);
+  const pipeline = await openClusterModel(cluster);
+  assert.equal(pipeline.stages.length, 2);
+  assert.ok(pipeline.stages.every((stage) => stage instanceof FixedLatencyStage));
+  assert.deepEqual(pipeline.stages.map((stage) => stage.range.layerEnd), [25, 50]);
+  const outside = parseClusterFile(file({ model: fixed, boundaries: [50] }), "/base");
+  await assert.rejects(() => openClusterModel(outside), /inside the 50 layers/);
+});
+
 Deno.test("each rule of the cluster file is refused naming its field", () => {
   const cases: [Record<string, unknown>, string, RegExp][] = [
     [{ f: 2 }, "nodes", /n >= 3f \+ 1 = 7/],
@@ -70,8 +85,29 @@ Deno.test("each rule of the cluster file is refused naming its field", () => {
     [{ f: "1" }, "f", /integer/],
     [{ replicasPerStage: 2 }, "replicasPerStage", /at least 2f \+ 1 = 3/],
     [{ replicasPerStage: 5 }, "replicasPerStage", /from 1 to 4/],
-    [{ model: { preset: "huge" } }, "model.preset", /one of default, tiny/],
-    [{ model: { preset: "tiny", dir: "x" } }, "model", /one of "preset" or "dir"/],
+    [{ model: { preset: "huge" } }, "model.preset", /one of default, tiny, gpt2-small-shaped/],
+    [{ model: { preset: "tiny", dir: "x" } }, "model", /one of "preset", "dir" or "fixedLatency"/],
+    [
+      { model: { fixedLatency: { layers: 0, layerMs: 1 } } },
+      "model.fixedLatency.layers",
+      /1 to 1024/,
+    ],
+    [
+      { model: { fixedLatency: { layers: 8, layerMs: -1 } } },
+      "model.fixedLatency.layerMs",
+      /0 to 10000/,
+    ],
+    [
+      { model: { fixedLatency: { layers: 8, layerMs: "1" } } },
+      "model.fixedLatency.layerMs",
+      /got "1"/,
+    ],
+    [{ model: { fixedLatency: { layers: 8 } } }, "model.fixedLatency.layerMs", /got nothing/],
+    [
+      { model: { fixedLatency: { layers: 8, layerMs: 1, hidden: 4 } } },
+      "model.fixedLatency.hidden",
+      /not a field/,
+    ],
     [{ model: { presets: "tiny" } }, "model.presets", /not a field/],
     [{ boundaries: [2, 2] }, "boundaries[1]", /above the boundary before/],
     [{ boundaries: "2" }, "boundaries", /array/],

@@ -30,6 +30,11 @@ export interface LocalClusterOptions {
   readonly faultsMax?: number;
   /** The embedded model (default `default`). */
   readonly preset?: ModelPreset;
+  /**
+   * Stages that wait `layerMs` per block instead of computing (the cluster file's
+   * `model.fixedLatency`; benchmarks). It replaces `preset`.
+   */
+  readonly fixedLatency?: { readonly layers: number; readonly layerMs: number };
   /** Layer indices where stages start. */
   readonly boundaries?: readonly number[];
   /** Where to keep keys, the cluster file and data (default: a new temporary directory). */
@@ -139,7 +144,9 @@ export class LocalCluster {
       const client = await readKeyFile(join(dir, "client.key"), "client-1");
       const json = {
         f: options.faultsMax ?? 1,
-        model: { preset: options.preset ?? "default" },
+        model: options.fixedLatency === undefined
+          ? { preset: options.preset ?? "default" }
+          : { fixedLatency: options.fixedLatency },
         boundaries: [...(options.boundaries ?? [])],
         nodes,
         clients: [{ id: "client-1", publicKey: toHex(client.publicKey) }],
@@ -250,6 +257,16 @@ export class LocalCluster {
    */
   isRunning(id: NodeId): boolean {
     return this.#running.has(id);
+  }
+
+  /**
+   * A running node's process id (to read its resident memory, say).
+   *
+   * @param id The member.
+   * @returns The pid, or `undefined` where it is not running.
+   */
+  pid(id: NodeId): number | undefined {
+    return this.#running.get(id)?.child.pid;
   }
 
   /**

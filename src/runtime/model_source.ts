@@ -5,10 +5,16 @@
  * @module
  */
 
-import { DEFAULT_MODEL_CONFIG, type ModelConfig, TINY_MODEL_CONFIG } from "../model/config.ts";
+import {
+  DEFAULT_MODEL_CONFIG,
+  GPT2_SMALL_SHAPED_CONFIG,
+  type ModelConfig,
+  TINY_MODEL_CONFIG,
+} from "../model/config.ts";
+import { createFixedLatencyPipeline } from "../model/fixed_latency_stage.ts";
 import { createPipeline, type ModelPipeline } from "../model/generate.ts";
 import type { ExecutionProvider } from "../model/stage_executor.ts";
-import type { ClusterFile, ModelPreset } from "./cluster_file.ts";
+import type { ClusterFile, ClusterModel, ModelPreset } from "./cluster_file.ts";
 import { ClusterFileError } from "./cluster_file.ts";
 import { loadUserModel } from "./user_model.ts";
 
@@ -16,6 +22,7 @@ import { loadUserModel } from "./user_model.ts";
 export const PRESET_CONFIGS: Readonly<Record<ModelPreset, ModelConfig>> = {
   default: DEFAULT_MODEL_CONFIG,
   tiny: TINY_MODEL_CONFIG,
+  "gpt2-small-shaped": GPT2_SMALL_SHAPED_CONFIG,
 };
 
 /** How to run the model. */
@@ -34,8 +41,25 @@ export interface ModelSourceOptions {
  * @returns The pipeline (the caller closes it).
  * @throws {ClusterFileError} If the model's split is not the cluster file's.
  */
-export async function openClusterModel(
+export function openClusterModel(
   cluster: ClusterFile,
+  options: ModelSourceOptions = {},
+): Promise<ModelPipeline> {
+  return openModel(cluster.model, cluster.boundaries, options);
+}
+
+/**
+ * Opens a model a cluster file can name, split at `boundaries`.
+ *
+ * @param model The model.
+ * @param boundaries Layer indices where stages start.
+ * @param options The device.
+ * @returns The pipeline (the caller closes it).
+ * @throws {ClusterFileError} If the split does not fit the model.
+ */
+export async function openModel(
+  model: ClusterModel,
+  boundaries: readonly number[],
   options: ModelSourceOptions = {},
 ): Promise<ModelPipeline> {
   const executionProviders: ExecutionProvider[] = options.device === "cuda"
@@ -45,27 +69,37 @@ export async function openClusterModel(
     executionProviders,
     ...(options.onFallback === undefined ? {} : { onFallback: options.onFallback }),
   };
-  if (cluster.model.kind === "preset") {
-    const config = PRESET_CONFIGS[cluster.model.preset];
-    if (cluster.boundaries.some((b) => b >= config.layerCount)) {
+  if (model.kind === "fixed-latency") {
+    const { layerCount, layerMs } = model;
+    if (boundaries.some((b) => b >= layerCount)) {
       throw new ClusterFileError(
         "boundaries",
-        `must lie inside the ${config.layerCount} layers of the ${cluster.model.preset} model`,
+        `must lie inside the ${layerCount} layers of the fixed-latency model`,
       );
     }
-    return await createPipeline(config, { ...executor, boundaries: cluster.boundaries });
+    return createFixedLatencyPipeline(layerCount, { layerMs, boundaries });
   }
-  const model = await loadUserModel(cluster.model.dir);
-  if (model.boundaries.join(",") !== cluster.boundaries.join(",")) {
+  if (model.kind === "preset") {
+    const config = PRESET_CONFIGS[model.preset];
+    if (boundaries.some((b) => b >= config.layerCount)) {
+      throw new ClusterFileError(
+        "boundaries",
+        `must lie inside the ${config.layerCount} layers of the ${model.preset} model`,
+      );
+    }
+    return await createPipeline(config, { ...executor, boundaries });
+  }
+  const user = await loadUserModel(model.dir);
+  if (user.boundaries.join(",") !== boundaries.join(",")) {
     throw new ClusterFileError(
       "boundaries",
-      `are [${cluster.boundaries}] but the model in ${cluster.model.dir} is split at ` +
-        `[${model.boundaries}]`,
+      `are [${boundaries}] but the model in ${model.dir} is split at ` +
+        `[${user.boundaries}]`,
     );
   }
-  return await createPipeline(model.config, {
+  return await createPipeline(user.config, {
     ...executor,
-    boundaries: model.boundaries,
-    stageModelBytes: model.stageModelBytes,
+    boundaries: user.boundaries,
+    stageModelBytes: user.stageModelBytes,
   });
 }
