@@ -52,6 +52,7 @@ import { verifyNewView } from "../wire/new_view.ts";
 import { verifyClientReply } from "../wire/client_reply.ts";
 import { Proof } from "../wire/proof.ts";
 import type { NodeSigner } from "../wire/identity.ts";
+import type { CostMeter } from "./costs.ts";
 import type { Logger } from "./log.ts";
 import {
   checkpointDigest,
@@ -134,6 +135,8 @@ export interface InstanceHost {
   trace?(line: TraceLine): void;
   /** Runs `run` after `ms` milliseconds, unless the node stops first. */
   later(ms: number, run: () => void): void;
+  /** Where the time spent in steps, on disk and waiting in the queue is counted. */
+  readonly meter?: CostMeter;
 }
 
 /** The sampling seed every inference uses (the spec's `Seeds` = {1}); decoding is greedy. */
@@ -156,6 +159,8 @@ export class Instance {
   readonly tokenIds: number[] = [];
   /** Whether a commit was reported. */
   done = false;
+  /** When this node accepted the last token (`performance.now()`), for the commit's latency. */
+  lastTokenAt: number | undefined;
   readonly #host: InstanceHost;
   readonly #runner: StageRunner;
   readonly #membership: Membership;
@@ -393,7 +398,12 @@ export class Instance {
   }
 
   #enqueue(work: () => Promise<void>): Promise<void> {
-    const run = this.#queue.then(work);
+    const meter = this.#host.meter;
+    const queuedAt = meter === undefined ? 0 : performance.now();
+    const run = this.#queue.then(() => {
+      meter?.add(this.id, "queue", performance.now() - queuedAt);
+      return work();
+    });
     this.#queue = run.catch((error) => {
       this.#host.log.error("inference step failed", {
         inference: this.id,
@@ -679,10 +689,13 @@ export class Instance {
 
   async #step(event: NodeEvent<DigestValue>): Promise<void> {
     const result = this.#host.trace === undefined ? undefined : this.#knownResult(INFERENCE_SEED);
+    const meter = this.#host.meter;
+    const started = meter === undefined ? 0 : performance.now();
     const ready = step(
       { cluster: this.cluster, state: this.state, received: this.#received },
       event,
     );
+    meter?.step(this.id, performance.now() - started);
     if (this.#host.trace !== undefined) {
       // The trace's single point: what entered the received set since the last line, the
       // actions with their parameters, the state after them and what they signed.
@@ -723,12 +736,21 @@ export class Instance {
       });
     }
     // 1. The durable fields (with the Prepares that prove `prepared`), on disk.
+    const meter = this.#host.meter;
+    let diskAt = meter === undefined ? 0 : performance.now();
     if (persist) {
       await this.#host.persist(this.id, durableOf(ready.state), this.#preparedSigned());
+      if (meter !== undefined) {
+        meter.add(this.id, "persist", performance.now() - diskAt);
+        diskAt = performance.now();
+      }
     }
     // 2. The messages signed, in the node's log on disk, before any leaves.
     for (const message of sends) if (this.#received.add(message)) this.#indexOutput(message);
-    if (sends.length > 0) await this.#host.logSigned(this.id, sends);
+    if (sends.length > 0) {
+      await this.#host.logSigned(this.id, sends);
+      meter?.add(this.id, "log", performance.now() - diskAt);
+    }
     for (const message of sends) {
       let wire;
       try {
@@ -878,6 +900,7 @@ export class Instance {
       }
       this.#tokenByValue.set(value, token);
       this.tokenIds.push(token);
+      if (index + 1 === this.cluster.tokenCount) this.lastTokenAt = performance.now();
       this.#host.accepted?.(this.id, index + 1, token);
     }
   }

@@ -17,6 +17,7 @@
  * @module
  */
 
+export { COST_KINDS, type CostKind, CostMeter, type Costs } from "./costs.ts";
 export { loadConfigFromEnv, loadNodeConfig, RUNTIME_VARIABLES, traceDirFromEnv } from "./config.ts";
 export {
   CHECKPOINT_FILE_BYTES_MAX,

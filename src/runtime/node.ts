@@ -30,6 +30,7 @@ import type { Logger } from "./log.ts";
 import { NodeStore } from "./node_store.ts";
 import { StageRunner } from "./stage_runner.ts";
 import { CacheCheckpoints } from "./cache_checkpoints.ts";
+import { CostMeter, type Costs } from "./costs.ts";
 import { type TraceLine, TraceWriter } from "./trace.ts";
 import { type PeerAddress, Sealer, Transport } from "./transport.ts";
 
@@ -158,6 +159,7 @@ export class ButterflyNode {
   readonly #log: Logger;
   #transport: NodeNetwork | undefined;
   readonly #sealer: Sealer;
+  readonly #meter = new CostMeter();
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
@@ -181,6 +183,7 @@ export class ButterflyNode {
     });
     this.#runner = new StageRunner(options.pipeline, {
       checkpoints: this.#cacheCheckpoints,
+      meter: this.#meter,
       onRebuild: (rebuild) =>
         this.#log.info("stage caches rebuilt", {
           inference: rebuild.inferenceId,
@@ -192,7 +195,7 @@ export class ButterflyNode {
         }),
     });
     this.#log = options.log;
-    this.#sealer = new Sealer(options.signer);
+    this.#sealer = new Sealer(options.signer, Date.now, this.#meter);
     this.#detector = new PhiAccrualFailureDetector(
       this.#config.heartbeatIntervalMs,
       this.#config.phiSuspect,
@@ -266,6 +269,7 @@ export class ButterflyNode {
         addresses: addressesOf(cluster),
         ...(options.listen === undefined ? {} : { listen: options.listen }),
         log: options.log,
+        meter: node.#meter,
         ...handlers,
       })
       : await options.network(handlers, membership, clients);
@@ -544,6 +548,7 @@ export class ButterflyNode {
     return {
       signer: this.#options.signer,
       log: this.#log,
+      meter: this.#meter,
       ...(trace === undefined ? {} : { trace: (line: TraceLine) => trace.write(line) }),
       later: (ms, run) => {
         if (this.#closed) return;
@@ -644,6 +649,11 @@ export class ButterflyNode {
   }
 
   async #committed(id: number, reply: MessageOf<"ClientReply">, view: number): Promise<void> {
+    const lastTokenAt = this.#instances.get(id)?.lastTokenAt;
+    // From this node's last token to its commit (absent where it committed without the tokens).
+    const commitMs = lastTokenAt === undefined
+      ? undefined
+      : Math.round((performance.now() - lastTokenAt) * 1000) / 1000;
     const frame = await this.#sealer.seal(reply);
     const parts = decodeFrame(frame);
     this.#replies.set(id, frame);
@@ -665,6 +675,8 @@ export class ButterflyNode {
       signers,
       framesSent: this.#traffic.get(id)?.frames ?? 0,
       bytesSent: this.#traffic.get(id)?.bytes ?? 0,
+      costs: roundedCosts(this.#meter.take(id)),
+      ...(commitMs === undefined ? {} : { commitMs }),
     });
     if (instance !== undefined && !this.#transport?.send(instance.request.client, frame)) {
       this.#log.info("client not connected; the reply waits on disk", {
@@ -683,6 +695,7 @@ export class ButterflyNode {
       this.#instances.delete(id);
       this.#replies.delete(id);
       this.#traffic.delete(id);
+      this.#meter.forget(id);
       clearTimeout(this.#viewTimers.get(id));
       this.#viewTimers.delete(id);
       this.#runner.release(id);
@@ -714,4 +727,11 @@ function addressesOf(cluster: NodeCluster): Map<NodeId, PeerAddress> {
 function sameSampling(a: SamplingRequest | undefined, b: SamplingRequest | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   return a.temperatureMilli === b.temperatureMilli && a.topK === b.topK && a.seed === b.seed;
+}
+
+// An inference's costs as its commit line logs them: milliseconds to the microsecond.
+function roundedCosts(costs: Costs): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(costs).map(([kind, value]) => [kind, Math.round(value * 1000) / 1000]),
+  );
 }

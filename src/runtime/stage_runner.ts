@@ -19,6 +19,7 @@ import {
   tokenTensor,
 } from "../model/tensor.ts";
 import type { CacheCheckpoints } from "./cache_checkpoints.ts";
+import type { CostMeter } from "./costs.ts";
 import { type DigestValue, tokensValue } from "./spec_wire.ts";
 
 /** What a stage computation takes as input. */
@@ -58,6 +59,8 @@ export interface StageRunnerOptions {
   readonly checkpoints?: CacheCheckpoints;
   /** Told of each rebuild of caches (for the node's log). */
   readonly onRebuild?: (rebuild: Rebuild) => void;
+  /** Where the time spent computing (rebuilds included) is counted. */
+  readonly meter?: CostMeter;
 }
 
 /** A rebuild of an inference's caches, as a node logs it. */
@@ -99,6 +102,7 @@ export class StageRunner {
   readonly #caches = new Map<number, Caches>();
   readonly #checkpoints: CacheCheckpoints | undefined;
   readonly #onRebuild: ((rebuild: Rebuild) => void) | undefined;
+  readonly #meter: CostMeter | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
   /**
@@ -111,6 +115,7 @@ export class StageRunner {
     this.pipeline = pipeline;
     this.#checkpoints = options.checkpoints;
     this.#onRebuild = options.onRebuild;
+    this.#meter = options.meter;
   }
 
   /** The number of stages. */
@@ -135,7 +140,14 @@ export class StageRunner {
     stage: number,
     input: StageInput,
   ): Promise<StageOutcome> {
-    const run = this.#queue.then(() => this.#compute(inferenceId, inference, token, stage, input));
+    const run = this.#queue.then(async () => {
+      const started = performance.now();
+      try {
+        return await this.#compute(inferenceId, inference, token, stage, input);
+      } finally {
+        this.#meter?.add(inferenceId, "compute", performance.now() - started);
+      }
+    });
     this.#queue = run.catch(() => {});
     return run;
   }
