@@ -18,7 +18,9 @@
  *    node that crashes after it restarts with at least what it signed depends on; persisting a
  *    later field early is safe: not sending is always safe);
  * 2. `send`: each message signed, in signing order (the shell writes it to the node's log of
- *    signed messages, then sends it);
+ *    signed messages and sends it: a vote, a view change or an assignment once the write is on
+ *    disk; a stage output or a checkpoint, which the node's certified inputs fix, may leave
+ *    while it is written, since a node that crashes first signs the same one again);
  * 3. `compute`: a stage to run on the model (token, stage, input), one per enabled instance; the
  *    shell runs each once and answers with a `computed` event;
  * 4. `timer`: start the view-change timer of the node's view (it entered a view and has not

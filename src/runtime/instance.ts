@@ -6,8 +6,11 @@
  * compute effects.
  *
  * Effects are carried out in `step`'s order: the durable fields (and the signed Prepares of a
- * prepared certificate) are on disk, then the messages signed are in the node's log on disk, and
- * only then are they sent. Steps of one inference run one at a time.
+ * prepared certificate) are on disk, then the messages signed go to the node's log on disk, and
+ * a vote, view change or assignment is sent only once it is there. A stage output or a
+ * checkpoint leaves while its write is under way: its content is fixed by certified inputs, so a
+ * node that crashes first signs the same message again. Steps of one inference run one at a
+ * time.
  *
  * @module
  */
@@ -142,6 +145,10 @@ export interface InstanceHost {
 /** The sampling seed every inference uses (the spec's `Seeds` = {1}); decoding is greedy. */
 export const INFERENCE_SEED = 1;
 
+// Messages whose content the node's certified inputs fix: they may leave before they are in
+// the log on disk (see #carryOut).
+const DETERMINED_TYPES: ReadonlySet<string> = new Set(["StageOutput", "Checkpoint"]);
+
 /** How long a node waits for a checkpoint's state before it asks another signer. */
 const CHECKPOINT_ASK_MS = 1000;
 
@@ -182,6 +189,8 @@ export class Instance {
   readonly #sampling: Sampling;
   readonly #promptIds: readonly number[];
   #queue: Promise<void> = Promise.resolve();
+  // The last append to the log of signed messages (appends run one after another).
+  #logTail: Promise<void> = Promise.resolve();
 
   /**
    * Creates the instance (nothing runs until `start` or `restart`).
@@ -395,6 +404,17 @@ export class Instance {
         }
       }
     });
+  }
+
+  /**
+   * Resolves once the steps queued so far and the log appends they started are done (before
+   * the node removes the inference's files).
+   *
+   * @returns When idle.
+   */
+  async idle(): Promise<void> {
+    await this.#queue;
+    await this.#logTail;
   }
 
   #enqueue(work: () => Promise<void>): Promise<void> {
@@ -745,11 +765,24 @@ export class Instance {
         diskAt = performance.now();
       }
     }
-    // 2. The messages signed, in the node's log on disk, before any leaves.
+    // 2. The messages signed, in the node's log on disk, in signing order. A vote, a view
+    // change or an assignment leaves only once it is on disk (and everything logged before it);
+    // a stage output or a checkpoint, whose content the certified inputs fix, leaves while its
+    // write is under way: a node that crashes before the write lands computes the same output
+    // again, and signs the same message (the fsync stays off every stage hop's path).
     for (const message of sends) if (this.#received.add(message)) this.#indexOutput(message);
     if (sends.length > 0) {
-      await this.#host.logSigned(this.id, sends);
-      meter?.add(this.id, "log", performance.now() - diskAt);
+      const logged = this.#logTail.then(() => this.#host.logSigned(this.id, sends));
+      this.#logTail = logged.catch((error) => {
+        this.#host.log.error("signed messages could not be logged", {
+          inference: this.id,
+          reason: (error as Error).message,
+        });
+      });
+      if (sends.some((message) => !DETERMINED_TYPES.has(message.type))) {
+        await logged;
+        meter?.add(this.id, "log", performance.now() - diskAt);
+      }
     }
     for (const message of sends) {
       let wire;

@@ -35,6 +35,10 @@ async function withCluster(
   logs: LogRecord[] = [],
   drop: (message: CoordinationMessage, to: string) => boolean = () => false,
   checkpointIntervalTokens = 2,
+  hooks: {
+    readonly logSigned?: (k: number, messages: readonly { type: string }[]) => Promise<void>;
+    readonly sent?: (k: number, message: CoordinationMessage) => void;
+  } = {},
 ): Promise<void> {
   const signers: NodeSigner[] = await testSigners();
   const membership = await Membership.create(signers);
@@ -73,10 +77,11 @@ async function withCluster(
       signer,
       log: new Logger(id, "warn", (_line, record) => logs.push(record)),
       persist: () => Promise.resolve(),
-      logSigned: () => Promise.resolve(),
+      logSigned: (_inference, messages) => hooks.logSigned?.(k, messages) ?? Promise.resolve(),
       sign: async (message: CoordinationMessage): Promise<SignedMessage> =>
         await signMessage({ ...message, sequence: sequence++ }, signer),
       broadcast: async (message: CoordinationMessage): Promise<SignedMessage> => {
+        hooks.sent?.(k, message);
         const frame = await sealMessage({ ...message, sequence: sequence++ }, signer);
         const opened = await openFrame(frame, membership);
         assert.ok(opened.ok);
@@ -176,6 +181,66 @@ Deno.test("four nodes commit what one process generates, and the reply verifies"
           await assertReplyVerifies(reply, membership, PROMPT);
         }
       },
+    );
+  } finally {
+    await closePipeline(pipeline);
+  }
+});
+
+Deno.test("a vote leaves once it is logged; a stage output leaves while its write is under way", async () => {
+  const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] });
+  try {
+    const expected = await expectedTokens(pipeline);
+    // Each node's events in order: a log write that lands 20 ms later, and each message sent.
+    const events: string[][] = [[], [], [], []];
+    const logSigned = (k: number, messages: readonly { type: string }[]) => {
+      const types = messages.map((m) => m.type).join("+");
+      return new Promise<void>((resolve) =>
+        setTimeout(() => {
+          events[k]!.push(`logged ${types}`);
+          resolve();
+        }, 20)
+      );
+    };
+    const sent = (k: number, message: CoordinationMessage) =>
+      events[k]!.push(`sent ${message.type}`);
+    await withCluster(
+      pipeline,
+      async ({ instances, replies, settled }) => {
+        await Promise.all(instances.map((instance) => instance.start()));
+        await settled();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        for (const [k, instance] of instances.entries()) {
+          assert.deepEqual(instance.tokenIds, expected, `node ${k}`);
+          assert.ok(replies[k] !== undefined, `node ${k} committed`);
+        }
+        let early = 0;
+        for (const list of events) {
+          for (const [at, event] of list.entries()) {
+            if (!event.startsWith("sent ")) continue;
+            const type = event.slice(5);
+            const loggedAt = list.findIndex((e, i) =>
+              i > -1 && e.startsWith("logged") &&
+              e.slice(7).split("+").includes(type) && i < at
+            );
+            if (["StageOutput", "Checkpoint"].includes(type)) {
+              if (loggedAt === -1) early++;
+            } else {
+              assert.ok(
+                loggedAt !== -1,
+                `${type} was sent before it was logged: ${list.join(", ")}`,
+              );
+            }
+          }
+        }
+        // Stage outputs did not wait for the disk.
+        assert.ok(early > 0, "every stage output waited for its log write");
+      },
+      undefined,
+      [],
+      undefined,
+      2,
+      { logSigned, sent },
     );
   } finally {
     await closePipeline(pipeline);

@@ -692,6 +692,7 @@ export class ButterflyNode {
   async #forgetOldest(): Promise<void> {
     while (this.#committedOrder.length > (this.#options.committedKept ?? COMMITTED_KEPT)) {
       const id = this.#committedOrder.shift()!;
+      const instance = this.#instances.get(id);
       this.#instances.delete(id);
       this.#replies.delete(id);
       this.#traffic.delete(id);
@@ -700,6 +701,8 @@ export class ButterflyNode {
       this.#viewTimers.delete(id);
       this.#runner.release(id);
       try {
+        // A step or a log append still under way would write into the directory.
+        await instance?.idle();
         // A checkpoint still being written would put the directory back.
         await this.#cacheCheckpoints.flush(id);
         await this.#store.remove(id);

@@ -159,12 +159,17 @@ export class NodeStore {
     const path = join(this.#dir(inferenceId), "signed.ndjson");
     let created = false;
     let file: Deno.FsFile;
-    try {
-      file = await Deno.open(path, { append: true, createNew: true });
-      created = true;
-    } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    if (this.#logged.has(inferenceId)) {
+      // Known to exist: no failed create (and its error) per append.
       file = await Deno.open(path, { append: true });
+    } else {
+      try {
+        file = await Deno.open(path, { append: true, createNew: true });
+        created = true;
+      } catch (error) {
+        if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+        file = await Deno.open(path, { append: true });
+      }
     }
     try {
       await writeAll(file, encoder.encode(messages.map((m) => `${JSON.stringify(m)}\n`).join("")));
@@ -174,7 +179,11 @@ export class NodeStore {
     }
     // A new file's directory entry is durable only once the directory is synced.
     if (created) await syncDirectory(this.#dir(inferenceId));
+    this.#logged.add(inferenceId);
   }
+
+  // Inferences whose signed log this process created or appended to.
+  readonly #logged = new Set<number>();
 
   /**
    * Keeps the committed reply.
@@ -215,6 +224,7 @@ export class NodeStore {
    * @param inferenceId The inference.
    */
   async remove(inferenceId: number): Promise<void> {
+    this.#logged.delete(inferenceId);
     await Deno.remove(this.#dir(inferenceId), { recursive: true });
   }
 

@@ -104,12 +104,18 @@ Deno.test("four nodes over TCP commit a client's inference as generate() produce
     // Beyond the committed inferences it keeps, a node forgets the oldest, files included.
     assert.ok(nodes[0]!.instance(result.inferenceId) !== undefined);
     const third = await client.infer({ prompt, tokenCount: 4, timeoutMs: 30_000 });
+    // The instance goes first; its files once its last steps and writes are done.
+    const files = `${dirs[0]}/inferences/${result.inferenceId}`;
+    const gone = () => Deno.stat(files).then(() => false, () => true);
     const until = Date.now() + 10_000;
-    while (nodes[0]!.instance(result.inferenceId) !== undefined && Date.now() < until) {
+    while (
+      (nodes[0]!.instance(result.inferenceId) !== undefined || !await gone()) &&
+      Date.now() < until
+    ) {
       await new Promise((r) => setTimeout(r, 10));
     }
     assert.equal(nodes[0]!.instance(result.inferenceId), undefined);
-    await assert.rejects(() => Deno.stat(`${dirs[0]}/inferences/${result.inferenceId}`));
+    await assert.rejects(() => Deno.stat(files));
     assert.ok(nodes[0]!.instance(third.inferenceId) !== undefined);
   } finally {
     await client?.close();
