@@ -10,16 +10,24 @@
  * original promise-returning shape. A {@linkcode VerifiedSignatureCache} skips signatures that
  * already verified.
  *
- * Signing uses WebCrypto: a private key is imported once into a non-extractable `CryptoKey`
- * inside its {@linkcode NodeSigner}, so nothing in this library can read it back, put it in a
- * message or a proof, or log it (a `node:crypto` `KeyObject` can always be exported, so it is
- * not used for private keys).
+ * Signing uses `node:crypto`'s synchronous one-shot `sign` too: a private key is imported once
+ * into a `KeyObject` held only in its {@linkcode NodeSigner}'s closure, so nothing in this library
+ * can reach it, put it in a message or a proof, or log it. (A WebCrypto `CryptoKey` could also be
+ * non-extractable, but its sign is an asynchronous operation: in a busy node each signature
+ * waited about a millisecond for the event loop, on every stage hop's path; see
+ * `bench/cluster_report.ts`.)
  *
  * @module
  */
 
 import { Buffer } from "node:buffer";
-import { createPublicKey, type KeyObject, verify as nodeVerify } from "node:crypto";
+import {
+  createPrivateKey,
+  createPublicKey,
+  type KeyObject,
+  sign as nodeSign,
+  verify as nodeVerify,
+} from "node:crypto";
 import { getPublicKeyAsync, Point } from "@noble/ed25519";
 import type { NodeId } from "../core/types.ts";
 import { NODE_ID_BYTES_MAX, SIGNATURE_BYTES } from "./message.ts";
@@ -86,7 +94,7 @@ export interface MemberKey {
 
 /**
  * Creates a signer from a 32-byte ed25519 secret key. The bytes are imported into a
- * non-extractable WebCrypto key; the caller should drop its copy.
+ * `node:crypto` key that only the signer holds; the caller should drop its copy.
  *
  * @param nodeId The node the key belongs to.
  * @param secretKey The 32-byte RFC 8032 secret key (seed).
@@ -110,17 +118,17 @@ export async function createNodeSigner(nodeId: NodeId, secretKey: Uint8Array): P
     );
   }
   const pkcs8 = ed25519Der("pkcs8", secretKey);
-  const privateKey = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, false, [
-    "sign",
-  ]);
+  const privateKey = createPrivateKey({ key: Buffer.from(pkcs8), format: "der", type: "pkcs8" });
   pkcs8.fill(0);
   const publicKey = await getPublicKeyAsync(secretKey);
   return {
     nodeId,
     publicKey,
-    async sign(tag: Uint8Array, bytes: Uint8Array): Promise<Uint8Array> {
-      const signature = await crypto.subtle.sign("Ed25519", privateKey, concatBytes(tag, bytes));
-      return new Uint8Array(signature);
+    sign(tag: Uint8Array, bytes: Uint8Array): Promise<Uint8Array> {
+      const signature = nodeSign(null, concatBytes(tag, bytes), privateKey);
+      return Promise.resolve(
+        new Uint8Array(signature.buffer, signature.byteOffset, signature.length),
+      );
     },
   };
 }
