@@ -166,8 +166,13 @@ export class Instance {
   readonly tokenIds: number[] = [];
   /** Whether a commit was reported. */
   done = false;
-  /** When this node accepted the last token (`performance.now()`), for the commit's latency. */
-  lastTokenAt: number | undefined;
+  /**
+   * Milliseconds from the step in which this node accepted the last token to its commit (its
+   * reply made), for the commit's latency; `undefined` before, or where it committed without
+   * the tokens.
+   */
+  commitMs: number | undefined;
+  #lastTokenAt: number | undefined;
   readonly #host: InstanceHost;
   readonly #runner: StageRunner;
   readonly #membership: Membership;
@@ -748,6 +753,12 @@ export class Instance {
       if (effect.kind === "send") sends.push(effect.message);
     }
     this.state = ready.state;
+    if (
+      ready.state.tokens.length === this.cluster.tokenCount &&
+      before.tokens.length < this.cluster.tokenCount
+    ) {
+      this.#lastTokenAt = performance.now();
+    }
     if (ready.actions.length > 0 && this.#host.log.enabled("debug")) {
       this.#host.log.debug("step", {
         inference: this.id,
@@ -933,7 +944,6 @@ export class Instance {
       }
       this.#tokenByValue.set(value, token);
       this.tokenIds.push(token);
-      if (index + 1 === this.cluster.tokenCount) this.lastTokenAt = performance.now();
       this.#host.accepted?.(this.id, index + 1, token);
     }
   }
@@ -1205,6 +1215,7 @@ export class Instance {
     certificate: readonly SignedMessage[],
   ): void {
     this.done = true;
+    if (this.#lastTokenAt !== undefined) this.commitMs = performance.now() - this.#lastTokenAt;
     this.#host.committed(this.id, {
       type: "ClientReply",
       inferenceId: this.id,

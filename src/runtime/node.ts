@@ -649,14 +649,14 @@ export class ButterflyNode {
   }
 
   async #committed(id: number, reply: MessageOf<"ClientReply">, view: number): Promise<void> {
-    const lastTokenAt = this.#instances.get(id)?.lastTokenAt;
-    // From this node's last token to its commit (absent where it committed without the tokens).
-    const commitMs = lastTokenAt === undefined
-      ? undefined
-      : Math.round((performance.now() - lastTokenAt) * 1000) / 1000;
+    const instance = this.#instances.get(id);
+    const commitMs = instance?.commitMs;
     const frame = await this.#sealer.seal(reply);
     const parts = decodeFrame(frame);
     this.#replies.set(id, frame);
+    // The reply leaves before it is on disk: the commit is (the step persisted it), and a node
+    // that crashes before the reply is written asks its peers for theirs when it restarts.
+    const sent = instance !== undefined && this.#transport?.send(instance.request.client, frame);
     if (parts.ok) {
       await this.#store.writeReply(id, {
         body: parts.value.body.slice(),
@@ -664,7 +664,6 @@ export class ButterflyNode {
       });
     }
     this.#runner.release(id);
-    const instance = this.#instances.get(id);
     const { path, signers } = summarizeCertificate(reply.certificate);
     this.#log.info("inference committed", {
       inference: id,
@@ -676,9 +675,9 @@ export class ButterflyNode {
       framesSent: this.#traffic.get(id)?.frames ?? 0,
       bytesSent: this.#traffic.get(id)?.bytes ?? 0,
       costs: roundedCosts(this.#meter.take(id)),
-      ...(commitMs === undefined ? {} : { commitMs }),
+      ...(commitMs === undefined ? {} : { commitMs: Math.round(commitMs * 1000) / 1000 }),
     });
-    if (instance !== undefined && !this.#transport?.send(instance.request.client, frame)) {
+    if (instance !== undefined && !sent) {
       this.#log.info("client not connected; the reply waits on disk", {
         inference: id,
         peer: instance.request.client,

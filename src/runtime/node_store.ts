@@ -152,10 +152,50 @@ export class NodeStore {
    * @param inferenceId The inference.
    * @param messages The messages, in signing order.
    */
-  async appendSigned(
+  appendSigned(
     inferenceId: number,
     messages: readonly SpecMessage<DigestValue>[],
   ): Promise<void> {
+    // Group commit: what arrives while an append is being written goes to disk together, in
+    // order, with one fsync (the appends of a busy node queue behind each other's fsyncs).
+    let queue = this.#appending.get(inferenceId);
+    if (queue === undefined) {
+      queue = { messages: [], waiters: [] };
+      this.#appending.set(inferenceId, queue);
+      void this.#drain(inferenceId, queue);
+    }
+    const done = Promise.withResolvers<void>();
+    queue.messages.push(...messages);
+    queue.waiters.push(done);
+    return done.promise;
+  }
+
+  // Writes an inference's queued appends, a batch at a time, until none is left.
+  async #drain(
+    inferenceId: number,
+    queue: { messages: SpecMessage<DigestValue>[]; waiters: PromiseWithResolvers<void>[] },
+  ): Promise<void> {
+    // Let the appends of this turn of the event loop join the first batch.
+    await Promise.resolve();
+    while (queue.messages.length > 0) {
+      const batch = queue.messages.splice(0);
+      const waiters = queue.waiters.splice(0);
+      try {
+        await this.#append(inferenceId, batch);
+        for (const waiter of waiters) waiter.resolve();
+      } catch (error) {
+        for (const waiter of waiters) waiter.reject(error);
+      }
+    }
+    this.#appending.delete(inferenceId);
+  }
+
+  readonly #appending = new Map<
+    number,
+    { messages: SpecMessage<DigestValue>[]; waiters: PromiseWithResolvers<void>[] }
+  >();
+
+  async #append(inferenceId: number, messages: readonly SpecMessage<DigestValue>[]): Promise<void> {
     const path = join(this.#dir(inferenceId), "signed.ndjson");
     let created = false;
     let file: Deno.FsFile;
