@@ -38,6 +38,7 @@ async function withCluster(
   hooks: {
     readonly logSigned?: (k: number, messages: readonly { type: string }[]) => Promise<void>;
     readonly sent?: (k: number, message: CoordinationMessage) => void;
+    readonly timer?: (k: number, view: number, atLeastMs: number | undefined) => void;
   } = {},
 ): Promise<void> {
   const signers: NodeSigner[] = await testSigners();
@@ -94,7 +95,8 @@ async function withCluster(
         const frame = await sealMessage({ ...message, sequence: sequence++ }, signer);
         if (!down.has(k) && !drop(message, peer)) deliver(ids.indexOf(peer), frame, id);
       },
-      startTimer: (_inference, view) => {
+      startTimer: (_inference, view, atLeastMs) => {
+        hooks.timer?.(k, view, atLeastMs);
         timerStarts[k] = (timerStarts[k] ?? 0) + 1;
         timers[k]!.set(42, view);
       },
@@ -241,6 +243,40 @@ Deno.test("a vote leaves once it is logged; a stage output leaves while its writ
       undefined,
       2,
       { logSigned, sent },
+    );
+  } finally {
+    await closePipeline(pipeline);
+  }
+});
+
+Deno.test("the view timer starts again at each stage output certified, and keeps the inference's pace", async () => {
+  const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] });
+  try {
+    const floors: (number | undefined)[][] = [[], [], [], []];
+    const timer = (k: number, _view: number, atLeastMs: number | undefined) =>
+      floors[k]!.push(atLeastMs);
+    await withCluster(
+      pipeline,
+      async ({ instances, replies, timerStarts, settled }) => {
+        await Promise.all(instances.map((instance) => instance.start()));
+        await settled();
+        for (const [k, starts] of timerStarts.entries()) {
+          assert.ok(replies[k] !== undefined, `node ${k} committed`);
+          // Every (token, stage) certified restarts it, not only every token.
+          assert.ok(starts >= TOKENS * 2, `node ${k}: ${starts} starts`);
+          const given = floors[k]!;
+          assert.ok(given.every((ms) => typeof ms === "number"), `node ${k}: ${given}`);
+          // Twice the slowest token so far: it only grows, and is above 0 once a token came.
+          const values = given as number[];
+          for (let i = 1; i < values.length; i++) assert.ok(values[i]! >= values[i - 1]!);
+          assert.ok(values.at(-1)! > 0);
+        }
+      },
+      undefined,
+      [],
+      undefined,
+      2,
+      { timer },
     );
   } finally {
     await closePipeline(pipeline);

@@ -571,11 +571,13 @@ export class ButterflyNode {
         const frame = await this.#sealer.seal(message);
         if (transport()?.send(peer, frame)) this.#count(message.inferenceId, 1, frame.length);
       },
-      startTimer: (id, view) => {
+      startTimer: (id, view, atLeastMs = 0) => {
         clearTimeout(this.#viewTimers.get(id));
         if (this.#closed) return;
-        const base = this.#options.viewTimeoutMs ??
-          Math.max(1000, 20 * this.#config.heartbeatIntervalMs);
+        const base = Math.max(
+          atLeastMs,
+          this.#options.viewTimeoutMs ?? Math.max(1000, 20 * this.#config.heartbeatIntervalMs),
+        );
         // Doubling gives a slow view more time; capped, so a run of false suspicions on a loaded
         // machine costs seconds, not minutes.
         this.#viewTimers.set(
