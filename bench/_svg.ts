@@ -7,7 +7,16 @@
 const WIDTH = 720;
 const HEIGHT = 360;
 const MARGIN = { left: 70, right: 20, top: 40, bottom: 90 };
-const COLORS = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#9d755d"];
+const COLORS = [
+  "#4c78a8",
+  "#f58518",
+  "#54a24b",
+  "#e45756",
+  "#72b7b2",
+  "#b279a2",
+  "#9d755d",
+  "#bab0ac",
+];
 
 function escape(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
