@@ -38,7 +38,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { ButterflyClient } from "../src/runtime/client.ts";
-import { LocalCluster } from "../src/runtime/local_cluster.ts";
+import { freePorts, LocalCluster } from "../src/runtime/local_cluster.ts";
 import { type ClusterModel, parseClusterFile } from "../src/runtime/cluster_file.ts";
 import { openModel } from "../src/runtime/model_source.ts";
 import { closePipeline, generate, type ModelPipeline } from "../src/model/generate.ts";
@@ -308,16 +308,6 @@ class Pipeline {
     }
     await Promise.all(this.#children.map((child) => child.status));
   }
-}
-
-function freePorts(count: number): number[] {
-  const listeners = Array.from(
-    { length: count },
-    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
-  );
-  const ports = listeners.map((listener) => listener.addr.port);
-  for (const listener of listeners) listener.close();
-  return ports;
 }
 
 // (c): the cluster, through the client.

@@ -170,13 +170,5 @@ export function fixedLatencyConfig(layerCount: number): ModelConfig {
       `A fixed-latency model has 1 to ${FIXED_LAYER_COUNT_MAX} layers, got ${layerCount}`,
     );
   }
-  return validateModelConfig({
-    layerCount,
-    hiddenSize: 256,
-    headCount: 8,
-    vocabSize: 256,
-    sequenceLengthMax: 256,
-    mlpHiddenSize: 1024,
-    seed: 1,
-  });
+  return validateModelConfig({ ...DEFAULT_MODEL_CONFIG, layerCount });
 }

@@ -419,9 +419,14 @@ export class LocalCluster {
   }
 }
 
-// Ports free now, distinct: each listener stays open until all are chosen (a port closed and
-// asked for again can come back).
-function freePorts(count: number): number[] {
+/**
+ * Ports of 127.0.0.1 free now, distinct: each listener stays open until all are chosen (a port
+ * closed and asked for again can come back).
+ *
+ * @param count How many.
+ * @returns The ports.
+ */
+export function freePorts(count: number): number[] {
   const listeners = Array.from(
     { length: count },
     () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
