@@ -106,20 +106,28 @@ export interface InstanceCluster {
   readonly viewMax: number;
 }
 
+/** What a step writes to the node's disk ({@linkcode InstanceHost.record}). */
+export interface StepRecord {
+  /** The durable fields, where the step changed one. */
+  readonly durable?: DurableState<DigestValue>;
+  /** The signed Prepares that prove `durable.prepared` (with `durable`). */
+  readonly preparedCertificate?: readonly SignedMessage[];
+  /** The messages the step signed, in signing order. */
+  readonly signed: readonly SpecMessage<DigestValue>[];
+}
+
 /** What an instance asks of its node. */
 export interface InstanceHost {
   /** This node's signer. */
   readonly signer: NodeSigner;
   /** The node's logger. */
   readonly log: Logger;
-  /** Writes the durable fields, and the certificate of `prepared` (resolves once on disk). */
-  persist(
-    inferenceId: number,
-    durable: DurableState<DigestValue>,
-    preparedCertificate: readonly SignedMessage[],
-  ): Promise<void>;
-  /** Appends messages this node signed to its log on disk (resolves once on disk). */
-  logSigned(inferenceId: number, messages: readonly SpecMessage<DigestValue>[]): Promise<void>;
+  /**
+   * Writes what a step must keep, whole or not at all: the durable fields with the signed
+   * Prepares of `prepared` where they changed, then the messages the node signed, in order
+   * (resolves once on disk). Calls land in the order made.
+   */
+  record(inferenceId: number, step: StepRecord): Promise<void>;
   /** Signs a message without sending it; resolves with its signed form. */
   sign(message: CoordinationMessage): Promise<SignedMessage>;
   /** Signs a message and sends it to every member; resolves with its signed form. */
@@ -801,35 +809,37 @@ export class Instance {
         action: ready.actions.join(","),
       });
     }
-    // 1. The durable fields (with the Prepares that prove `prepared`), on disk.
+    // 1. and 2. The durable fields (with the Prepares that prove `prepared`) and the messages
+    // signed, in one write to the node's log, in signing order. A step that changed a durable
+    // field, or signed a vote, a view change or an assignment, sends nothing until that write
+    // is on disk. A stage output or a checkpoint, whose content the certified inputs fix, leaves
+    // while it is written: a node that crashes first computes the same output again and signs
+    // the same message (the fsync stays off every stage hop's path).
     const meter = this.#host.meter;
-    let diskAt = meter === undefined ? 0 : performance.now();
-    if (persist) {
-      await this.#host.persist(this.id, durableOf(ready.state), this.#preparedSigned());
-      if (meter !== undefined) {
-        meter.add(this.id, "persist", performance.now() - diskAt);
-        diskAt = performance.now();
-      }
-    }
-    // 2. The messages signed, in the node's log on disk, in signing order. A vote, a view
-    // change or an assignment leaves only once it is on disk (and everything logged before it);
-    // a stage output or a checkpoint, whose content the certified inputs fix, leaves while its
-    // write is under way: a node that crashes before the write lands computes the same output
-    // again, and signs the same message (the fsync stays off every stage hop's path).
-    for (const message of sends) if (this.#received.add(message)) this.#indexOutput(message);
-    if (sends.length > 0) {
-      const logged = this.#logTail.then(() => this.#host.logSigned(this.id, sends));
-      this.#logTail = logged.catch((error) => {
-        this.#host.log.error("signed messages could not be logged", {
-          inference: this.id,
-          reason: (error as Error).message,
-        });
+    const diskAt = meter === undefined ? 0 : performance.now();
+    if (persist || sends.length > 0) {
+      const recorded = this.#host.record(this.id, {
+        ...(persist
+          ? { durable: durableOf(ready.state), preparedCertificate: this.#preparedSigned() }
+          : {}),
+        signed: sends,
       });
-      if (sends.some((message) => !DETERMINED_TYPES.has(message.type))) {
-        await logged;
-        meter?.add(this.id, "log", performance.now() - diskAt);
+      const earlier = this.#logTail;
+      this.#logTail = Promise.all([
+        earlier,
+        recorded.catch((error) => {
+          this.#host.log.error("a step's record could not be written", {
+            inference: this.id,
+            reason: (error as Error).message,
+          });
+        }),
+      ]).then(() => {});
+      if (persist || sends.some((message) => !DETERMINED_TYPES.has(message.type))) {
+        await recorded;
+        meter?.add(this.id, persist ? "persist" : "log", performance.now() - diskAt);
       }
     }
+    for (const message of sends) if (this.#received.add(message)) this.#indexOutput(message);
     for (const message of sends) {
       let wire;
       try {

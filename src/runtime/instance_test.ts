@@ -77,8 +77,7 @@ async function withCluster(
     const host: InstanceHost = {
       signer,
       log: new Logger(id, "warn", (_line, record) => logs.push(record)),
-      persist: () => Promise.resolve(),
-      logSigned: (_inference, messages) => hooks.logSigned?.(k, messages) ?? Promise.resolve(),
+      record: (_inference, step) => hooks.logSigned?.(k, step.signed) ?? Promise.resolve(),
       sign: async (message: CoordinationMessage): Promise<SignedMessage> =>
         await signMessage({ ...message, sequence: sequence++ }, signer),
       broadcast: async (message: CoordinationMessage): Promise<SignedMessage> => {

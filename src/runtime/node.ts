@@ -558,8 +558,7 @@ export class ButterflyNode {
         }, ms);
         this.#later.add(timer);
       },
-      persist: (id, durable, certificate) => this.#store.writeDurable(id, durable, certificate),
-      logSigned: (id, messages) => this.#store.appendSigned(id, messages),
+      record: (id, step) => this.#store.record(id, step),
       sign: (message) => this.#sealer.sign(message),
       broadcast: async (message) => {
         const frame = await this.#sealer.seal(message);

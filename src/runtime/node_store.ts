@@ -2,15 +2,18 @@
  * A node's data directory: per inference, the client's request, the core's durable fields, the
  * signed Prepares of its prepared certificate, the messages it signed, and the reply once it
  * committed. Whole files are replaced atomically (temporary file, fsync, rename, fsync of the
- * directory); the signed log is appended and fsynced. A crash at any point leaves each file
- * either as it was or as it became, never half-written, and nothing that was fsynced is lost.
+ * directory); the log is appended and fsynced, one fsync for what arrives together. A crash at
+ * any point leaves each file either as it was or as it became, never half-written (a torn last
+ * line of the log was never fsynced, so nothing acted on it), and nothing fsynced is lost.
  *
  * ```
  * DATA/inferences/<id>/request.json     the request (prompt, tokens, client, its signed frame)
  * DATA/inferences/<id>/caches/           each stage's cache, checkpointed (`CacheCheckpoints`)
- * DATA/inferences/<id>/durable.json     view, seed, vote, prepared, committed, checkpoint, excluded,
- *                                       and the signed Prepares that prove `prepared`
- * DATA/inferences/<id>/signed.ndjson    every message the node signed, one per line
+ * DATA/inferences/<id>/signed.ndjson    every message the node signed, one per line, and each
+ *                                       change of the durable fields (view, seed, vote, prepared,
+ *                                       committed, checkpoint, excluded) with the signed Prepares
+ *                                       that prove `prepared`, the last one holding
+ * DATA/inferences/<id>/durable.json     the durable fields, as an earlier version kept them
  * DATA/inferences/<id>/reply.json       the signed ClientReply, once committed
  * ```
  *
@@ -20,7 +23,7 @@
 import { join } from "node:path";
 import type { DurableState, SpecMessage } from "../core/spec_state.ts";
 import { decodeMessage, type SignedMessage } from "../wire/message.ts";
-import type { InferenceRequest } from "./instance.ts";
+import type { InferenceRequest, StepRecord } from "./instance.ts";
 import { fromHex, toHex } from "./keys.ts";
 import type { DigestValue } from "./spec_wire.ts";
 
@@ -128,22 +131,22 @@ export class NodeStore {
   }
 
   /**
-   * Replaces the durable fields and the prepared certificate.
+   * Appends what a step keeps, in one write (whole or not at all, since a torn last line is
+   * dropped): the durable fields with the prepared certificate where given, then the messages.
    *
    * @param inferenceId The inference.
-   * @param durable The fields.
-   * @param preparedCertificate The signed Prepares of `durable.prepared`.
+   * @param step The durable fields (optional) and the messages signed.
+   * @returns When it is on disk.
    */
-  async writeDurable(
-    inferenceId: number,
-    durable: DurableState<DigestValue>,
-    preparedCertificate: readonly SignedMessage[],
-  ): Promise<void> {
-    // One file, one rename: a durable `prepared` is never on disk without its proof.
-    await replaceFile(
-      join(this.#dir(inferenceId), "durable.json"),
-      JSON.stringify({ durable, preparedCertificate: preparedCertificate.map(signedToJson) }),
-    );
+  record(inferenceId: number, step: StepRecord): Promise<void> {
+    const lines = step.signed.map((m) => JSON.stringify(m));
+    if (step.durable !== undefined) {
+      lines.unshift(JSON.stringify({
+        durable: step.durable,
+        preparedCertificate: (step.preparedCertificate ?? []).map(signedToJson),
+      }));
+    }
+    return this.#enqueue(inferenceId, lines);
   }
 
   /**
@@ -156,29 +159,33 @@ export class NodeStore {
     inferenceId: number,
     messages: readonly SpecMessage<DigestValue>[],
   ): Promise<void> {
-    // Group commit: what arrives while an append is being written goes to disk together, in
-    // order, with one fsync (the appends of a busy node queue behind each other's fsyncs).
+    return this.record(inferenceId, { signed: messages });
+  }
+
+  // Group commit: lines that arrive while an append is being written go to disk together, in
+  // order, with one fsync (the appends of a busy node queue behind each other's fsyncs).
+  #enqueue(inferenceId: number, lines: readonly string[]): Promise<void> {
     let queue = this.#appending.get(inferenceId);
     if (queue === undefined) {
-      queue = { messages: [], waiters: [] };
+      queue = { lines: [], waiters: [] };
       this.#appending.set(inferenceId, queue);
       void this.#drain(inferenceId, queue);
     }
     const done = Promise.withResolvers<void>();
-    queue.messages.push(...messages);
+    queue.lines.push(...lines);
     queue.waiters.push(done);
     return done.promise;
   }
 
-  // Writes an inference's queued appends, a batch at a time, until none is left.
+  // Writes an inference's queued lines, a batch at a time, until none is left.
   async #drain(
     inferenceId: number,
-    queue: { messages: SpecMessage<DigestValue>[]; waiters: PromiseWithResolvers<void>[] },
+    queue: { lines: string[]; waiters: PromiseWithResolvers<void>[] },
   ): Promise<void> {
     // Let the appends of this turn of the event loop join the first batch.
     await Promise.resolve();
-    while (queue.messages.length > 0) {
-      const batch = queue.messages.splice(0);
+    while (queue.lines.length > 0) {
+      const batch = queue.lines.splice(0);
       const waiters = queue.waiters.splice(0);
       try {
         await this.#append(inferenceId, batch);
@@ -192,10 +199,10 @@ export class NodeStore {
 
   readonly #appending = new Map<
     number,
-    { messages: SpecMessage<DigestValue>[]; waiters: PromiseWithResolvers<void>[] }
+    { lines: string[]; waiters: PromiseWithResolvers<void>[] }
   >();
 
-  async #append(inferenceId: number, messages: readonly SpecMessage<DigestValue>[]): Promise<void> {
+  async #append(inferenceId: number, lines: readonly string[]): Promise<void> {
     const path = join(this.#dir(inferenceId), "signed.ndjson");
     let created = false;
     let file: Deno.FsFile;
@@ -212,7 +219,7 @@ export class NodeStore {
       }
     }
     try {
-      await writeAll(file, encoder.encode(messages.map((m) => `${JSON.stringify(m)}\n`).join("")));
+      await writeAll(file, encoder.encode(lines.map((line) => `${line}\n`).join("")));
       await file.sync();
     } finally {
       file.close();
@@ -285,21 +292,10 @@ export class NodeStore {
     ) {
       throw new NodeStoreError(requestPath, "is not a request this node wrote");
     }
+    // A data directory of an earlier version kept the durable fields in a file of their own;
+    // the log's durable lines, if any, come after it.
     const durablePath = join(dir, "durable.json");
-    const stored = await readJson(durablePath) as
-      | { durable?: DurableState<DigestValue>; preparedCertificate?: unknown }
-      | undefined;
-    if (
-      stored !== undefined &&
-      (typeof stored !== "object" || stored === null ||
-        !Array.isArray(stored.preparedCertificate) ||
-        typeof stored.durable !== "object" || stored.durable === null ||
-        typeof stored.durable.view !== "number" || typeof stored.durable.seed !== "number")
-    ) {
-      throw new NodeStoreError(durablePath, "is not the durable state this node writes");
-    }
-    const durable = stored?.durable;
-    const prepared = (stored?.preparedCertificate ?? []) as unknown[];
+    let stored = checkedDurable(await readJson(durablePath), durablePath);
     const signedPath = join(dir, "signed.ndjson");
     let signedText = "";
     try {
@@ -313,12 +309,21 @@ export class NodeStore {
     const signed: SpecMessage<DigestValue>[] = [];
     for (const line of lines) {
       if (line === "") continue;
+      let record;
       try {
-        signed.push(JSON.parse(line));
+        record = JSON.parse(line);
       } catch {
         throw new NodeStoreError(signedPath, "holds a line that is not JSON");
       }
+      // The durable fields as a step changed them, or a message the node signed.
+      if (typeof record === "object" && record !== null && "durable" in record) {
+        stored = checkedDurable(record, signedPath);
+      } else {
+        signed.push(record);
+      }
     }
+    const durable = stored?.durable;
+    const prepared = (stored?.preparedCertificate ?? []) as unknown[];
     const reply = await readJson(join(dir, "reply.json"));
     const signedRequest = signedFromJson(r.signed, requestPath);
     // The sampling rule is the signed request's own: decoded from it, never kept beside it.
@@ -390,4 +395,21 @@ async function syncDirectory(path: string): Promise<void> {
     // Some platforms cannot fsync a directory; the rename is then as durable as they allow.
     if (!(error instanceof Deno.errors.PermissionDenied)) throw error;
   }
+}
+
+// The durable fields and the prepared certificate, as the node writes them (or `undefined`).
+function checkedDurable(
+  value: unknown,
+  path: string,
+): { durable: DurableState<DigestValue>; preparedCertificate: unknown[] } | undefined {
+  if (value === undefined) return undefined;
+  const stored = value as { durable?: DurableState<DigestValue>; preparedCertificate?: unknown };
+  if (
+    typeof stored !== "object" || stored === null || !Array.isArray(stored.preparedCertificate) ||
+    typeof stored.durable !== "object" || stored.durable === null ||
+    typeof stored.durable.view !== "number" || typeof stored.durable.seed !== "number"
+  ) {
+    throw new NodeStoreError(path, "holds durable state this node does not write");
+  }
+  return stored as { durable: DurableState<DigestValue>; preparedCertificate: unknown[] };
 }

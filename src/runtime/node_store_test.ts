@@ -2,6 +2,10 @@
 // land in order, each append resolving only once it is on disk.
 import assert from "node:assert/strict";
 import type { SpecMessage } from "../core/spec_state.ts";
+import { initialNodeState } from "../core/spec_state.ts";
+import { TEST_CLUSTER } from "../core/_test_cluster.ts";
+import { signMessage } from "../wire/frame.ts";
+import { testSigners } from "../wire/_test_keys.ts";
 import { NodeStore } from "./node_store.ts";
 import type { DigestValue } from "./spec_wire.ts";
 
@@ -12,6 +16,37 @@ const request = {
   tokenCount: 4,
   signed: { body: new Uint8Array([0xa0]), signature: new Uint8Array(64) },
 };
+
+// A request whose signed form decodes, as load() requires.
+async function signedRequest() {
+  const [client] = await testSigners(["client-0"]);
+  const signed = await signMessage({
+    type: "ClientRequest",
+    inferenceId: 9,
+    from: "client-0",
+    view: 0,
+    epoch: 0,
+    sequence: 1,
+    input: new Uint8Array([72, 105]),
+    tokenCount: 4,
+  }, client!);
+  return { ...request, client: "client-0", signed };
+}
+
+// The durable fields of node 2 in view `view` with a vote for `value`.
+function durableAt(view: number, value: DigestValue) {
+  const { view: _view, seed, vote, prepared, committed, stableCheckpoint, excluded } =
+    initialNodeState<DigestValue>(2, TEST_CLUSTER as never);
+  return {
+    view,
+    seed: seed + 1,
+    vote: { ...vote, view, value },
+    prepared,
+    committed,
+    stableCheckpoint,
+    excluded,
+  };
+}
 
 function output(token: number): SpecMessage<DigestValue> {
   return { type: "StageOutput", view: 0, seed: 1, token, stage: 1, value: `v${token}`, from: 2 };
@@ -58,6 +93,64 @@ Deno.test("an append to an inference whose directory is gone rejects, and the ne
     await store.remove(9);
     await assert.rejects(() => store.appendSigned(9, [output(2)]), Deno.errors.NotFound);
     await assert.rejects(() => store.appendSigned(9, [output(3)]), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a step's durable fields and messages land in one write, and load() reads the last", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "butterfly-store-" });
+  try {
+    const store = await NodeStore.open(dir);
+    await store.writeRequest(await signedRequest());
+    const vote = { signed: new Uint8Array([1, 2]), signature: new Uint8Array(64).fill(7) };
+    await store.record(9, { durable: durableAt(0, "x"), signed: [output(1)] });
+    await Promise.all([
+      store.record(9, {
+        durable: durableAt(1, "y"),
+        preparedCertificate: [{ body: vote.signed, signature: vote.signature }],
+        signed: [output(2), output(3)],
+      }),
+      store.appendSigned(9, [output(4)]),
+    ]);
+    const log = `${dir}/inferences/9/signed.ndjson`;
+    // A torn last line (a crash mid-write) was never fsynced: it is dropped.
+    await Deno.writeTextFile(log, '{"durable":{"view":7', { append: true });
+    const [stored] = await store.load();
+    assert.deepEqual(stored!.durable, durableAt(1, "y"));
+    assert.deepEqual(stored!.preparedCertificate, [{
+      body: vote.signed,
+      signature: vote.signature,
+    }]);
+    assert.deepEqual(
+      stored!.signed.map((m) => m.type === "StageOutput" ? m.token : -1),
+      [1, 2, 3, 4],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a data directory of the earlier layout, durable.json beside the log, still loads", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "butterfly-store-" });
+  try {
+    const store = await NodeStore.open(dir);
+    await store.writeRequest(await signedRequest());
+    await store.appendSigned(9, [output(1)]);
+    await Deno.writeTextFile(
+      `${dir}/inferences/9/durable.json`,
+      JSON.stringify({ durable: durableAt(2, "z"), preparedCertificate: [] }),
+    );
+    const [old] = await NodeStore.open(dir).then((again) => again.load());
+    assert.deepEqual(old!.durable, durableAt(2, "z"));
+    // A durable line of the log comes after it.
+    await store.record(9, { durable: durableAt(3, "w"), signed: [] });
+    const [now] = await store.load();
+    assert.deepEqual(now!.durable, durableAt(3, "w"));
+    await Deno.writeTextFile(`${dir}/inferences/9/signed.ndjson`, '{"durable":{"view":"x"}}\n', {
+      append: true,
+    });
+    await assert.rejects(() => store.load(), /holds durable state this node does not write/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
