@@ -83,6 +83,7 @@ export {
   Instance,
   type InstanceCluster,
   type InstanceHost,
+  type StepRecord,
 } from "./instance.ts";
 export {
   type ModelInference,
