@@ -6,6 +6,8 @@
  * @module
  */
 
+// First, so that ONNX Runtime initializes with its telemetry off.
+import "./_ort_env.ts";
 import * as ort from "onnxruntime-node";
 import { type ModelConfig, ModelConfigError, validateModelConfig } from "./config.ts";
 import { createWithFallback, type ExecutionProvider } from "./_providers.ts";
