@@ -55,6 +55,22 @@ function frame(title: string, yLabel: string, top: number, ticks: number[]): str
   return parts;
 }
 
+// The frame, axis and plot area for `series`, scaled to its largest finite value.
+function plot(
+  title: string,
+  yLabel: string,
+  series: readonly { readonly values: readonly number[] }[],
+): { top: number; parts: string[]; plotWidth: number; plotHeight: number } {
+  const max = Math.max(...series.flatMap((s) => s.values.filter(Number.isFinite)));
+  const { top, ticks } = axis(max);
+  return {
+    top,
+    parts: frame(title, yLabel, top, ticks),
+    plotWidth: WIDTH - MARGIN.left - MARGIN.right,
+    plotHeight: HEIGHT - MARGIN.top - MARGIN.bottom,
+  };
+}
+
 /**
  * Grouped bars: one group per label, one bar per series.
  *
@@ -70,11 +86,7 @@ export function barChart(
   labels: readonly string[],
   series: readonly { readonly name: string; readonly values: readonly number[] }[],
 ): string {
-  const max = Math.max(...series.flatMap((s) => s.values.filter(Number.isFinite)));
-  const { top, ticks } = axis(max);
-  const parts = frame(title, yLabel, top, ticks);
-  const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
-  const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
+  const { top, parts, plotWidth, plotHeight } = plot(title, yLabel, series);
   const group = plotWidth / labels.length;
   const bar = (group * 0.8) / series.length;
   labels.forEach((label, g) => {
@@ -123,11 +135,7 @@ export function lineChart(
     readonly color?: number;
   }[],
 ): string {
-  const max = Math.max(...series.flatMap((s) => s.values.filter(Number.isFinite)));
-  const { top, ticks } = axis(max);
-  const parts = frame(title, yLabel, top, ticks);
-  const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
-  const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
+  const { top, parts, plotWidth, plotHeight } = plot(title, yLabel, series);
   const xMax = Math.max(...xs);
   const xMin = Math.min(...xs);
   const x = (value: number) =>

@@ -226,8 +226,12 @@ class WithSent<V extends Value> implements ReceivedMessages<V> {
   add(message: SpecMessage<V>): void {
     const current = this.ofType(message.type) as readonly SpecMessage<V>[];
     const key = messageKey(message);
-    if (current.some((m) => messageKey(m) === key)) return;
-    if (current.some((m) => conflicting(m, message))) this.#twice.add(message.from);
+    let twice = false;
+    for (const m of current) {
+      if (messageKey(m) === key) return;
+      twice ||= conflicting(m, message);
+    }
+    if (twice) this.#twice.add(message.from);
     this.#byType.set(message.type, [...current, message]);
   }
 
