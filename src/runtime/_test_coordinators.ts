@@ -183,6 +183,19 @@ export async function toClient(
   }
 }
 
+/**
+ * Whether `condition` holds within 60 s, polled (a log line may follow the frame it is about:
+ * a node sends its reply before it writes the reply and logs the commit).
+ */
+export async function eventually(condition: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + 60_000;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
+}
+
 /** Asserts that a client reply verifies (its certificate and proof) for f = 1 and this input. */
 export async function assertReplyVerifies(
   reply: Parameters<typeof verifyClientReply>[0],

@@ -14,7 +14,13 @@ import { createNodeSigner } from "../wire/identity.ts";
 import { DistributedCoordinator } from "./distributed_coordinator.ts";
 import { samplingOfRequest } from "./sampling_wire.ts";
 import { decodeTokens } from "./spec_wire.ts";
-import { assertReplyVerifies, submit, toClient, withCoordinators } from "./_test_coordinators.ts";
+import {
+  assertReplyVerifies,
+  eventually,
+  submit,
+  toClient,
+  withCoordinators,
+} from "./_test_coordinators.ts";
 
 const PROMPT = new TextEncoder().encode("Hello");
 const TOKENS = 4;
@@ -230,7 +236,11 @@ Deno.test("a node that lost every Prepare and Commit on a live link commits once
     const replies = await toClient(frames, 5, "ClientReply", 4);
     assert.equal(replies.filter((m) => m.type === "ClientReply").length, 4);
     assert.ok(
-      logs.some((r) => r.node === "node-3" && r.msg === "inference committed" && r.inference === 5),
+      await eventually(() =>
+        logs.some((r) =>
+          r.node === "node-3" && r.msg === "inference committed" && r.inference === 5
+        )
+      ),
     );
     assert.ok(logs.some((r) => r.node === "node-3" && r.msg === "view timer fired"));
   });

@@ -160,6 +160,19 @@ export const INFERENCE_SEED = 1;
 // the log on disk (see #carryOut).
 const DETERMINED_TYPES: ReadonlySet<string> = new Set(["StageOutput", "Checkpoint"]);
 
+// Whether the only durable field a step changed is `committed` (from no value): the commit,
+// whose reply need not wait for its record (see #carryOut). Unchanged fields keep their objects
+// across a step; any other change is taken as one that must be on disk first.
+function onlyCommitted(
+  before: NodeState<DigestValue>,
+  after: NodeState<DigestValue>,
+): boolean {
+  return before.committed === NO_VALUE && after.committed !== NO_VALUE &&
+    before.view === after.view && before.seed === after.seed && before.vote === after.vote &&
+    before.prepared === after.prepared && before.stableCheckpoint === after.stableCheckpoint &&
+    before.excluded === after.excluded;
+}
+
 /** How long a node waits for a checkpoint's state before it asks another signer. */
 const CHECKPOINT_ASK_MS = 1000;
 
@@ -814,7 +827,11 @@ export class Instance {
     // field, or signed a vote, a view change or an assignment, sends nothing until that write
     // is on disk. A stage output or a checkpoint, whose content the certified inputs fix, leaves
     // while it is written: a node that crashes first computes the same output again and signs
-    // the same message (the fsync stays off every stage hop's path).
+    // the same message (the fsync stays off every stage hop's path). So does the client's reply
+    // of a step whose only durable change is the commit: the reply's certificate, whose signers
+    // each had their vote on disk before they sent it, is what makes the result final, not this
+    // node's record of it; a node that crashes before the record is written restarts uncommitted
+    // and learns the commit again from that certificate (LearnCommit).
     const meter = this.#host.meter;
     const diskAt = meter === undefined ? 0 : performance.now();
     if (persist || sends.length > 0) {
@@ -834,7 +851,8 @@ export class Instance {
           });
         }),
       ]).then(() => {});
-      if (persist || sends.some((message) => !DETERMINED_TYPES.has(message.type))) {
+      const mustWait = persist ? !onlyCommitted(before, ready.state) : false;
+      if (mustWait || sends.some((message) => !DETERMINED_TYPES.has(message.type))) {
         await recorded;
         meter?.add(this.id, persist ? "persist" : "log", performance.now() - diskAt);
       }

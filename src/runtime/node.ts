@@ -655,8 +655,10 @@ export class ButterflyNode {
     const frame = await this.#sealer.seal(reply);
     const parts = decodeFrame(frame);
     this.#replies.set(id, frame);
-    // The reply leaves before it is on disk: the commit is (the step persisted it), and a node
-    // that crashes before the reply is written asks its peers for theirs when it restarts.
+    // The reply leaves before it is on disk, and may leave before the commit's record is (see
+    // Instance's carrying out of a step): its certificate makes it final, and a node that
+    // crashes before either is written learns the commit, and asks its peers for their reply,
+    // when it restarts.
     const sent = instance !== undefined && this.#transport?.send(instance.request.client, frame);
     if (parts.ok) {
       await this.#store.writeReply(id, {
@@ -664,6 +666,8 @@ export class ButterflyNode {
         signature: parts.value.signature.slice(),
       });
     }
+    // The line says the commit is on disk: its record may still be being written.
+    await instance?.idle();
     this.#runner.release(id);
     const { path, signers } = summarizeCertificate(reply.certificate);
     this.#log.info("inference committed", {

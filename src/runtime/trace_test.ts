@@ -12,7 +12,7 @@ import {
   validateTrace,
   validateTraceDir,
 } from "./trace.ts";
-import { submit, toClient, withCoordinators } from "./_test_coordinators.ts";
+import { eventually, submit, toClient, withCoordinators } from "./_test_coordinators.ts";
 
 const PROMPT = new TextEncoder().encode("Hi");
 
@@ -22,6 +22,15 @@ async function recordTrace(): Promise<Map<string, TraceLine[]>> {
   await withCoordinators(async (coordinators, frames, _pipelines, _logs, harness) => {
     await submit(coordinators, 5, PROMPT, 3);
     await toClient(frames, 5, "ClientReply", 4);
+    // The replies can leave before node-1 takes any step after its commit (the late votes it
+    // still receives), which the checks below change: wait for one.
+    const stepAfterCommit = () => {
+      const text = Deno.readTextFileSync(`${harness.traceDir}/node-1.ndjson`);
+      const lines = text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+      const at = lines.findIndex((l) => l.kind === "step" && l.state.committed !== -1);
+      return at >= 0 && lines.slice(at + 1).some((l) => l.kind === "step");
+    };
+    assert.ok(await eventually(stepAfterCommit), "node-1 took no step after its commit");
     for (const coordinator of coordinators) await coordinator.close();
     for await (const entry of Deno.readDir(harness.traceDir)) {
       const text = await Deno.readTextFile(`${harness.traceDir}/${entry.name}`);
