@@ -168,28 +168,28 @@ export async function toClient(
   count: number,
 ): Promise<CoordinationMessage[]> {
   const membership = await Membership.create(await testSigners());
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const messages: CoordinationMessage[] = [];
+  let messages: CoordinationMessage[] = [];
+  await eventually(async () => {
+    messages = [];
     for (const frame of frames) {
       const opened = await openFrame(frame, membership);
       assert.ok(opened.ok, opened.ok ? "" : opened.error.message);
       if (opened.value.message.inferenceId === inferenceId) messages.push(opened.value.message);
     }
-    if (messages.filter((m) => m.type === type).length >= count || Date.now() > deadline) {
-      return messages;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+    return messages.filter((m) => m.type === type).length >= count;
+  });
+  return messages;
 }
 
 /**
  * Whether `condition` holds within 60 s, polled (a log line may follow the frame it is about:
  * a node sends its reply before it writes the reply and logs the commit).
  */
-export async function eventually(condition: () => boolean): Promise<boolean> {
+export async function eventually(
+  condition: () => boolean | Promise<boolean>,
+): Promise<boolean> {
   const deadline = Date.now() + 60_000;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

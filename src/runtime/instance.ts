@@ -167,10 +167,12 @@ function onlyCommitted(
   before: NodeState<DigestValue>,
   after: NodeState<DigestValue>,
 ): boolean {
-  return before.committed === NO_VALUE && after.committed !== NO_VALUE &&
-    before.view === after.view && before.seed === after.seed && before.vote === after.vote &&
-    before.prepared === after.prepared && before.stableCheckpoint === after.stableCheckpoint &&
-    before.excluded === after.excluded;
+  const was = durableOf(before);
+  const now = durableOf(after);
+  return was.committed === NO_VALUE && now.committed !== NO_VALUE &&
+    (Object.keys(was) as (keyof typeof was)[]).every((field) =>
+      field === "committed" || was[field] === now[field]
+    );
 }
 
 /** How long a node waits for a checkpoint's state before it asks another signer. */
@@ -851,7 +853,7 @@ export class Instance {
           });
         }),
       ]).then(() => {});
-      const mustWait = persist ? !onlyCommitted(before, ready.state) : false;
+      const mustWait = persist && !onlyCommitted(before, ready.state);
       if (mustWait || sends.some((message) => !DETERMINED_TYPES.has(message.type))) {
         await recorded;
         meter?.add(this.id, persist ? "persist" : "log", performance.now() - diskAt);

@@ -16,6 +16,10 @@ import { eventually, submit, toClient, withCoordinators } from "./_test_coordina
 
 const PROMPT = new TextEncoder().encode("Hi");
 
+// A trace file's lines.
+const traceLines = (text: string): TraceLine[] =>
+  text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+
 // Every node's trace of one committed inference, as file name and lines.
 async function recordTrace(): Promise<Map<string, TraceLine[]>> {
   const files = new Map<string, TraceLine[]>();
@@ -25,16 +29,17 @@ async function recordTrace(): Promise<Map<string, TraceLine[]>> {
     // The replies can leave before node-1 takes any step after its commit (the late votes it
     // still receives), which the checks below change: wait for one.
     const stepAfterCommit = () => {
-      const text = Deno.readTextFileSync(`${harness.traceDir}/node-1.ndjson`);
-      const lines = text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+      const lines = traceLines(Deno.readTextFileSync(`${harness.traceDir}/node-1.ndjson`));
       const at = lines.findIndex((l) => l.kind === "step" && l.state.committed !== -1);
       return at >= 0 && lines.slice(at + 1).some((l) => l.kind === "step");
     };
     assert.ok(await eventually(stepAfterCommit), "node-1 took no step after its commit");
     for (const coordinator of coordinators) await coordinator.close();
     for await (const entry of Deno.readDir(harness.traceDir)) {
-      const text = await Deno.readTextFile(`${harness.traceDir}/${entry.name}`);
-      files.set(entry.name, text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l)));
+      files.set(
+        entry.name,
+        traceLines(await Deno.readTextFile(`${harness.traceDir}/${entry.name}`)),
+      );
     }
   });
   return files;
