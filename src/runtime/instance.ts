@@ -73,7 +73,7 @@ import {
   valueOf,
 } from "./spec_wire.ts";
 import { samplingOfRequest } from "./sampling_wire.ts";
-import type { StageRunner } from "./stage_runner.ts";
+import type { StageInput, StageOutcome, StageRunner } from "./stage_runner.ts";
 import { TRACE_FORMAT, type TraceLine } from "./trace.ts";
 
 /** What a client asked for. */
@@ -175,6 +175,16 @@ function onlyCommitted(
     );
 }
 
+/** Stages an instance started before their input was certified ({@linkcode Instance.speculation}). */
+export interface SpeculationCounts {
+  /** Started. */
+  started: number;
+  /** Asked for by the core with the same input: their outcome was used. */
+  used: number;
+  /** Asked for with another input: computed again from it. */
+  wasted: number;
+}
+
 /** How long a node waits for a checkpoint's state before it asks another signer. */
 const CHECKPOINT_ASK_MS = 1000;
 
@@ -198,6 +208,12 @@ export class Instance {
    * the tokens.
    */
   commitMs: number | undefined;
+  /**
+   * Stages this node started before their input was certified: how many, how many the core
+   * then asked for with the same input (their outcome was used), and how many it asked for
+   * with another input (computed again).
+   */
+  readonly speculation: SpeculationCounts = { started: 0, used: 0, wasted: 0 };
   #lastTokenAt: number | undefined;
   readonly #host: InstanceHost;
   readonly #runner: StageRunner;
@@ -216,6 +232,11 @@ export class Instance {
   readonly #requested = new Map<string, { at: number; asked: Set<NodeId> }>();
   readonly #parkedComputes = new Map<DigestValue, StepEffect<DigestValue>[]>();
   readonly #computing = new Set<string>();
+  // Stages started before their input was certified, by `token/stage` (see #speculate).
+  readonly #speculations = new Map<
+    string,
+    { readonly input: DigestValue; readonly outcome: Promise<StageOutcome> } | undefined
+  >();
   // The request's sampling rule and the prompt's token ids, read once.
   readonly #sampling: Sampling;
   readonly #promptIds: readonly number[];
@@ -505,11 +526,36 @@ export class Instance {
       if (message.type === "StageOutput") {
         this.#reportDisagreement(message.view, message.token, message.stage);
         this.#noteCertified(message.view, message.token, message.stage);
+        this.#speculateFrom(message);
       }
       await this.#step({ kind: "messages" });
     }
     // An activation may be what a parked computation waits for.
     if (message.type === "StageOutput") this.#runParked(valueOf(message.value));
+  }
+
+  // The first output of a stage to arrive starts the next stage here, if this node computes it
+  // (#speculate).
+  #speculateFrom(message: MessageOf<"StageOutput">): void {
+    const { token, stage } = message;
+    if (message.view !== this.state.view || this.tokenIds.length < token - 1) return;
+    const value = valueOf(message.value);
+    const tokens = this.tokenIds.slice(0, token - 1);
+    if (stage < this.cluster.stageCount) {
+      this.#speculate(token, stage + 1, value, () => {
+        const tensor = this.#activations.get(value);
+        return tensor === undefined ? undefined : { input: { kind: "activation", tensor }, tokens };
+      });
+      return;
+    }
+    this.#speculate(token + 1, 1, value, () => {
+      const vocab = this.#runner.pipeline.config.vocabSize;
+      const chosen = this.#tokenByValue.get(value) ?? tokenOfValue(tokens, value, vocab);
+      if (chosen === undefined) return undefined;
+      // Found once: accepting the token needs it too (#learnTokens).
+      this.#tokenByValue.set(value, chosen);
+      return { input: { kind: "tokens", tokens: [chosen] }, tokens: [...tokens, chosen] };
+    });
   }
 
   // Adds a verified wire message in the core's form; whether the received set changed.
@@ -1029,6 +1075,19 @@ export class Instance {
     const key = `${effect.token}/${effect.stage}/${effect.input}`;
     if (this.#computing.has(key)) return;
     const prompt = this.#promptIds;
+    const tokens = this.tokenIds.slice(0, effect.token - 1);
+    const speculated = this.#speculations.get(`${effect.token}/${effect.stage}`);
+    this.#speculations.delete(`${effect.token}/${effect.stage}`);
+    if (speculated !== undefined && speculated.input !== effect.input) {
+      this.speculation.wasted++;
+    }
+    if (speculated?.input === effect.input) {
+      this.speculation.used++;
+      this.#runner.confirm(this.id, effect.token, effect.stage);
+      this.#computing.add(key);
+      this.#answer(effect, tokens, speculated.outcome, key);
+      return;
+    }
     let input;
     if (effect.stage === 1) {
       const previous = effect.token === 1 ? undefined : this.tokenIds[effect.token - 2];
@@ -1052,19 +1111,31 @@ export class Instance {
       input = { kind: "activation" as const, tensor };
     }
     this.#computing.add(key);
-    const tokens = this.tokenIds.slice(0, effect.token - 1);
-    void this.#runner.compute(
+    const outcome = this.#runner.compute(
       this.id,
       { prompt, tokens, sampling: this.#sampling },
       effect.token,
       effect.stage,
       input,
-    )
+    );
+    this.#answer(effect, tokens, outcome, key);
+  }
+
+  // Feeds the model's answer to a compute effect back to the core, and starts the stage this
+  // node computes next from it (#speculate).
+  #answer(
+    effect: StepEffect<DigestValue> & { readonly kind: "compute" },
+    tokens: readonly number[],
+    outcome: Promise<StageOutcome>,
+    key: string,
+  ): void {
+    void outcome
       .then((outcome) => {
         if (outcome.activation !== undefined) {
           this.#activations.set(outcome.value, outcome.activation);
         }
         if (outcome.token !== undefined) this.#tokenByValue.set(outcome.value, outcome.token);
+        this.#speculateNext(effect.token, effect.stage, outcome, tokens);
         return this.#enqueue(() =>
           this.#step({
             kind: "computed",
@@ -1084,6 +1155,78 @@ export class Instance {
         });
       })
       .finally(() => this.#computing.delete(key));
+  }
+
+  // Starts stage `stage` of token `token` from `value` before the core asks for it: the value
+  // came from this node's own computation of the stage before, or from the first replica's
+  // output to arrive, and the core asks (a compute effect) only once F + 1 replicas signed it.
+  // The outcome is kept until then and used only if the certified input is the same value; else
+  // it is dropped and the stage computed again from the certified one (the runner rebuilds its
+  // cache). One try per token and stage, so a Byzantine replica's first output costs at most
+  // one computation. This is the shell's scheduling, not a protocol decision: what is signed,
+  // and when, is the core's.
+  #speculate(
+    token: number,
+    stage: number,
+    value: DigestValue,
+    inputOf: () => { input: StageInput; tokens: readonly number[] } | undefined,
+  ): void {
+    const state = this.state;
+    if (token > this.cluster.tokenCount || stage > this.cluster.stageCount) return;
+    if (state.committed !== NO_VALUE || state.progress[stage - 1] !== token - 1) return;
+    const at = `${token}/${stage}`;
+    if (this.#speculations.has(at)) return;
+    for (const key of this.#computing) if (key.startsWith(`${at}/`)) return;
+    if (!isReplica(this.self, state.view, stage, this.cluster)) return;
+    for (const [key] of this.#speculations) {
+      const [speculatedToken, speculatedStage] = key.split("/").map(Number);
+      if (speculatedStage === stage && speculatedToken! < token) this.#speculations.delete(key);
+    }
+    this.#speculations.set(at, undefined);
+    const given = inputOf();
+    // Only where the stage's cache is already at the token: never a speculative rebuild.
+    if (given === undefined || !this.#runner.isAt(this.id, token, stage, this.#promptIds.length)) {
+      return;
+    }
+    const outcome = this.#runner.compute(
+      this.id,
+      { prompt: this.#promptIds, tokens: given.tokens, sampling: this.#sampling },
+      token,
+      stage,
+      given.input,
+      { speculative: true },
+    );
+    this.speculation.started++;
+    // A failure is the compute effect's to report, if the core asks for this computation.
+    outcome.then(
+      (outcome) => this.#speculateNext(token, stage, outcome, given.tokens),
+      () => {},
+    );
+    this.#speculations.set(at, { input: value, outcome });
+  }
+
+  // What this node's output of a stage (certified or not) lets it start next: the next stage,
+  // or the next token's first stage.
+  #speculateNext(
+    token: number,
+    stage: number,
+    outcome: StageOutcome,
+    tokens: readonly number[],
+  ): void {
+    const tensor = outcome.activation;
+    if (tensor !== undefined) {
+      this.#speculate(token, stage + 1, outcome.value, () => ({
+        input: { kind: "activation", tensor },
+        tokens,
+      }));
+    }
+    const chosen = outcome.token;
+    if (chosen !== undefined) {
+      this.#speculate(token + 1, 1, outcome.value, () => ({
+        input: { kind: "tokens", tokens: [chosen] },
+        tokens: [...tokens, chosen],
+      }));
+    }
   }
 
   #runParked(value: DigestValue): void {

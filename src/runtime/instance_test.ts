@@ -188,6 +188,85 @@ Deno.test("four nodes commit what one process generates, and the reply verifies"
   }
 });
 
+Deno.test("a replica starts its next stage before its input is certified, and computes each stage once", async () => {
+  const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] });
+  try {
+    const expected = await expectedTokens(pipeline);
+    const computed = [0, 1, 2, 3].map(() => new Map<string, number>());
+    class CountingRunner extends StageRunner {
+      constructor(readonly k: number) {
+        super(pipeline);
+      }
+      override compute(...args: Parameters<StageRunner["compute"]>) {
+        const at = `${args[2]}/${args[3]}`;
+        computed[this.k]!.set(at, (computed[this.k]!.get(at) ?? 0) + 1);
+        return super.compute(...args);
+      }
+    }
+    await withCluster(
+      pipeline,
+      async ({ instances, replies, settled }) => {
+        await Promise.all(instances.map((instance) => instance.start()));
+        await settled();
+        for (const [k, instance] of instances.entries()) {
+          assert.deepEqual(instance.tokenIds, expected, `node ${k}`);
+          assert.ok(replies[k] !== undefined, `node ${k} committed`);
+          assert.equal(instance.speculation.wasted, 0, `node ${k}`);
+          assert.ok(instance.speculation.used <= instance.speculation.started);
+          for (const [at, count] of computed[k]!) assert.equal(count, 1, `node ${k} ${at}`);
+        }
+        const used = instances.reduce((sum, instance) => sum + instance.speculation.used, 0);
+        assert.ok(used > 0, "no stage started before its input was certified");
+      },
+      (k) => new CountingRunner(k),
+    );
+  } finally {
+    await closePipeline(pipeline);
+  }
+});
+
+Deno.test("a stage started from a wrong first output is computed again from the certified one", async () => {
+  const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] });
+  try {
+    const expected = await expectedTokens(pipeline);
+    // node-2 computes stage 1 one bit off, and at once; the honest replicas of stage 1 take
+    // 30 ms, so a replica of stage 2 that is none of stage 1 hears node-2's output first.
+    class WrongRunner extends StageRunner {
+      override async compute(...args: Parameters<StageRunner["compute"]>) {
+        const outcome = await super.compute(...args);
+        if (args[3] !== 1 || outcome.activation === undefined) return outcome;
+        const data = outcome.activation.data.slice();
+        data[0] = data[0]! + 1;
+        const activation = { ...outcome.activation, data };
+        return { ...outcome, activation, value: tensorDigest(activation) };
+      }
+    }
+    class SlowRunner extends StageRunner {
+      override async compute(...args: Parameters<StageRunner["compute"]>) {
+        if (args[3] === 1) await new Promise((resolve) => setTimeout(resolve, 30));
+        return await super.compute(...args);
+      }
+    }
+    await withCluster(
+      pipeline,
+      async ({ instances, replies, settled }) => {
+        await Promise.all(instances.map((instance) => instance.start()));
+        await settled();
+        let wasted = 0;
+        for (const k of [0, 1, 3]) {
+          assert.deepEqual(instances[k]!.tokenIds, expected, `node ${k}`);
+          assert.ok(replies[k] !== undefined, `node ${k} committed`);
+          wasted += instances[k]!.speculation.wasted;
+        }
+        assert.ok(wasted > 0, "no honest node started a stage from the wrong output");
+      },
+      (k) => k === 2 ? new WrongRunner(pipeline) : new SlowRunner(pipeline),
+    );
+  } finally {
+    await closePipeline(pipeline);
+  }
+});
+
 Deno.test("a vote leaves once it is logged; a stage output leaves while its write is under way", async () => {
   const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] });
   try {

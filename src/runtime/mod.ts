@@ -83,6 +83,7 @@ export {
   Instance,
   type InstanceCluster,
   type InstanceHost,
+  type SpeculationCounts,
   type StepRecord,
 } from "./instance.ts";
 export {

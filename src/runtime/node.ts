@@ -680,6 +680,7 @@ export class ButterflyNode {
       framesSent: this.#traffic.get(id)?.frames ?? 0,
       bytesSent: this.#traffic.get(id)?.bytes ?? 0,
       costs: roundedCosts(this.#meter.take(id)),
+      ...(instance === undefined ? {} : { speculation: { ...instance.speculation } }),
       ...(commitMs === undefined ? {} : { commitMs: Math.round(commitMs * 1000) / 1000 }),
     });
     if (instance !== undefined && !sent) {

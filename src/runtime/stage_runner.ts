@@ -104,6 +104,12 @@ export class StageRunner {
   readonly #onRebuild: ((rebuild: Rebuild) => void) | undefined;
   readonly #meter: CostMeter | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  // Speculative computations not confirmed, by `inference/stage`: the cache before each (the
+  // stage goes back to it unless confirmed) and its checkpoint, if one was due.
+  readonly #unconfirmed = new Map<
+    string,
+    { readonly token: number; readonly before: KvCache | undefined; readonly save?: () => void }
+  >();
 
   /**
    * Wraps a pipeline (the caller closes it).
@@ -131,6 +137,9 @@ export class StageRunner {
    * @param token The token.
    * @param stage The stage.
    * @param input The prompt or previous token (stage 1), or the previous stage's activation.
+   * @param options `speculative`: the input is not certified yet. The stage's cache moves on,
+   * but its checkpoint waits for {@linkcode StageRunner.confirm}, and the next computation of
+   * the stage, unless confirmed, starts from the cache before it.
    * @returns The output's value, and the activation or the chosen token.
    */
   compute(
@@ -139,11 +148,12 @@ export class StageRunner {
     token: number,
     stage: number,
     input: StageInput,
+    options: { readonly speculative?: boolean } = {},
   ): Promise<StageOutcome> {
     const run = this.#queue.then(async () => {
       const started = performance.now();
       try {
-        return await this.#compute(inferenceId, inference, token, stage, input);
+        return await this.#compute(inferenceId, inference, token, stage, input, options);
       } finally {
         this.#meter?.add(inferenceId, "compute", performance.now() - started);
       }
@@ -153,12 +163,49 @@ export class StageRunner {
   }
 
   /**
+   * Confirms a speculative computation: its input was certified, so its cache stays and its
+   * checkpoint, if one was due, is written. Queued behind the computations before it.
+   *
+   * @param inferenceId The inference.
+   * @param token The token.
+   * @param stage The stage.
+   */
+  confirm(inferenceId: number, token: number, stage: number): void {
+    this.#queue = this.#queue.then(() => {
+      const key = `${inferenceId}/${stage}`;
+      const unconfirmed = this.#unconfirmed.get(key);
+      if (unconfirmed?.token !== token) return;
+      this.#unconfirmed.delete(key);
+      unconfirmed.save?.();
+    });
+  }
+
+  /**
+   * Whether stage `stage`'s cache of an inference is where token `token` needs it, with no
+   * speculative computation of the stage unconfirmed: computing it then needs no rebuild.
+   *
+   * @param inferenceId The inference.
+   * @param token The token (from 1).
+   * @param stage The stage (from 1).
+   * @param promptLength The prompt's length in tokens.
+   * @returns Whether no rebuild is needed.
+   */
+  isAt(inferenceId: number, token: number, stage: number, promptLength: number): boolean {
+    if (this.#unconfirmed.has(`${inferenceId}/${stage}`)) return false;
+    const position = token === 1 ? 0 : promptLength + token - 2;
+    return (this.#caches.get(inferenceId)?.byStage.get(stage)?.position ?? 0) === position;
+  }
+
+  /**
    * Forgets an inference's caches.
    *
    * @param inferenceId The inference.
    */
   release(inferenceId: number): void {
     this.#caches.delete(inferenceId);
+    for (const key of this.#unconfirmed.keys()) {
+      if (key.startsWith(`${inferenceId}/`)) this.#unconfirmed.delete(key);
+    }
     this.#checkpoints?.release(inferenceId);
   }
 
@@ -173,6 +220,7 @@ export class StageRunner {
     token: number,
     stage: number,
     input: StageInput,
+    options: { readonly speculative?: boolean },
   ): Promise<StageOutcome> {
     const executor = this.pipeline.stages[stage - 1];
     if (executor === undefined) throw new RangeError(`No stage ${stage}`);
@@ -180,6 +228,14 @@ export class StageRunner {
       throw new RangeError(`Token ${token} needs ${token - 1} accepted tokens`);
     }
     const caches = this.#cachesOf(inferenceId);
+    // An unconfirmed speculative computation of the stage came from an input that was not
+    // certified (or not yet): the stage goes back to its cache before it.
+    const unconfirmed = this.#unconfirmed.get(`${inferenceId}/${stage}`);
+    if (unconfirmed !== undefined) {
+      this.#unconfirmed.delete(`${inferenceId}/${stage}`);
+      if (unconfirmed.before === undefined) caches.byStage.delete(stage);
+      else caches.byStage.set(stage, unconfirmed.before);
+    }
     const position = token === 1 ? 0 : inference.prompt.length + token - 2;
     if ((caches.byStage.get(stage)?.position ?? -1) !== position) {
       await this.#rebuild(inferenceId, caches, inference, token, stage);
@@ -189,8 +245,18 @@ export class StageRunner {
     const result = await executor.run(tensor, cache);
     caches.byStage.set(stage, result.cache);
     // Token `token` is pass `token`: every so many, the stage's state goes to disk.
-    if (this.#checkpoints?.due(token)) {
-      this.#checkpoints.save(inferenceId, stage, token, inference, result.cache);
+    const checkpoints = this.#checkpoints;
+    const save = checkpoints?.due(token)
+      ? () => checkpoints.save(inferenceId, stage, token, inference, result.cache)
+      : undefined;
+    if (options.speculative) {
+      this.#unconfirmed.set(`${inferenceId}/${stage}`, {
+        token,
+        before: cache,
+        ...(save === undefined ? {} : { save }),
+      });
+    } else {
+      save?.();
     }
     if (stage < this.stageCount) {
       return { value: tensorDigest(result.output), activation: result.output };

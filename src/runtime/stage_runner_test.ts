@@ -149,3 +149,63 @@ Deno.test("a restarted replica restores its stage caches from the newest checkpo
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a speculative computation goes back unless confirmed, and its checkpoint waits for the confirmation", async () => {
+  const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [1, 3] });
+  const dir = await Deno.makeTempDir({ prefix: "butterfly-caches-" });
+  try {
+    const straight = await runAll(new StageRunner(pipeline), 1, 4);
+    const options = { directoryOf: (id: number) => `${dir}/${id}`, everyPasses: 3, keep: 2 };
+    const checkpoints = new CacheCheckpoints(options);
+    const rebuilds: Rebuild[] = [];
+    const runner = new StageRunner(pipeline, {
+      checkpoints,
+      onRebuild: (rebuild) => rebuilds.push(rebuild),
+    });
+    const tokens = await runAll(runner, 2, 2);
+    // Token 3's first stage from a wrong previous token (a Byzantine first output), before it
+    // is certified: pass 3 is due a checkpoint, which waits.
+    const wrong = (tokens[1]! + 1) % 256;
+    await runner.compute(2, { prompt: PROMPT, tokens: [tokens[0]!, wrong] }, 3, 1, {
+      kind: "tokens",
+      tokens: [wrong],
+    }, { speculative: true });
+    assert.equal(runner.isAt(2, 4, 1, PROMPT.length), false);
+    // The certified input: computed again from the cache before the speculation (no rebuild),
+    // it gives the tokens of a run without it.
+    assert.deepEqual(await runAll(runner, 2, 4, tokens.slice()), straight);
+    assert.deepEqual(rebuilds.filter((rebuild) => rebuild.token > 1), []);
+    await checkpoints.close();
+    const written = new CacheCheckpoints(options);
+    assert.deepEqual(await written.passesOnDisk(2, 1), [3]);
+    // Confirmed, a speculation's cache stays and its checkpoint is written; unconfirmed, none.
+    for (const confirmed of [true, false]) {
+      const id = confirmed ? 3 : 4;
+      const other = new CacheCheckpoints(options);
+      const ahead = new StageRunner(pipeline, { checkpoints: other });
+      const prefix = await runAll(ahead, id, 2);
+      await ahead.compute(id, { prompt: PROMPT, tokens: prefix }, 3, 1, {
+        kind: "tokens",
+        tokens: [prefix[1]!],
+      }, { speculative: true });
+      if (confirmed) ahead.confirm(id, 3, 1);
+      // Queued behind the confirmation.
+      await ahead.compute(id, { prompt: PROMPT, tokens: prefix }, 2, 2, {
+        kind: "activation",
+        tensor: (await new StageRunner(pipeline).compute(id, { prompt: PROMPT, tokens: [] }, 1, 1, {
+          kind: "tokens",
+          tokens: PROMPT,
+        })).activation!,
+      }).catch(() => {});
+      assert.equal(ahead.isAt(id, 4, 1, PROMPT.length), confirmed);
+      await other.close();
+      assert.deepEqual(
+        await new CacheCheckpoints(options).passesOnDisk(id, 1),
+        confirmed ? [3] : [],
+      );
+    }
+  } finally {
+    await closePipeline(pipeline);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
