@@ -183,6 +183,8 @@ export interface SpeculationCounts {
   used: number;
   /** Asked for with another input: computed again from it. */
   wasted: number;
+  /** Not run (the stage's cache had moved on when its turn came, or the inference ended). */
+  skipped: number;
 }
 
 /** How long a node waits for a checkpoint's state before it asks another signer. */
@@ -213,7 +215,7 @@ export class Instance {
    * then asked for with the same input (their outcome was used), and how many it asked for
    * with another input (computed again).
    */
-  readonly speculation: SpeculationCounts = { started: 0, used: 0, wasted: 0 };
+  readonly speculation: SpeculationCounts = { started: 0, used: 0, wasted: 0, skipped: 0 };
   #lastTokenAt: number | undefined;
   readonly #host: InstanceHost;
   readonly #runner: StageRunner;
@@ -235,7 +237,13 @@ export class Instance {
   // Stages started before their input was certified, by `token/stage` (see #speculate).
   readonly #speculations = new Map<
     string,
-    { readonly input: DigestValue; readonly outcome: Promise<StageOutcome> } | undefined
+    | {
+      readonly input: DigestValue;
+      readonly given: StageInput;
+      readonly tokens: readonly number[];
+      readonly outcome: Promise<StageOutcome>;
+    }
+    | undefined
   >();
   // The request's sampling rule and the prompt's token ids, read once.
   readonly #sampling: Sampling;
@@ -736,6 +744,13 @@ export class Instance {
 
   readonly #certifiedSlots = new Set<string>();
 
+  // Whether the inference still waits for a stage's output of a token in this view (this
+  // node has not seen F + 1 replicas sign one): the runner's order, nothing more.
+  #awaits(token: number, stage: number): boolean {
+    return this.state.committed === NO_VALUE && !this.done &&
+      !this.#certifiedSlots.has(`${this.state.view}/${token}/${stage}`);
+  }
+
   // The inference's pace: its slowest token so far (from the start for the first), which a
   // view-change timer runs at least twice: a node running many inferences at once takes
   // seconds a token, and a view is stuck only if it does not keep its own pace.
@@ -1085,7 +1100,18 @@ export class Instance {
       this.speculation.used++;
       this.#runner.confirm(this.id, effect.token, effect.stage);
       this.#computing.add(key);
-      this.#answer(effect, tokens, speculated.outcome, key);
+      // Not run (the stage's cache had moved on when its turn came): computed now.
+      const outcome = speculated.outcome.catch(() =>
+        this.#runner.compute(
+          this.id,
+          { prompt, tokens: speculated.tokens, sampling: this.#sampling },
+          effect.token,
+          effect.stage,
+          speculated.given,
+          { needed: () => this.#awaits(effect.token, effect.stage) },
+        )
+      );
+      this.#answer(effect, speculated.tokens, outcome, key);
       return;
     }
     let input;
@@ -1117,6 +1143,7 @@ export class Instance {
       effect.token,
       effect.stage,
       input,
+      { needed: () => this.#awaits(effect.token, effect.stage) },
     );
     this.#answer(effect, tokens, outcome, key);
   }
@@ -1147,6 +1174,8 @@ export class Instance {
         );
       })
       .catch((error) => {
+        // Committed first: the runner dropped what the inference no longer needs.
+        if (this.state.committed !== NO_VALUE || this.done) return;
         this.#host.log.error("stage computation failed", {
           inference: this.id,
           token: effect.token,
@@ -1161,10 +1190,11 @@ export class Instance {
   // came from this node's own computation of the stage before, or from the first replica's
   // output to arrive, and the core asks (a compute effect) only once F + 1 replicas signed it.
   // The outcome is kept until then and used only if the certified input is the same value; else
-  // it is dropped and the stage computed again from the certified one (the runner rebuilds its
-  // cache). One try per token and stage, so a Byzantine replica's first output costs at most
-  // one computation. This is the shell's scheduling, not a protocol decision: what is signed,
-  // and when, is the core's.
+  // it is dropped, the runner puts the stage's cache back, and the stage is computed again from
+  // the certified input. One try per token and stage, so a Byzantine replica's first output
+  // costs at most one computation; and only a node with nothing else to compute starts one.
+  // This is the shell's scheduling, not a protocol decision: what is signed, and when, is the
+  // core's.
   #speculate(
     token: number,
     stage: number,
@@ -1178,6 +1208,9 @@ export class Instance {
     if (this.#speculations.has(at)) return;
     for (const key of this.#computing) if (key.startsWith(`${at}/`)) return;
     if (!isReplica(this.self, state.view, stage, this.cluster)) return;
+    // Into idle time only: on a busy node the certified computations keep their order, and a
+    // replica that fell behind is not kept behind by its peers running ahead of certification.
+    if (!this.#runner.idle) return;
     for (const [key] of this.#speculations) {
       const [speculatedToken, speculatedStage] = key.split("/").map(Number);
       if (speculatedStage === stage && speculatedToken! < token) this.#speculations.delete(key);
@@ -1197,12 +1230,12 @@ export class Instance {
       { speculative: true },
     );
     this.speculation.started++;
-    // A failure is the compute effect's to report, if the core asks for this computation.
+    // Not run, or failed: the compute effect, if the core asks for it, computes it again.
     outcome.then(
       (outcome) => this.#speculateNext(token, stage, outcome, given.tokens),
-      () => {},
+      () => this.speculation.skipped++,
     );
-    this.#speculations.set(at, { input: value, outcome });
+    this.#speculations.set(at, { input: value, given: given.input, tokens: given.tokens, outcome });
   }
 
   // What this node's output of a stage (certified or not) lets it start next: the next stage,

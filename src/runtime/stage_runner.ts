@@ -49,6 +49,17 @@ export interface ModelInference {
 
 const GREEDY: Sampling = { kind: "greedy" };
 
+// A computation waiting or running; `speculative` until confirmed.
+interface Job {
+  readonly inferenceId: number;
+  readonly token: number;
+  readonly stage: number;
+  speculative: boolean;
+  readonly run: () => Promise<void>;
+  readonly skip: (reason: string) => void;
+  readonly needed: () => boolean;
+}
+
 interface Caches {
   readonly byStage: Map<number, KvCache>;
 }
@@ -80,7 +91,8 @@ export interface Rebuild {
 }
 
 /**
- * Runs stages for many inferences on one pipeline, sequentially (one computation at a time).
+ * Runs stages for many inferences on one pipeline, sequentially (one computation at a time,
+ * certified ones before speculative ones).
  *
  * @example Token 1 of a one-stage pipeline
  * ```ts
@@ -103,7 +115,11 @@ export class StageRunner {
   readonly #checkpoints: CacheCheckpoints | undefined;
   readonly #onRebuild: ((rebuild: Rebuild) => void) | undefined;
   readonly #meter: CostMeter | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
+  // Computations waiting: certified ones, and speculative ones (run only when none of the
+  // first kind waits); and the one running.
+  readonly #certified: Job[] = [];
+  readonly #speculative: Job[] = [];
+  #running: Job | undefined;
   // Speculative computations not confirmed, by `inference/stage`: the cache before each (the
   // stage goes back to it unless confirmed) and its checkpoint, if one was due.
   readonly #unconfirmed = new Map<
@@ -137,9 +153,15 @@ export class StageRunner {
    * @param token The token.
    * @param stage The stage.
    * @param input The prompt or previous token (stage 1), or the previous stage's activation.
-   * @param options `speculative`: the input is not certified yet. The stage's cache moves on,
-   * but its checkpoint waits for {@linkcode StageRunner.confirm}, and the next computation of
-   * the stage, unless confirmed, starts from the cache before it.
+   * @param options `speculative`: the input is not certified yet. The computation runs only
+   * when no other waits (it uses idle time, never delays a certified one), and only if the
+   * stage's cache is then where the token needs it; else it is rejected unrun. The stage's
+   * cache moves on, but its checkpoint waits for {@linkcode StageRunner.confirm}, and the next
+   * computation of the stage, unless this one was confirmed, starts from the cache before it.
+   * `needed`: whether the inference still waits for this output (asked when the runner picks
+   * its next computation: the certified ones still needed go first, then the other certified
+   * ones, each in order, then the speculative ones). A replica that fell behind so catches up
+   * where its peers wait for it before it recomputes what they already agreed on.
    * @returns The output's value, and the activation or the chosen token.
    */
   compute(
@@ -148,36 +170,82 @@ export class StageRunner {
     token: number,
     stage: number,
     input: StageInput,
-    options: { readonly speculative?: boolean } = {},
+    options: { readonly speculative?: boolean; readonly needed?: () => boolean } = {},
   ): Promise<StageOutcome> {
-    const run = this.#queue.then(async () => {
-      const started = performance.now();
-      try {
-        return await this.#compute(inferenceId, inference, token, stage, input, options);
-      } finally {
+    const done = Promise.withResolvers<StageOutcome>();
+    const job: Job = {
+      inferenceId,
+      token,
+      stage,
+      speculative: options.speculative === true,
+      run: async () => {
+        const started = performance.now();
+        let outcome: { ok: true; value: StageOutcome } | { ok: false; error: unknown };
+        try {
+          outcome = {
+            ok: true,
+            value: await this.#compute(inferenceId, inference, token, stage, input, job),
+          };
+        } catch (error) {
+          outcome = { ok: false, error };
+        }
         this.#meter?.add(inferenceId, "compute", performance.now() - started);
-      }
-    });
-    this.#queue = run.catch(() => {});
-    return run;
+        // Done before its caller hears of it: a caller that starts the next computation finds
+        // the runner idle.
+        this.#running = undefined;
+        if (outcome.ok) done.resolve(outcome.value);
+        else done.reject(outcome.error);
+      },
+      skip: (reason) => done.reject(new Error(`computation not run: ${reason}`)),
+      needed: options.needed ?? (() => true),
+    };
+    (job.speculative ? this.#speculative : this.#certified).push(job);
+    this.#pump();
+    return done.promise;
   }
 
   /**
-   * Confirms a speculative computation: its input was certified, so its cache stays and its
-   * checkpoint, if one was due, is written. Queued behind the computations before it.
+   * Confirms a speculative computation: its input was certified. Waiting, it becomes a
+   * certified computation; done, its cache stays and its checkpoint, if one was due, is written.
    *
    * @param inferenceId The inference.
    * @param token The token.
    * @param stage The stage.
    */
   confirm(inferenceId: number, token: number, stage: number): void {
-    this.#queue = this.#queue.then(() => {
-      const key = `${inferenceId}/${stage}`;
-      const unconfirmed = this.#unconfirmed.get(key);
-      if (unconfirmed?.token !== token) return;
+    const key = `${inferenceId}/${stage}`;
+    const unconfirmed = this.#unconfirmed.get(key);
+    if (unconfirmed?.token === token) {
       this.#unconfirmed.delete(key);
       unconfirmed.save?.();
-    });
+      return;
+    }
+    const same = (job: Job) =>
+      job.inferenceId === inferenceId && job.token === token && job.stage === stage;
+    const waiting = this.#speculative.findIndex(same);
+    if (waiting >= 0) {
+      const [job] = this.#speculative.splice(waiting, 1);
+      job!.speculative = false;
+      this.#certified.push(job!);
+      return;
+    }
+    // Running: it ends as a certified computation.
+    if (this.#running !== undefined && same(this.#running)) this.#running.speculative = false;
+  }
+
+  // Runs the next computation, one at a time: certified ones still needed, other certified
+  // ones, speculative ones. (The core asks for a stage's next token only once this node
+  // computed its last, so no two certified computations of one stage wait together, and this
+  // order never runs a stage's tokens out of order.)
+  #pump(): void {
+    if (this.#running !== undefined) return;
+    const needed = this.#certified.findIndex((job) => job.needed());
+    const job = needed >= 0
+      ? this.#certified.splice(needed, 1)[0]
+      : this.#certified.shift() ?? this.#speculative.shift();
+    if (job === undefined) return;
+    this.#running = job;
+    void Promise.resolve().then(job.run).finally(() => this.#pump());
   }
 
   /**
@@ -197,16 +265,31 @@ export class StageRunner {
   }
 
   /**
-   * Forgets an inference's caches.
+   * Forgets an inference's caches; its computations still waiting are rejected unrun.
    *
    * @param inferenceId The inference.
    */
   release(inferenceId: number): void {
     this.#caches.delete(inferenceId);
+    // Its computations still waiting are not run: the inference is decided.
+    for (const queue of [this.#certified, this.#speculative]) {
+      for (let k = queue.length - 1; k >= 0; k--) {
+        const job = queue[k]!;
+        if (job.inferenceId !== inferenceId) continue;
+        queue.splice(k, 1);
+        job.skip("the inference was released");
+      }
+    }
     for (const key of this.#unconfirmed.keys()) {
       if (key.startsWith(`${inferenceId}/`)) this.#unconfirmed.delete(key);
     }
     this.#checkpoints?.release(inferenceId);
+  }
+
+  /** Whether no computation is running or waiting. */
+  get idle(): boolean {
+    return this.#running === undefined && this.#certified.length === 0 &&
+      this.#speculative.length === 0;
   }
 
   /** The inferences with caches held. */
@@ -220,12 +303,19 @@ export class StageRunner {
     token: number,
     stage: number,
     input: StageInput,
-    options: { readonly speculative?: boolean },
+    job: Job,
   ): Promise<StageOutcome> {
     const executor = this.pipeline.stages[stage - 1];
     if (executor === undefined) throw new RangeError(`No stage ${stage}`);
     if (inference.tokens.length < token - 1) {
       throw new RangeError(`Token ${token} needs ${token - 1} accepted tokens`);
+    }
+    const position = token === 1 ? 0 : inference.prompt.length + token - 2;
+    if (job.speculative) {
+      // Never a rebuild, nor a cache built on another speculation.
+      if (!this.isAt(inferenceId, token, stage, inference.prompt.length)) {
+        throw new Error("computation not run: the stage's cache moved on");
+      }
     }
     const caches = this.#cachesOf(inferenceId);
     // An unconfirmed speculative computation of the stage came from an input that was not
@@ -236,7 +326,6 @@ export class StageRunner {
       if (unconfirmed.before === undefined) caches.byStage.delete(stage);
       else caches.byStage.set(stage, unconfirmed.before);
     }
-    const position = token === 1 ? 0 : inference.prompt.length + token - 2;
     if ((caches.byStage.get(stage)?.position ?? -1) !== position) {
       await this.#rebuild(inferenceId, caches, inference, token, stage);
     }
@@ -249,7 +338,8 @@ export class StageRunner {
     const save = checkpoints?.due(token)
       ? () => checkpoints.save(inferenceId, stage, token, inference, result.cache)
       : undefined;
-    if (options.speculative) {
+    // Confirmed while it ran, it is a certified computation.
+    if (job.speculative) {
       this.#unconfirmed.set(`${inferenceId}/${stage}`, {
         token,
         before: cache,

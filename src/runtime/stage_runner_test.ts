@@ -189,14 +189,6 @@ Deno.test("a speculative computation goes back unless confirmed, and its checkpo
         tokens: [prefix[1]!],
       }, { speculative: true });
       if (confirmed) ahead.confirm(id, 3, 1);
-      // Queued behind the confirmation.
-      await ahead.compute(id, { prompt: PROMPT, tokens: prefix }, 2, 2, {
-        kind: "activation",
-        tensor: (await new StageRunner(pipeline).compute(id, { prompt: PROMPT, tokens: [] }, 1, 1, {
-          kind: "tokens",
-          tokens: PROMPT,
-        })).activation!,
-      }).catch(() => {});
       assert.equal(ahead.isAt(id, 4, 1, PROMPT.length), confirmed);
       await other.close();
       assert.deepEqual(
@@ -207,5 +199,42 @@ Deno.test("a speculative computation goes back unless confirmed, and its checkpo
   } finally {
     await closePipeline(pipeline);
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the runner computes what peers wait for first, speculation last, and skips what moved on or was released", async () => {
+  const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [1, 3] });
+  try {
+    const runner = new StageRunner(pipeline);
+    const prefixes = new Map<number, number[]>();
+    for (const id of [5, 6, 7, 8, 9]) prefixes.set(id, await runAll(runner, id, 2));
+    const next = (id: number, token = prefixes.get(id)![1]!) =>
+      [id, { prompt: PROMPT, tokens: prefixes.get(id)! }, 3, 1, {
+        kind: "tokens",
+        tokens: [token],
+      }] as const;
+    const order: string[] = [];
+    const done = (name: string) => () => void order.push(name);
+    const running = runner.compute(...next(5)).then(done("certified 5"));
+    const speculative = runner.compute(...next(6), { speculative: true }).then(
+      done("speculative 6"),
+    );
+    // Inference 7's output is agreed on already (its peers signed it); inference 9's is not.
+    const agreed = runner.compute(...next(7), { needed: () => false }).then(done("agreed 7"));
+    const awaited = runner.compute(...next(9), { needed: () => true }).then(done("awaited 9"));
+    // Inference 8's stage 1 is computed (from another input) before its speculation's turn.
+    const moved = runner.compute(...next(8, 0), { speculative: true }).catch((error) => error);
+    await runner.compute(...next(8, 1));
+    await Promise.all([running, speculative, agreed, awaited]);
+    assert.deepEqual(order, ["certified 5", "awaited 9", "agreed 7", "speculative 6"]);
+    assert.match(String(await moved), /computation not run: the stage's cache moved on/);
+    // Released, an inference's waiting speculations are not run.
+    const blocker = runner.compute(...next(6, 2));
+    const released = runner.compute(...next(5, 2), { speculative: true }).catch((error) => error);
+    runner.release(5);
+    await blocker.catch(() => {});
+    assert.match(String(await released), /computation not run: the inference was released/);
+  } finally {
+    await closePipeline(pipeline);
   }
 });
