@@ -5,8 +5,7 @@
  * @module
  */
 
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex } from "@noble/hashes/utils.js";
+import { createHash } from "node:crypto";
 
 /** A float32 tensor, row-major. */
 export interface Float32Tensor {
@@ -89,5 +88,6 @@ export function tensorBytes(tensor: StageTensor): Uint8Array {
  * ```
  */
 export function tensorDigest(tensor: StageTensor): string {
-  return bytesToHex(sha256(tensorBytes(tensor)));
+  // node:crypto: native, several times faster than a JS SHA-256 on an activation.
+  return createHash("sha256").update(tensorBytes(tensor)).digest("hex");
 }

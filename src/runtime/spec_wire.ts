@@ -21,6 +21,7 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import {
@@ -111,7 +112,7 @@ export function decodeTokens(bytes: Uint8Array, vocabSize: number): number[] {
  * @returns SHA-256 of their output bytes.
  */
 export function tokensValue(tokens: readonly number[], vocabSize: number): DigestValue {
-  return bytesToHex(sha256(encodeTokens(tokens, vocabSize)));
+  return createHash("sha256").update(encodeTokens(tokens, vocabSize)).digest("hex");
 }
 
 /**
@@ -128,11 +129,9 @@ export function tokenOfValue(
   value: DigestValue,
   vocabSize: number,
 ): number | undefined {
-  const head = sha256.create().update(encodeTokens(prefix, vocabSize));
-  const target = hexToBytes(value);
+  const head = createHash("sha256").update(encodeTokens(prefix, vocabSize));
   for (let token = 0; token < vocabSize; token++) {
-    const digest = head.clone().update(encodeTokens([token], vocabSize)).digest();
-    if (digest.every((byte, index) => byte === target[index])) return token;
+    if (head.copy().update(encodeTokens([token], vocabSize)).digest("hex") === value) return token;
   }
   return undefined;
 }
