@@ -529,6 +529,10 @@ interface CommitResult {
     readonly p99Ms: number;
     readonly roundTrips: number;
     readonly seen: string[];
+    /** The live nodes' CPU time over their commit windows, summed per run: p50 (ms). */
+    readonly nodesCpuMs: number;
+    /** That divided by the machine's cores: the least the commit could take (ms). */
+    readonly cpuFloorMs: number;
   }>;
 }
 
@@ -547,6 +551,7 @@ async function commitLatency(runs: number): Promise<CommitResult> {
   let pipeline: Pipeline | undefined;
   let client: ButterflyClient | undefined;
   const of = { fast: [] as number[], standard: [] as number[] };
+  const cpu = { fast: [] as number[], standard: [] as number[] };
   const seen = { fast: [] as string[], standard: [] as string[] };
   let roundTrips: number[] = [];
   try {
@@ -581,6 +586,9 @@ async function commitLatency(runs: number): Promise<CommitResult> {
         for (const line of lines()) {
           if (typeof line.commitMs === "number") of[path].push(line.commitMs);
         }
+        cpu[path].push(
+          lines().reduce((sum, line) => sum + (Number(line.commitCpuMs) || 0), 0),
+        );
       }
     }
   } finally {
@@ -595,6 +603,8 @@ async function commitLatency(runs: number): Promise<CommitResult> {
     p99Ms: quantile(of[path], 0.99),
     roundTrips: quantile(of[path], 0.5) / rtt,
     seen: seen[path],
+    nodesCpuMs: median(cpu[path]),
+    cpuFloorMs: median(cpu[path]) / navigator.hardwareConcurrency,
   });
   const fsyncs = await fsyncMs(200);
   return {
@@ -862,15 +872,18 @@ async function main(): Promise<void> {
       } ms`,
     );
     console.log(
-      "| path | commit after the last token p50 / p99 ms | round trips (p50) | seed's claim |",
+      "| path | commit after the last token p50 / p99 ms | round trips (p50) | seed's claim " +
+        `| nodes' CPU in it, summed (p50 ms) | that / ${navigator.hardwareConcurrency} cores (ms) |`,
     );
-    console.log("|---|---|---|---|");
+    console.log("|---|---|---|---|---|---|");
     for (const [path, claim] of [["fast", "1 RTT"], ["standard", "3 RTT"]] as const) {
       const figures = commit.paths[path];
       console.log(
         `| ${path} (${figures.seen.join(", ")}) | ${fmt(figures.p50Ms, 3)} / ${
           fmt(figures.p99Ms, 3)
-        } | ${fmt(figures.roundTrips, 1)} | ${claim} |`,
+        } | ${fmt(figures.roundTrips, 1)} | ${claim} | ${fmt(figures.nodesCpuMs, 2)} | ${
+          fmt(figures.cpuFloorMs, 2)
+        } |`,
       );
     }
     console.log();

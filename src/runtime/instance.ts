@@ -15,6 +15,7 @@
  * @module
  */
 
+import process from "node:process";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { certifiedOutputs } from "../core/computation.ts";
 import {
@@ -187,6 +188,17 @@ export interface SpeculationCounts {
   skipped: number;
 }
 
+// The process's CPU time so far (user and system, every thread), in milliseconds; undefined
+// where the runtime does not tell.
+function cpuMs(): number | undefined {
+  try {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1000;
+  } catch {
+    return undefined;
+  }
+}
+
 /** How long a node waits for a checkpoint's state before it asks another signer. */
 const CHECKPOINT_ASK_MS = 1000;
 
@@ -211,12 +223,18 @@ export class Instance {
    */
   commitMs: number | undefined;
   /**
+   * This node's process CPU time (every thread, milliseconds) over {@linkcode commitMs}: on a
+   * machine with fewer cores than busy processes, what bounds the commit from below.
+   */
+  commitCpuMs: number | undefined;
+  /**
    * Stages this node started before their input was certified: how many, how many the core
    * then asked for with the same input (their outcome was used), and how many it asked for
    * with another input (computed again).
    */
   readonly speculation: SpeculationCounts = { started: 0, used: 0, wasted: 0, skipped: 0 };
   #lastTokenAt: number | undefined;
+  #lastTokenCpuMs: number | undefined;
   readonly #host: InstanceHost;
   readonly #runner: StageRunner;
   readonly #membership: Membership;
@@ -877,6 +895,7 @@ export class Instance {
       before.tokens.length < this.cluster.tokenCount
     ) {
       this.#lastTokenAt = performance.now();
+      this.#lastTokenCpuMs = cpuMs();
     }
     if (ready.actions.length > 0 && this.#host.log.enabled("debug")) {
       this.#host.log.debug("step", {
@@ -1468,6 +1487,10 @@ export class Instance {
   ): void {
     this.done = true;
     if (this.#lastTokenAt !== undefined) this.commitMs = performance.now() - this.#lastTokenAt;
+    const cpu = cpuMs();
+    if (this.#lastTokenCpuMs !== undefined && cpu !== undefined) {
+      this.commitCpuMs = cpu - this.#lastTokenCpuMs;
+    }
     this.#host.committed(this.id, {
       type: "ClientReply",
       inferenceId: this.id,

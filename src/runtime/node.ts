@@ -682,6 +682,9 @@ export class ButterflyNode {
       costs: roundedCosts(this.#meter.take(id)),
       ...(instance === undefined ? {} : { speculation: { ...instance.speculation } }),
       ...(commitMs === undefined ? {} : { commitMs: Math.round(commitMs * 1000) / 1000 }),
+      ...(instance?.commitCpuMs === undefined
+        ? {}
+        : { commitCpuMs: Math.round(instance.commitCpuMs * 1000) / 1000 }),
     });
     if (instance !== undefined && !sent) {
       this.#log.info("client not connected; the reply waits on disk", {
