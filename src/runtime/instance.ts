@@ -152,6 +152,8 @@ export interface InstanceHost {
   later(ms: number, run: () => void): void;
   /** Where the time spent in steps, on disk and waiting in the queue is counted. */
   readonly meter?: CostMeter;
+  /** How many inferences the node is running (not yet committed), this one included. */
+  running?(): number;
 }
 
 /** The sampling seed every inference uses (the spec's `Seeds` = {1}); decoding is greedy. */
@@ -198,6 +200,15 @@ function cpuMs(): number | undefined {
     return undefined;
   }
 }
+
+// The most inferences a node runs at once and still starts stages before their input is
+// certified. Measured on fixed-latency stages (50 blocks of 10 ms, one stage per member): with
+// it at any count, 7 nodes with 8 inferences at once fell from 2.7 to 1.3 tokens per second,
+// with view changes (a replica behind is never waited for, so its queue only grew, until a
+// stage whose other replicas were behind too waited seconds for it); at 4, 7 and 10 nodes
+// with 2 to 8 inferences at once stay at 0.91 to 0.96 of N / (R L T), and 2 or 4 at once gain
+// 0.1 to 0.15 of it.
+const SPECULATION_RUNNING_MAX = 4;
 
 /** How long a node waits for a checkpoint's state before it asks another signer. */
 const CHECKPOINT_ASK_MS = 1000;
@@ -762,13 +773,6 @@ export class Instance {
 
   readonly #certifiedSlots = new Set<string>();
 
-  // Whether the inference still waits for a stage's output of a token in this view (this
-  // node has not seen F + 1 replicas sign one): the runner's order, nothing more.
-  #awaits(token: number, stage: number): boolean {
-    return this.state.committed === NO_VALUE && !this.done &&
-      !this.#certifiedSlots.has(`${this.state.view}/${token}/${stage}`);
-  }
-
   // The inference's pace: its slowest token so far (from the start for the first), which a
   // view-change timer runs at least twice: a node running many inferences at once takes
   // seconds a token, and a view is stuck only if it does not keep its own pace.
@@ -1127,7 +1131,6 @@ export class Instance {
           effect.token,
           effect.stage,
           speculated.given,
-          { needed: () => this.#awaits(effect.token, effect.stage) },
         )
       );
       this.#answer(effect, speculated.tokens, outcome, key);
@@ -1162,7 +1165,6 @@ export class Instance {
       effect.token,
       effect.stage,
       input,
-      { needed: () => this.#awaits(effect.token, effect.stage) },
     );
     this.#answer(effect, tokens, outcome, key);
   }
@@ -1211,7 +1213,7 @@ export class Instance {
   // The outcome is kept until then and used only if the certified input is the same value; else
   // it is dropped, the runner puts the stage's cache back, and the stage is computed again from
   // the certified input. One try per token and stage, so a Byzantine replica's first output
-  // costs at most one computation; and only a node with nothing else to compute starts one.
+  // costs at most one computation; and only a node with nothing else to do starts one.
   // This is the shell's scheduling, not a protocol decision: what is signed, and when, is the
   // core's.
   #speculate(
@@ -1227,9 +1229,10 @@ export class Instance {
     if (this.#speculations.has(at)) return;
     for (const key of this.#computing) if (key.startsWith(`${at}/`)) return;
     if (!isReplica(this.self, state.view, stage, this.cluster)) return;
-    // Into idle time only: on a busy node the certified computations keep their order, and a
-    // replica that fell behind is not kept behind by its peers running ahead of certification.
-    if (!this.#runner.idle) return;
+    // Only on a node with nothing else to compute, running few inferences: with many, the
+    // pipeline is full without it, and a replica that ran ahead would keep its peers' certified
+    // work waiting (see SPECULATION_RUNNING_MAX).
+    if (!this.#runner.idle || (this.#host.running?.() ?? 1) > SPECULATION_RUNNING_MAX) return;
     for (const [key] of this.#speculations) {
       const [speculatedToken, speculatedStage] = key.split("/").map(Number);
       if (speculatedStage === stage && speculatedToken! < token) this.#speculations.delete(key);

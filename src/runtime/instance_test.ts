@@ -39,6 +39,7 @@ async function withCluster(
     readonly logSigned?: (k: number, messages: readonly { type: string }[]) => Promise<void>;
     readonly sent?: (k: number, message: CoordinationMessage) => void;
     readonly timer?: (k: number, view: number, atLeastMs: number | undefined) => void;
+    readonly running?: () => number;
   } = {},
 ): Promise<void> {
   const signers: NodeSigner[] = await testSigners();
@@ -104,6 +105,7 @@ async function withCluster(
         replies[k] = reply;
       },
       later: () => {},
+      ...(hooks.running === undefined ? {} : { running: hooks.running }),
     };
     instances.push(
       new Instance(
@@ -220,6 +222,36 @@ Deno.test("a replica starts its next stage before its input is certified, and co
       },
       (k) => new CountingRunner(k),
     );
+  } finally {
+    await closePipeline(pipeline);
+  }
+});
+
+Deno.test("a node running many inferences at once starts no stage before its input is certified", async () => {
+  const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] });
+  try {
+    const expected = await expectedTokens(pipeline);
+    for (const running of [4, 5]) {
+      await withCluster(
+        pipeline,
+        async ({ instances, settled }) => {
+          await Promise.all(instances.map((instance) => instance.start()));
+          await settled();
+          let started = 0;
+          for (const [k, instance] of instances.entries()) {
+            assert.deepEqual(instance.tokenIds, expected, `node ${k}`);
+            started += instance.speculation.started;
+          }
+          if (running > 4) assert.equal(started, 0);
+          else assert.ok(started > 0);
+        },
+        undefined,
+        [],
+        undefined,
+        undefined,
+        { running: () => running },
+      );
+    }
   } finally {
     await closePipeline(pipeline);
   }

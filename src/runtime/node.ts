@@ -559,6 +559,11 @@ export class ButterflyNode {
         this.#later.add(timer);
       },
       record: (id, step) => this.#store.record(id, step),
+      running: () => {
+        let count = 0;
+        for (const instance of this.#instances.values()) if (!instance.done) count++;
+        return count;
+      },
       sign: (message) => this.#sealer.sign(message),
       broadcast: async (message) => {
         const frame = await this.#sealer.seal(message);

@@ -57,7 +57,6 @@ interface Job {
   speculative: boolean;
   readonly run: () => Promise<void>;
   readonly skip: (reason: string) => void;
-  readonly needed: () => boolean;
 }
 
 interface Caches {
@@ -158,10 +157,6 @@ export class StageRunner {
    * stage's cache is then where the token needs it; else it is rejected unrun. The stage's
    * cache moves on, but its checkpoint waits for {@linkcode StageRunner.confirm}, and the next
    * computation of the stage, unless this one was confirmed, starts from the cache before it.
-   * `needed`: whether the inference still waits for this output (asked when the runner picks
-   * its next computation: the certified ones still needed go first, then the other certified
-   * ones, each in order, then the speculative ones). A replica that fell behind so catches up
-   * where its peers wait for it before it recomputes what they already agreed on.
    * @returns The output's value, and the activation or the chosen token.
    */
   compute(
@@ -170,7 +165,7 @@ export class StageRunner {
     token: number,
     stage: number,
     input: StageInput,
-    options: { readonly speculative?: boolean; readonly needed?: () => boolean } = {},
+    options: { readonly speculative?: boolean } = {},
   ): Promise<StageOutcome> {
     const done = Promise.withResolvers<StageOutcome>();
     const job: Job = {
@@ -197,7 +192,6 @@ export class StageRunner {
         else done.reject(outcome.error);
       },
       skip: (reason) => done.reject(new Error(`computation not run: ${reason}`)),
-      needed: options.needed ?? (() => true),
     };
     (job.speculative ? this.#speculative : this.#certified).push(job);
     this.#pump();
@@ -233,16 +227,11 @@ export class StageRunner {
     if (this.#running !== undefined && same(this.#running)) this.#running.speculative = false;
   }
 
-  // Runs the next computation, one at a time: certified ones still needed, other certified
-  // ones, speculative ones. (The core asks for a stage's next token only once this node
-  // computed its last, so no two certified computations of one stage wait together, and this
-  // order never runs a stage's tokens out of order.)
+  // Runs the next computation, one at a time: the certified ones in order, then the
+  // speculative ones.
   #pump(): void {
     if (this.#running !== undefined) return;
-    const needed = this.#certified.findIndex((job) => job.needed());
-    const job = needed >= 0
-      ? this.#certified.splice(needed, 1)[0]
-      : this.#certified.shift() ?? this.#speculative.shift();
+    const job = this.#certified.shift() ?? this.#speculative.shift();
     if (job === undefined) return;
     this.#running = job;
     void Promise.resolve().then(job.run).finally(() => this.#pump());

@@ -202,7 +202,7 @@ Deno.test("a speculative computation goes back unless confirmed, and its checkpo
   }
 });
 
-Deno.test("the runner computes what peers wait for first, speculation last, and skips what moved on or was released", async () => {
+Deno.test("a speculative computation waits for the certified ones, and is not run once its stage moved on or its inference was released", async () => {
   const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [1, 3] });
   try {
     const runner = new StageRunner(pipeline);
@@ -219,14 +219,13 @@ Deno.test("the runner computes what peers wait for first, speculation last, and 
     const speculative = runner.compute(...next(6), { speculative: true }).then(
       done("speculative 6"),
     );
-    // Inference 7's output is agreed on already (its peers signed it); inference 9's is not.
-    const agreed = runner.compute(...next(7), { needed: () => false }).then(done("agreed 7"));
-    const awaited = runner.compute(...next(9), { needed: () => true }).then(done("awaited 9"));
+    const certified = runner.compute(...next(7)).then(done("certified 7"));
+    const later = runner.compute(...next(9)).then(done("certified 9"));
     // Inference 8's stage 1 is computed (from another input) before its speculation's turn.
     const moved = runner.compute(...next(8, 0), { speculative: true }).catch((error) => error);
     await runner.compute(...next(8, 1));
-    await Promise.all([running, speculative, agreed, awaited]);
-    assert.deepEqual(order, ["certified 5", "awaited 9", "agreed 7", "speculative 6"]);
+    await Promise.all([running, speculative, certified, later]);
+    assert.deepEqual(order, ["certified 5", "certified 7", "certified 9", "speculative 6"]);
     assert.match(String(await moved), /computation not run: the stage's cache moved on/);
     // Released, an inference's waiting speculations are not run.
     const blocker = runner.compute(...next(6, 2));
