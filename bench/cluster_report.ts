@@ -923,6 +923,7 @@ async function writePlots(
   latencies: readonly LatencyResult[],
   throughputs: readonly ThroughputResult[],
 ): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
   if (latencies.length > 0) {
     const labels = latencies.map((r) => LABELS[r.name] ?? r.name);
     await Deno.writeTextFile(

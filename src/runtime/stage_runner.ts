@@ -153,7 +153,7 @@ export class StageRunner {
    * @param stage The stage.
    * @param input The prompt or previous token (stage 1), or the previous stage's activation.
    * @param options `speculative`: the input is not certified yet. The computation runs only
-   * when no other waits (it uses idle time, never delays a certified one), and only if the
+   * once no certified one waits (one that comes while it runs waits for it), and only if the
    * stage's cache is then where the token needs it; else it is rejected unrun. The stage's
    * cache moves on, but its checkpoint waits for {@linkcode StageRunner.confirm}, and the next
    * computation of the stage, unless this one was confirmed, starts from the cache before it.
