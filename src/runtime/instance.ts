@@ -773,15 +773,16 @@ export class Instance {
 
   readonly #certifiedSlots = new Set<string>();
 
-  // The inference's pace: its slowest token so far (from the start for the first), which a
-  // view-change timer runs at least twice: a node running many inferences at once takes
-  // seconds a token, and a view is stuck only if it does not keep its own pace.
+  // The inference's pace: its slowest token so far (from the start for the first, and from
+  // the token before in the same view for the others), which a view-change timer runs at least
+  // twice: a node running many inferences at once takes seconds a token, and a view is stuck
+  // only if it does not keep its own pace.
   #paceMs(): number {
     return 2 * this.#slowestTokenMs;
   }
 
   #slowestTokenMs = 0;
-  #lastProgressAt = performance.now();
+  #lastProgressAt: number | undefined = performance.now();
 
   // Says plainly when the replicas of a stage signed different outputs for one token (a
   // Byzantine replica, or hardware that does not compute bit for bit): stage, token, each digest
@@ -969,9 +970,15 @@ export class Instance {
     // inference can take longer than the timer (8 inferences at once of 50 blocks of 10 ms on
     // 4 nodes: about 3 s), while its stages go on; both kinds of progress need certified
     // inputs, so no single member can hold a view up with them.
-    if (ready.state.tokens.length > before.tokens.length) {
+    // The pace counts gaps between tokens of one view only: a gap across a view change is the
+    // fault's time, not the inference's pace, and counting it would stretch the next views'
+    // timers by as much (n = 4, one Byzantine member and a faulty network: 50 s in a view).
+    if (ready.state.view !== before.view) this.#lastProgressAt = undefined;
+    else if (ready.state.tokens.length > before.tokens.length) {
       const now = performance.now();
-      this.#slowestTokenMs = Math.max(this.#slowestTokenMs, now - this.#lastProgressAt);
+      if (this.#lastProgressAt !== undefined) {
+        this.#slowestTokenMs = Math.max(this.#slowestTokenMs, now - this.#lastProgressAt);
+      }
       this.#lastProgressAt = now;
     }
     const progressed = ready.state.tokens.length > before.tokens.length ||

@@ -393,6 +393,58 @@ Deno.test("the view timer starts again at each stage output certified, and keeps
   }
 });
 
+Deno.test("the view timer's pace leaves out a gap across a view change", async () => {
+  const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] });
+  try {
+    // Every frame is lost from the first stage output of token 3 on, for 400 ms; then the view
+    // timers fire and view 1 finishes the inference.
+    let stalled = false;
+    const floors: number[] = [];
+    let healed = false;
+    const drop = (message: CoordinationMessage) => {
+      if (!healed && message.type === "StageOutput" && message.token >= 3) stalled = true;
+      return stalled;
+    };
+    const timer = (_k: number, _view: number, atLeastMs: number | undefined) => {
+      if (healed) floors.push(atLeastMs ?? 0);
+    };
+    await withCluster(
+      pipeline,
+      async ({ instances, replies, timers, settled }) => {
+        await Promise.all(instances.map((instance) => instance.start()));
+        await settled();
+        assert.ok(stalled && replies.every((reply) => reply === undefined));
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        stalled = false;
+        healed = true;
+        for (let round = 0; round < 4 && replies.some((r) => r === undefined); round++) {
+          await Promise.all(
+            instances.map((instance, k) => instance.timeout(timers[k]!.get(42) ?? 0)),
+          );
+          await settled();
+        }
+        assert.ok(
+          replies.every((reply) => reply !== undefined),
+          `committed ${replies.map((r) => r !== undefined)} views ${
+            instances.map((i) => i.state.view)
+          } tokens ${instances.map((i) => i.tokenIds.length)}`,
+        );
+        assert.ok(instances.every((instance) => instance.state.view > 0));
+        // Twice the slowest token within a view: milliseconds here, not the 400 ms stall.
+        assert.ok(floors.length > 0);
+        assert.ok(Math.max(...floors) < 400, `floors ${floors}`);
+      },
+      undefined,
+      [],
+      drop,
+      2,
+      { timer },
+    );
+  } finally {
+    await closePipeline(pipeline);
+  }
+});
+
 Deno.test("with one replica down from the start, the three others still commit the same", async () => {
   const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] });
   try {
