@@ -894,7 +894,7 @@ async function main(): Promise<void> {
     const concurrency = quick ? [1, 2, 4] : [1, 2, 4, 8];
     for (const nodes of sizes) {
       throughputs.push(
-        ...await throughput(nodes, concurrency, quick ? 4 : 8, quick ? 1 : Math.min(runs, 3)),
+        ...await throughput(nodes, concurrency, quick ? 4 : 8, quick ? 1 : runs),
       );
     }
     report.throughput = throughputs;
