@@ -206,8 +206,8 @@ function cpuMs(): number | undefined {
 // it at any count, 7 nodes with 8 inferences at once fell from 2.7 to 1.3 tokens per second,
 // with view changes (a replica behind is never waited for, so its queue only grew, until a
 // stage whose other replicas were behind too waited seconds for it); at 4, 7 and 10 nodes
-// with 2 to 8 inferences at once stay at 0.91 to 0.96 of N / (R L T), and 2 or 4 at once gain
-// 0.1 to 0.15 of it.
+// with 2 to 8 inferences at once stay at 0.92 to 0.98 of N / (R L T) (medians of 5), and 2 or 4
+// at once gain up to 0.2 of it.
 const SPECULATION_RUNNING_MAX = 4;
 
 /** How long a node waits for a checkpoint's state before it asks another signer. */

@@ -131,6 +131,22 @@ async function withCluster(
   await body({ membership, instances, replies, down, timers, timerStarts, settled });
 }
 
+// A replica that computes stage 1 one bit off: a Byzantine replica, or hardware that does not
+// compute bit for bit. Its activation and digest agree with each other, so its frames pass every
+// wire check; `wrong` holds the digests it signed.
+class WrongStageOneRunner extends StageRunner {
+  readonly wrong = new Set<string>();
+  override async compute(...args: Parameters<StageRunner["compute"]>) {
+    const outcome = await super.compute(...args);
+    if (args[3] !== 1 || outcome.activation === undefined) return outcome;
+    const data = outcome.activation.data.slice();
+    data[0] = data[0]! + 1;
+    const activation = { ...outcome.activation, data };
+    this.wrong.add(tensorDigest(activation));
+    return { ...outcome, activation, value: tensorDigest(activation) };
+  }
+}
+
 async function expectedTokens(pipeline: ModelPipeline): Promise<number[]> {
   const tokens: number[] = [];
   for await (const { token } of generate(PROMPT, { maxTokens: TOKENS, pipeline })) {
@@ -263,16 +279,6 @@ Deno.test("a stage started from a wrong first output is computed again from the 
     const expected = await expectedTokens(pipeline);
     // node-2 computes stage 1 one bit off, and at once; the honest replicas of stage 1 take
     // 30 ms, so a replica of stage 2 that is none of stage 1 hears node-2's output first.
-    class WrongRunner extends StageRunner {
-      override async compute(...args: Parameters<StageRunner["compute"]>) {
-        const outcome = await super.compute(...args);
-        if (args[3] !== 1 || outcome.activation === undefined) return outcome;
-        const data = outcome.activation.data.slice();
-        data[0] = data[0]! + 1;
-        const activation = { ...outcome.activation, data };
-        return { ...outcome, activation, value: tensorDigest(activation) };
-      }
-    }
     class SlowRunner extends StageRunner {
       override async compute(...args: Parameters<StageRunner["compute"]>) {
         if (args[3] === 1) await new Promise((resolve) => setTimeout(resolve, 30));
@@ -292,7 +298,7 @@ Deno.test("a stage started from a wrong first output is computed again from the 
         }
         assert.ok(wasted > 0, "no honest node started a stage from the wrong output");
       },
-      (k) => k === 2 ? new WrongRunner(pipeline) : new SlowRunner(pipeline),
+      (k) => k === 2 ? new WrongStageOneRunner(pipeline) : new SlowRunner(pipeline),
     );
   } finally {
     await closePipeline(pipeline);
@@ -467,21 +473,9 @@ Deno.test("a replica that computes wrong outputs is outvoted, and the log names 
   const pipeline = await createPipeline(FOUR_LAYER_TINY_CONFIG, { boundaries: [2] });
   try {
     const expected = await expectedTokens(pipeline);
-    // node-2 (a replica of both stages in view 0) computes stage 1 one bit off: a Byzantine
-    // replica, or hardware that does not compute bit for bit. Its activation and digest agree
-    // with each other, so its frames pass every wire check.
-    class WrongRunner extends StageRunner {
-      override async compute(...args: Parameters<StageRunner["compute"]>) {
-        const outcome = await super.compute(...args);
-        if (args[3] !== 1 || outcome.activation === undefined) return outcome;
-        const data = outcome.activation.data.slice();
-        data[0] = data[0]! + 1;
-        const activation = { ...outcome.activation, data };
-        wrong.add(tensorDigest(activation));
-        return { ...outcome, activation, value: tensorDigest(activation) };
-      }
-    }
-    const wrong = new Set<string>();
+    // node-2 (a replica of both stages in view 0) computes stage 1 one bit off.
+    const wrongRunner = new WrongStageOneRunner(pipeline);
+    const wrong = wrongRunner.wrong;
     const logs: LogRecord[] = [];
     await withCluster(
       pipeline,
@@ -493,7 +487,7 @@ Deno.test("a replica that computes wrong outputs is outvoted, and the log names 
           assert.ok(replies[k] !== undefined);
         }
       },
-      (k) => k === 2 ? new WrongRunner(pipeline) : new StageRunner(pipeline),
+      (k) => k === 2 ? wrongRunner : new StageRunner(pipeline),
       logs,
     );
     const disagreements = logs.filter((r) => r.msg === "replicas of a stage disagree");

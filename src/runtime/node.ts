@@ -506,9 +506,16 @@ export class ButterflyNode {
     }
   }
 
+  // The inferences running here (not yet committed).
+  #running(): number {
+    let count = 0;
+    for (const instance of this.#instances.values()) if (!instance.done) count++;
+    return count;
+  }
+
   #refusal(message: MessageOf<"ClientRequest">): string | undefined {
     const config = this.#options.pipeline.config;
-    const active = [...this.#instances.values()].filter((instance) => !instance.done).length;
+    const active = this.#running();
     const max = this.#options.instancesMax ?? INSTANCES_MAX_DEFAULT;
     if (active >= max) return `${active} inferences are running, the most this node runs`;
     if (message.input.length < 1) return "the prompt is empty";
@@ -559,11 +566,7 @@ export class ButterflyNode {
         this.#later.add(timer);
       },
       record: (id, step) => this.#store.record(id, step),
-      running: () => {
-        let count = 0;
-        for (const instance of this.#instances.values()) if (!instance.done) count++;
-        return count;
-      },
+      running: () => this.#running(),
       sign: (message) => this.#sealer.sign(message),
       broadcast: async (message) => {
         const frame = await this.#sealer.seal(message);

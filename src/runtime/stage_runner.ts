@@ -49,6 +49,12 @@ export interface ModelInference {
 
 const GREEDY: Sampling = { kind: "greedy" };
 
+// The position a stage's cache is at before token `token` (from 1): token 1 takes the prompt
+// in one pass, each later token one position.
+function positionOf(token: number, promptLength: number): number {
+  return token === 1 ? 0 : promptLength + token - 2;
+}
+
 // A computation waiting or running; `speculative` until confirmed.
 interface Job {
   readonly inferenceId: number;
@@ -249,8 +255,8 @@ export class StageRunner {
    */
   isAt(inferenceId: number, token: number, stage: number, promptLength: number): boolean {
     if (this.#unconfirmed.has(`${inferenceId}/${stage}`)) return false;
-    const position = token === 1 ? 0 : promptLength + token - 2;
-    return (this.#caches.get(inferenceId)?.byStage.get(stage)?.position ?? 0) === position;
+    const cached = this.#caches.get(inferenceId)?.byStage.get(stage)?.position ?? 0;
+    return cached === positionOf(token, promptLength);
   }
 
   /**
@@ -299,7 +305,7 @@ export class StageRunner {
     if (inference.tokens.length < token - 1) {
       throw new RangeError(`Token ${token} needs ${token - 1} accepted tokens`);
     }
-    const position = token === 1 ? 0 : inference.prompt.length + token - 2;
+    const position = positionOf(token, inference.prompt.length);
     if (job.speculative) {
       // Never a rebuild, nor a cache built on another speculation.
       if (!this.isAt(inferenceId, token, stage, inference.prompt.length)) {
