@@ -289,9 +289,8 @@ Deno.test("a stage started from a wrong first output is computed again from the 
       pipeline,
       async ({ instances, replies, settled }) => {
         await Promise.all(instances.map((instance) => instance.start()));
-        await settled();
         // The slow stage's computations are not frames in flight: a loaded machine can leave
-        // the network quiet for a while between them.
+        // the network quiet for a while between them, so settling once is not enough.
         await eventually(async () => {
           await settled();
           return [0, 1, 3].every((k) => replies[k] !== undefined);
