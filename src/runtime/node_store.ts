@@ -4,7 +4,8 @@
  * committed. Whole files are replaced atomically (temporary file, fsync, rename, fsync of the
  * directory); the log is appended and fsynced, one fsync for what arrives together. A crash at
  * any point leaves each file either as it was or as it became, never half-written (a torn last
- * line of the log was never fsynced, so nothing acted on it), and nothing fsynced is lost.
+ * line of the log was never fsynced, so nothing acted on it: it is ignored when read and cut
+ * before the next run appends), and nothing fsynced is lost.
  *
  * ```
  * DATA/inferences/<id>/request.json     the request (prompt, tokens, client, its signed frame)
@@ -215,6 +216,9 @@ export class NodeStore {
         created = true;
       } catch (error) {
         if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+        // An earlier run's log: a torn last line (a crash mid-append, never fsynced, so never
+        // acted on) goes before anything is appended, or the next line would join it.
+        await dropTornTail(path);
         file = await Deno.open(path, { append: true });
       }
     }
@@ -346,6 +350,38 @@ export class NodeStore {
       signed,
       reply: reply === undefined ? undefined : signedFromJson(reply, join(dir, "reply.json")),
     };
+  }
+}
+
+// Cuts a file after its last newline (nothing, if it ends with one or is empty), durably.
+async function dropTornTail(path: string): Promise<void> {
+  const file = await Deno.open(path, { read: true, write: true });
+  try {
+    const size = (await file.stat()).size;
+    const chunk = new Uint8Array(4096);
+    let end = size;
+    while (end > 0) {
+      const start = Math.max(0, end - chunk.length);
+      await file.seek(start, Deno.SeekMode.Start);
+      const view = chunk.subarray(0, end - start);
+      let read = 0;
+      while (read < view.length) {
+        const count = await file.read(view.subarray(read));
+        if (count === null) break;
+        read += count;
+      }
+      const newline = view.subarray(0, read).lastIndexOf(0x0a);
+      if (newline >= 0) {
+        end = start + newline + 1;
+        break;
+      }
+      end = start;
+    }
+    if (end === size) return;
+    await file.truncate(end);
+    await file.sync();
+  } finally {
+    file.close();
   }
 }
 

@@ -155,3 +155,26 @@ Deno.test("a data directory of the earlier layout, durable.json beside the log, 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a log torn by a crash takes the next run's appends after its last whole line", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "butterfly-store-" });
+  try {
+    const first = await NodeStore.open(dir);
+    await first.writeRequest(await signedRequest());
+    await first.appendSigned(9, [output(1)]);
+    const log = `${dir}/inferences/9/signed.ndjson`;
+    // Killed mid-append: half a line, never fsynced.
+    await Deno.writeTextFile(log, '{"type":"StageOutput","vi', { append: true });
+    const again = await NodeStore.open(dir);
+    await again.appendSigned(9, [output(2)]);
+    await again.appendSigned(9, [output(3)]);
+    const [stored] = await again.load();
+    assert.deepEqual(
+      stored!.signed.map((m) => m.type === "StageOutput" ? m.token : -1),
+      [1, 2, 3],
+    );
+    assert.ok((await Deno.readTextFile(log)).endsWith("\n"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
