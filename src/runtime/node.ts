@@ -320,6 +320,7 @@ export class ButterflyNode {
     this.#later.clear();
     await this.#transport?.close();
     await this.#cacheCheckpoints.close();
+    await this.#store.close();
     this.#trace?.close();
     this.#log.info("node stopped");
   }

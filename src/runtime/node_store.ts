@@ -2,10 +2,10 @@
  * A node's data directory: per inference, the client's request, the core's durable fields, the
  * signed Prepares of its prepared certificate, the messages it signed, and the reply once it
  * committed. Whole files are replaced atomically (temporary file, fsync, rename, fsync of the
- * directory); the log is appended and fsynced, one fsync for what arrives together. A crash at
- * any point leaves each file either as it was or as it became, never half-written (a torn last
- * line of the log was never fsynced, so nothing acted on it: it is ignored when read and cut
- * before the next run appends), and nothing fsynced is lost.
+ * directory); the log is appended and fsynced, one fsync for what arrives together, and kept open
+ * while the inference is. A crash at any point leaves each file either as it was or as it became,
+ * never half-written (a torn last line of the log was never fsynced, so nothing acted on it: it is
+ * ignored when read and cut before the next run appends), and nothing fsynced is lost.
  *
  * ```
  * DATA/inferences/<id>/request.json     the request (prompt, tokens, client, its signed frame)
@@ -168,9 +168,10 @@ export class NodeStore {
   #enqueue(inferenceId: number, lines: readonly string[]): Promise<void> {
     let queue = this.#appending.get(inferenceId);
     if (queue === undefined) {
-      queue = { lines: [], waiters: [] };
-      this.#appending.set(inferenceId, queue);
-      void this.#drain(inferenceId, queue);
+      const fresh: AppendQueue = { lines: [], waiters: [], drained: Promise.resolve() };
+      fresh.drained = this.#drain(inferenceId, fresh);
+      this.#appending.set(inferenceId, fresh);
+      queue = fresh;
     }
     const done = Promise.withResolvers<void>();
     queue.lines.push(...lines);
@@ -179,10 +180,7 @@ export class NodeStore {
   }
 
   // Writes an inference's queued lines, a batch at a time, until none is left.
-  async #drain(
-    inferenceId: number,
-    queue: { lines: string[]; waiters: PromiseWithResolvers<void>[] },
-  ): Promise<void> {
+  async #drain(inferenceId: number, queue: AppendQueue): Promise<void> {
     // Let the appends of this turn of the event loop join the first batch.
     await Promise.resolve();
     while (queue.lines.length > 0) {
@@ -198,22 +196,20 @@ export class NodeStore {
     this.#appending.delete(inferenceId);
   }
 
-  readonly #appending = new Map<
-    number,
-    { lines: string[]; waiters: PromiseWithResolvers<void>[] }
-  >();
+  readonly #appending = new Map<number, AppendQueue>();
+
+  // Each inference's log, open from its first append until the inference is removed or the
+  // store closed: one open per inference, not one per record.
+  readonly #logs = new Map<number, Deno.FsFile>();
+  #closed = false;
 
   async #append(inferenceId: number, lines: readonly string[]): Promise<void> {
-    const path = join(this.#dir(inferenceId), "signed.ndjson");
-    let created = false;
-    let file: Deno.FsFile;
-    if (this.#logged.has(inferenceId)) {
-      // Known to exist: no failed create (and its error) per append.
-      file = await Deno.open(path, { append: true });
-    } else {
+    let file = this.#logs.get(inferenceId);
+    const opened = file === undefined;
+    if (file === undefined) {
+      const path = join(this.#dir(inferenceId), "signed.ndjson");
       try {
         file = await Deno.open(path, { append: true, createNew: true });
-        created = true;
       } catch (error) {
         if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
         // An earlier run's log: a torn last line (a crash mid-append, never fsynced, so never
@@ -225,16 +221,46 @@ export class NodeStore {
     try {
       await writeAll(file, encoder.encode(lines.map((line) => `${line}\n`).join("")));
       await file.sync();
-    } finally {
+      // A new file's directory entry is durable only once the directory is synced: done on
+      // this process's first append to the log, whether it created the file or an earlier run did
+      // and crashed before its sync.
+      if (opened) await syncDirectory(this.#dir(inferenceId));
+    } catch (error) {
+      if (!opened) this.#logs.delete(inferenceId);
       file.close();
+      throw error;
     }
-    // A new file's directory entry is durable only once the directory is synced.
-    if (created) await syncDirectory(this.#dir(inferenceId));
-    this.#logged.add(inferenceId);
+    if (this.#closed) {
+      // An append that was under way, or came, after close: nothing is kept open.
+      if (!opened) this.#logs.delete(inferenceId);
+      file.close();
+    } else if (opened) {
+      this.#logs.set(inferenceId, file);
+    }
   }
 
-  // Inferences whose signed log this process created or appended to.
-  readonly #logged = new Set<number>();
+  // Closes an inference's log, once every append queued for it is written.
+  async #closeLog(inferenceId: number): Promise<void> {
+    for (
+      let queue = this.#appending.get(inferenceId);
+      queue !== undefined;
+      queue = this.#appending.get(inferenceId)
+    ) {
+      await queue.drained;
+    }
+    this.#logs.get(inferenceId)?.close();
+    this.#logs.delete(inferenceId);
+  }
+
+  /**
+   * Closes the store's open files, once the appends under way are on disk; an append after
+   * this still lands, in a file opened and closed for it.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const ids = new Set([...this.#logs.keys(), ...this.#appending.keys()]);
+    await Promise.all([...ids].map((id) => this.#closeLog(id)));
+  }
 
   /**
    * Keeps the committed reply.
@@ -275,7 +301,7 @@ export class NodeStore {
    * @param inferenceId The inference.
    */
   async remove(inferenceId: number): Promise<void> {
-    this.#logged.delete(inferenceId);
+    await this.#closeLog(inferenceId);
     await Deno.remove(this.#dir(inferenceId), { recursive: true });
   }
 
@@ -351,6 +377,14 @@ export class NodeStore {
       reply: reply === undefined ? undefined : signedFromJson(reply, join(dir, "reply.json")),
     };
   }
+}
+
+// An inference's lines waiting for the append under way, who waits for them, and the drain
+// that writes them.
+interface AppendQueue {
+  lines: string[];
+  waiters: PromiseWithResolvers<void>[];
+  drained: Promise<void>;
 }
 
 // Cuts a file after its last newline (nothing, if it ends with one or is empty), durably.

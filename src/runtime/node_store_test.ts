@@ -79,6 +79,7 @@ Deno.test("appends made while one is written land in order, each on disk when it
     // And once more, after the queue emptied.
     await store.appendSigned(9, [output(100)]);
     assert.equal(JSON.parse((await linesOnDisk()).at(-1)!).token, 100);
+    await store.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -93,6 +94,7 @@ Deno.test("an append to an inference whose directory is gone rejects, and the ne
     await store.remove(9);
     await assert.rejects(() => store.appendSigned(9, [output(2)]), Deno.errors.NotFound);
     await assert.rejects(() => store.appendSigned(9, [output(3)]), Deno.errors.NotFound);
+    await store.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -126,6 +128,7 @@ Deno.test("a step's durable fields and messages land in one write, and load() re
       stored!.signed.map((m) => m.type === "StageOutput" ? m.token : -1),
       [1, 2, 3, 4],
     );
+    await store.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -151,6 +154,7 @@ Deno.test("a data directory of the earlier layout, durable.json beside the log, 
       append: true,
     });
     await assert.rejects(() => store.load(), /holds durable state this node does not write/);
+    await store.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -162,6 +166,7 @@ Deno.test("a log torn by a crash takes the next run's appends after its last who
     const first = await NodeStore.open(dir);
     await first.writeRequest(await signedRequest());
     await first.appendSigned(9, [output(1)]);
+    await first.close();
     const log = `${dir}/inferences/9/signed.ndjson`;
     // Killed mid-append: half a line, never fsynced.
     await Deno.writeTextFile(log, '{"type":"StageOutput","vi', { append: true });
@@ -174,6 +179,34 @@ Deno.test("a log torn by a crash takes the next run's appends after its last who
       [1, 2, 3],
     );
     assert.ok((await Deno.readTextFile(log)).endsWith("\n"));
+    await again.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an inference's log is opened once and stays open until the store closes", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "butterfly-store-" });
+  try {
+    const store = await NodeStore.open(dir);
+    await store.writeRequest(request);
+    const log = `${dir}/inferences/9/signed.ndjson`;
+    const tokens = async (path: string) =>
+      (await Deno.readTextFile(path)).split("\n").filter(Boolean).map((line) =>
+        JSON.parse(line).token
+      );
+    await store.appendSigned(9, [output(1)]);
+    // The file moved away under the store: an append goes on into the file it has open.
+    await Deno.rename(log, `${log}.moved`);
+    await store.appendSigned(9, [output(2)]);
+    assert.deepEqual(await tokens(`${log}.moved`), [1, 2]);
+    await store.close();
+    // After close, nothing is held open: an append opens the log's path again, and closes it.
+    await store.appendSigned(9, [output(3)]);
+    assert.deepEqual(await tokens(log), [3]);
+    await Deno.rename(log, `${log}.second`);
+    await store.appendSigned(9, [output(4)]);
+    assert.deepEqual(await tokens(log), [4]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
