@@ -16,6 +16,8 @@ import type { WireErrorCode } from "../wire/wire_error.ts";
 export const SEND_QUEUE_BYTES_DEFAULT = 32 * 1024 * 1024;
 
 const READ_CHUNK_BYTES = 64 * 1024;
+// The most bytes of queued frames joined into one write.
+const WRITE_BATCH_BYTES = 256 * 1024;
 
 /** What a framed connection tells its owner. */
 export interface FramedHandlers {
@@ -147,11 +149,30 @@ export class FramedConnection {
     this.#writing = true;
     try {
       while (this.#queue.length > 0 && !this.#closed) {
-        const frame = this.#queue[0]!;
+        // The frames queued while the last write was under way leave in one write (one system
+        // call, not one per frame), up to WRITE_BATCH_BYTES unless a frame alone is larger.
+        let count = 1;
+        let bytes = this.#queue[0]!.length;
+        while (
+          count < this.#queue.length && bytes + this.#queue[count]!.length <= WRITE_BATCH_BYTES
+        ) {
+          bytes += this.#queue[count]!.length;
+          count++;
+        }
+        let batch = this.#queue[0]!;
+        if (count > 1) {
+          batch = new Uint8Array(bytes);
+          let offset = 0;
+          for (let k = 0; k < count; k++) {
+            batch.set(this.#queue[k]!, offset);
+            offset += this.#queue[k]!.length;
+          }
+        }
         let written = 0;
-        while (written < frame.length) written += await this.#conn.write(frame.subarray(written));
-        this.#queue.shift();
-        this.#queuedBytes -= frame.length;
+        while (written < batch.length) written += await this.#conn.write(batch.subarray(written));
+        if (this.#closed) break;
+        this.#queue.splice(0, count);
+        this.#queuedBytes -= bytes;
       }
     } catch (error) {
       this.close(`write failed: ${(error as Error).message}`);
