@@ -533,7 +533,57 @@ interface CommitResult {
     readonly nodesCpuMs: number;
     /** That divided by the machine's cores: the least the commit could take (ms). */
     readonly cpuFloorMs: number;
+    /** Where one node's commit window goes, p50 over every node's (ms; `steps` a count). */
+    readonly window: CommitWindow;
   }>;
+}
+
+/** One node's commit window taken apart by its own counters (p50s over the nodes' windows). */
+interface CommitWindow {
+  /** The window (the node's `commitMs`). */
+  readonly commitMs: number;
+  /** The node's process CPU over it (`commitCpuMs`). */
+  readonly cpuMs: number;
+  /** Waiting for its steps' records to be on disk (append and fsync). */
+  readonly persistMs: number;
+  /** Work waiting in the inference's queue (behind a step, often one waiting for the disk). */
+  readonly queueMs: number;
+  /** Opening frames: decoding, signatures, the cache. */
+  readonly verifyMs: number;
+  /** Signing. */
+  readonly signMs: number;
+  /** Encoding messages. */
+  readonly encodeMs: number;
+  /** In the core's `step`. */
+  readonly stepMs: number;
+  /** How many steps. */
+  readonly steps: number;
+  /** CPU besides verifying, signing, encoding and steps: the runtime, I/O, GC, other threads. */
+  readonly otherCpuMs: number;
+}
+
+// The p50 of each part of the nodes' commit windows, from their commit lines.
+function commitWindow(lines: readonly Record<string, unknown>[]): CommitWindow {
+  const windows = lines.filter((line) =>
+    typeof line.commitMs === "number" && typeof line.commitCpuMs === "number" &&
+    typeof line.commitCosts === "object" && line.commitCosts !== null
+  );
+  const of = (part: (line: Record<string, unknown>, costs: Record<string, number>) => number) =>
+    median(windows.map((line) => part(line, line.commitCosts as Record<string, number>)));
+  return {
+    commitMs: of((line) => line.commitMs as number),
+    cpuMs: of((line) => line.commitCpuMs as number),
+    persistMs: of((_, c) => c.persist!),
+    queueMs: of((_, c) => c.queue!),
+    verifyMs: of((_, c) => c.verify!),
+    signMs: of((_, c) => c.sign!),
+    encodeMs: of((_, c) => c.encode!),
+    stepMs: of((_, c) => c.step!),
+    steps: of((_, c) => c.steps!),
+    otherCpuMs: of((line, c) =>
+      (line.commitCpuMs as number) - c.verify! - c.sign! - c.encode! - c.step!
+    ),
+  };
 }
 
 // Commit latency: each node's time from accepting the last token to its commit (its own
@@ -552,6 +602,10 @@ async function commitLatency(runs: number): Promise<CommitResult> {
   let client: ButterflyClient | undefined;
   const of = { fast: [] as number[], standard: [] as number[] };
   const cpu = { fast: [] as number[], standard: [] as number[] };
+  const windows = {
+    fast: [] as Record<string, unknown>[],
+    standard: [] as Record<string, unknown>[],
+  };
   const seen = { fast: [] as string[], standard: [] as string[] };
   let roundTrips: number[] = [];
   try {
@@ -585,6 +639,7 @@ async function commitLatency(runs: number): Promise<CommitResult> {
         await cluster.waitFor(() => lines().length >= live, "every live commit", 30_000);
         for (const line of lines()) {
           if (typeof line.commitMs === "number") of[path].push(line.commitMs);
+          windows[path].push(line);
         }
         cpu[path].push(
           lines().reduce((sum, line) => sum + (Number(line.commitCpuMs) || 0), 0),
@@ -605,6 +660,7 @@ async function commitLatency(runs: number): Promise<CommitResult> {
     seen: seen[path],
     nodesCpuMs: median(cpu[path]),
     cpuFloorMs: median(cpu[path]) / navigator.hardwareConcurrency,
+    window: commitWindow(windows[path]),
   });
   const fsyncs = await fsyncMs(200);
   return {
@@ -884,6 +940,22 @@ async function main(): Promise<void> {
         } | ${fmt(figures.roundTrips, 1)} | ${claim} | ${fmt(figures.nodesCpuMs, 2)} | ${
           fmt(figures.cpuFloorMs, 2)
         } |`,
+      );
+    }
+    console.log();
+    console.log(
+      "| path | one node's window (p50 ms) | its CPU | waiting for its records | in the queue " +
+        "| verifying | signing | encoding | steps (how many) | other CPU |",
+    );
+    console.log("|---|---|---|---|---|---|---|---|---|---|");
+    for (const path of ["fast", "standard"] as const) {
+      const w = commit.paths[path].window;
+      console.log(
+        `| ${path} | ${fmt(w.commitMs, 2)} | ${fmt(w.cpuMs, 2)} | ${fmt(w.persistMs, 2)} | ${
+          fmt(w.queueMs, 2)
+        } | ${fmt(w.verifyMs, 2)} | ${fmt(w.signMs, 2)} | ${fmt(w.encodeMs, 2)} | ${
+          fmt(w.stepMs, 2)
+        } (${fmt(w.steps, 0)}) | ${fmt(w.otherCpuMs, 2)} |`,
       );
     }
     console.log();

@@ -80,10 +80,17 @@ export class CostMeter {
   take(inferenceId: number): Costs {
     const totals = this.#totals.get(inferenceId) ?? new Float64Array(COST_KINDS.length + 1);
     this.#totals.delete(inferenceId);
-    const costs: Record<string, number> = {};
-    COST_KINDS.forEach((kind, k) => costs[kind] = totals[k]!);
-    costs.steps = totals[COST_KINDS.length]!;
-    return costs as Costs;
+    return costsOf(totals);
+  }
+
+  /**
+   * An inference's totals so far, which it keeps counting.
+   *
+   * @param inferenceId The inference.
+   * @returns Its totals (zero where nothing was counted).
+   */
+  peek(inferenceId: number): Costs {
+    return costsOf(this.#totals.get(inferenceId) ?? new Float64Array(COST_KINDS.length + 1));
   }
 
   /**
@@ -103,4 +110,24 @@ export class CostMeter {
     }
     return totals;
   }
+}
+
+function costsOf(totals: Float64Array): Costs {
+  const costs: Record<string, number> = {};
+  COST_KINDS.forEach((kind, k) => costs[kind] = totals[k]!);
+  costs.steps = totals[COST_KINDS.length]!;
+  return costs as Costs;
+}
+
+/**
+ * What was counted between two readings of one inference's totals.
+ *
+ * @param later The later reading.
+ * @param earlier The earlier reading.
+ * @returns Each kind's difference, and the steps taken between.
+ */
+export function costsBetween(later: Costs, earlier: Costs): Costs {
+  const costs: Record<string, number> = {};
+  for (const kind of [...COST_KINDS, "steps"] as const) costs[kind] = later[kind] - earlier[kind];
+  return costs as Costs;
 }

@@ -56,7 +56,7 @@ import { verifyNewView } from "../wire/new_view.ts";
 import { verifyClientReply } from "../wire/client_reply.ts";
 import { Proof } from "../wire/proof.ts";
 import type { NodeSigner } from "../wire/identity.ts";
-import type { CostMeter } from "./costs.ts";
+import { type CostMeter, type Costs, costsBetween } from "./costs.ts";
 import type { Logger } from "./log.ts";
 import {
   checkpointDigest,
@@ -239,6 +239,12 @@ export class Instance {
    */
   commitCpuMs: number | undefined;
   /**
+   * What this node's counters (`costs.ts`) took over {@linkcode commitMs}: its waits for the
+   * disk and in the inference's queue (those that ended in it), and its time verifying, signing,
+   * encoding and in steps; `undefined` where {@linkcode commitMs} is, or with no meter.
+   */
+  commitCosts: Costs | undefined;
+  /**
    * Stages this node started before their input was certified: how many, how many the core
    * then asked for with the same input (their outcome was used), and how many it asked for
    * with another input (computed again).
@@ -246,6 +252,7 @@ export class Instance {
   readonly speculation: SpeculationCounts = { started: 0, used: 0, wasted: 0, skipped: 0 };
   #lastTokenAt: number | undefined;
   #lastTokenCpuMs: number | undefined;
+  #lastTokenCosts: Costs | undefined;
   readonly #host: InstanceHost;
   readonly #runner: StageRunner;
   readonly #membership: Membership;
@@ -901,6 +908,7 @@ export class Instance {
     ) {
       this.#lastTokenAt = performance.now();
       this.#lastTokenCpuMs = cpuMs();
+      this.#lastTokenCosts = this.#host.meter?.peek(this.id);
     }
     if (ready.actions.length > 0 && this.#host.log.enabled("debug")) {
       this.#host.log.debug("step", {
@@ -1500,6 +1508,10 @@ export class Instance {
     const cpu = cpuMs();
     if (this.#lastTokenCpuMs !== undefined && cpu !== undefined) {
       this.commitCpuMs = cpu - this.#lastTokenCpuMs;
+    }
+    const costs = this.#host.meter?.peek(this.id);
+    if (costs !== undefined && this.#lastTokenCosts !== undefined) {
+      this.commitCosts = costsBetween(costs, this.#lastTokenCosts);
     }
     this.#host.committed(this.id, {
       type: "ClientReply",

@@ -694,6 +694,9 @@ export class ButterflyNode {
       ...(instance?.commitCpuMs === undefined
         ? {}
         : { commitCpuMs: Math.round(instance.commitCpuMs * 1000) / 1000 }),
+      ...(instance?.commitCosts === undefined
+        ? {}
+        : { commitCosts: roundedCosts(instance.commitCosts) }),
     });
     if (instance !== undefined && !sent) {
       this.#log.info("client not connected; the reply waits on disk", {

@@ -68,6 +68,23 @@ Deno.test("four nodes over TCP commit a client's inference as generate() produce
     const deadline = Date.now() + 10_000;
     while (committed() < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     assert.equal(committed(), 4, JSON.stringify(logs.filter((r) => r.level !== "info")));
+    // Each commit line says what the window from the last token to the commit took: every node
+    // waited in it for a vote's record, verified its peers' votes and took steps.
+    for (const line of logs.filter((r) => r.msg === "inference committed")) {
+      const window = line.commitCosts as Record<string, number>;
+      const commitMs = line.commitMs as number;
+      assert.ok(commitMs > 0 && (line.commitCpuMs as number) >= 0, JSON.stringify(line));
+      assert.ok(
+        window.steps! >= 1 && window.persist! > 0 && window.verify! > 0,
+        JSON.stringify(line),
+      );
+      for (const kind of ["persist", "step", "encode", "sign", "verify"]) {
+        assert.ok(
+          window[kind]! >= 0 && window[kind]! <= commitMs + 0.01,
+          `${kind}: ${JSON.stringify(line)}`,
+        );
+      }
+    }
     for (const node of nodes) {
       assert.deepEqual(node.instance(result.inferenceId)?.tokenIds, expected);
     }
